@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reckit.accounts import repository as accounts
+from reckit.apps import repository
+from reckit.clock import Clock
+from reckit.db.engine import Tx
+from reckit.errors import BadRequest, NotFound
+from reckit.ids import new_hex_id
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    name: str
+    created_at: int
+
+
+def create_app(tx: Tx, clock: Clock, account_id: str, name: str) -> App:
+    if not name.strip():
+        raise BadRequest.field("name", "is required")
+    app = App(new_hex_id(), name.strip(), clock.now_ms())
+    if not accounts.exists(tx, account_id):
+        raise NotFound(f"Account {account_id} not found")
+    repository.insert(tx, app.id, account_id, app.name, app.created_at)
+    return app
+
+
+def require_app(tx: Tx, account_id: str, app_id: str) -> None:
+    """The app exists and belongs to the account; otherwise 404 without saying which
+    (wire-spec §7 item 36)."""
+    if repository.owner(tx, app_id) != account_id:
+        raise NotFound(f"App {app_id} not found")
+
+
+def list_apps(tx: Tx, account_id: str) -> list[App]:
+    return [App(r[0], r[1], r[2]) for r in repository.list_for_account(tx, account_id)]

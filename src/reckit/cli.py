@@ -1,0 +1,276 @@
+"""``reckit``: a thin shell over the same services the HTTP API uses."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from reckit import seeding
+from reckit.accounts import repository as accounts_repo
+from reckit.accounts.service import create_account
+from reckit.apps import repository as apps_repo
+from reckit.apps.service import create_app as create_app_record
+from reckit.auth.tokens import PERMISSIONS, create_token, list_tokens, revoke_token
+from reckit.clock import SystemClock
+from reckit.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.errors import ReckitError
+from reckit.timestamps import format_ms
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console()
+err = Console(stderr=True)
+
+
+def data_dir_option(f: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="RECKIT_DATA_DIR",
+        help=f"Where reckit keeps its data (default ./{DEFAULT_DATA_DIR}). "
+        "RECKIT_DATABASE_URL, when set, selects the database instead.",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+@contextlib.contextmanager
+def _open(data_dir: Path | None, **overrides: object) -> Iterator[tuple[Settings, Database]]:
+    settings = Settings.from_env(data_dir=data_dir, **overrides)
+    try:
+        db = Database(settings.resolved_database_url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        migrate(db)
+        yield settings, db
+    except ReckitError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+
+
+def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    if as_json:
+        click.echo(orjson.dumps(data).decode())
+    else:
+        out.print(human)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="reckit")
+def main() -> None:
+    """reckit: a self-hosted service that speaks Cloudflare RealtimeKit's Recordings API.
+
+    Start with `reckit serve`; it prints a token and a curl command to try.
+    """
+
+
+@main.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@data_dir_option
+def serve(host: str, port: int, access_log: bool, data_dir: Path | None) -> None:
+    """Migrate the store and serve the API. On a first start with an empty store, create an
+    account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it."""
+    from reckit.http.server import run  # the server stack loads only for this command
+
+    with _open(data_dir, host=host, port=port) as (settings, db):
+        _bootstrap(settings, db)
+        run(settings, db, access_log=access_log)
+
+
+def _bootstrap(settings: Settings, db: Database) -> None:
+    with db.transaction() as tx:
+        if accounts_repo.count(tx) > 0:
+            return
+    clock = SystemClock()
+    with db.transaction(write=True) as tx:
+        account_id = create_account(tx, clock, "default")
+        app = create_app_record(tx, clock, account_id, "default")
+        token, _ = create_token(tx, clock, account_id, "Realtime Admin", "bootstrap")
+    base = f"http://{settings.host}:{settings.port}/client/v4"
+    out.print("[bold]First start: created an account, an app and an API token.[/bold]")
+    out.print(f"  account_id  {account_id}\n  app_id      {app.id}\n  token       {token}")
+    out.print("The token is shown once; `reckit tokens create` makes more. Try:\n")
+    out.print(
+        f"  curl -H 'Authorization: Bearer {token}' \\\n"
+        f"    {base}/accounts/{account_id}/realtime/kit/{app.id}/recordings\n",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+@main.command(name="migrate")
+@data_dir_option
+def migrate_cmd(data_dir: Path | None) -> None:
+    """Create or upgrade the store's schema, then exit."""
+    with _open(data_dir) as (settings, _):
+        out.print(f"Store is up to date: {settings.resolved_database_url.split('@')[-1]}")
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts own apps and tokens."""
+
+
+@accounts.command(name="create")
+@click.option("--name", required=True, help="A name for people.")
+@json_option
+@data_dir_option
+def accounts_create(name: str, as_json: bool, data_dir: Path | None) -> None:
+    """Create an account."""
+    with _open(data_dir) as (_, db), db.transaction(write=True) as tx:
+        account_id = create_account(tx, SystemClock(), name)
+    _emit(as_json, {"account_id": account_id}, f"Created account {account_id}")
+
+
+@main.group()
+def apps() -> None:
+    """Apps hold meetings and recordings."""
+
+
+@apps.command(name="create")
+@click.option("--account", "account_id", required=True, help="The owning account's ID.")
+@click.option("--name", required=True, help="A name for people.")
+@json_option
+@data_dir_option
+def apps_create(account_id: str, name: str, as_json: bool, data_dir: Path | None) -> None:
+    """Create an app in an account."""
+    with _open(data_dir) as (_, db), db.transaction(write=True) as tx:
+        app = create_app_record(tx, SystemClock(), account_id, name)
+    _emit(as_json, {"app_id": app.id}, f"Created app {app.id} in account {account_id}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: create, list, revoke."""
+
+
+@tokens.command(name="create")
+@click.option("--account", "account_id", required=True, help="The account the token acts for.")
+@click.option(
+    "--permission", type=click.Choice(PERMISSIONS), default="Realtime Admin", show_default=True
+)
+@click.option("--name", default="", help="A label to recognise it by in `tokens list`.")
+@json_option
+@data_dir_option
+def tokens_create(
+    account_id: str, permission: str, name: str, as_json: bool, data_dir: Path | None
+) -> None:
+    """Create a token. It is printed once and stored only as a hash."""
+    with _open(data_dir) as (_, db), db.transaction(write=True) as tx:
+        token, token_id = create_token(tx, SystemClock(), account_id, permission, name)
+    _emit(
+        as_json,
+        {"token": token, "token_id": token_id},
+        f"Token {token_id} ({permission}) for account {account_id}:\n{token}\n"
+        "Keep it now: it cannot be shown again.",
+    )
+
+
+@tokens.command(name="list")
+@click.option("--account", "account_id", default=None, help="Only this account's tokens.")
+@json_option
+@data_dir_option
+def tokens_list(account_id: str | None, as_json: bool, data_dir: Path | None) -> None:
+    """List tokens (never their values)."""
+    with _open(data_dir) as (_, db), db.transaction() as tx:
+        infos = list_tokens(tx, account_id)
+    if as_json:
+        click.echo(orjson.dumps([
+            {"token_id": t.id, "account_id": t.account_id, "permission": t.permission,
+             "name": t.name, "created_at": format_ms(t.created_at),
+             "revoked_at": None if t.revoked_at is None else format_ms(t.revoked_at)}
+            for t in infos
+        ]).decode())  # fmt: skip
+        return
+    table = Table("token_id", "account_id", "permission", "name", "created", "state")
+    for t in infos:
+        state = "revoked" if t.revoked_at is not None else "active"
+        table.add_row(t.id, t.account_id, t.permission, t.name, format_ms(t.created_at), state)
+    out.print(table)
+
+
+@tokens.command(name="revoke")
+@click.argument("token_id")
+@data_dir_option
+def tokens_revoke(token_id: str, data_dir: Path | None) -> None:
+    """Revoke a token; requests with it get 401 from then on."""
+    with _open(data_dir) as (_, db), db.transaction(write=True) as tx:
+        changed = revoke_token(tx, SystemClock(), token_id)
+    out.print(f"Revoked token {token_id}" if changed else f"Token {token_id} was already revoked")
+
+
+@main.command()
+@click.option("--app", "app_id", required=True, help="The app to fill.")
+@click.option(
+    "--recordings", "n_recordings", required=True, type=click.IntRange(1), help="How many."
+)
+@click.option(
+    "--meetings",
+    "n_meetings",
+    type=click.IntRange(1),
+    default=None,
+    help="Across how many meetings (default: one per 8 recordings).",
+)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed: the same seed gives the same data.",
+)
+@click.option(
+    "--download-base",
+    default=None,
+    help="Base URL of the seeded download links (default: this host's /dl).",
+)
+@data_dir_option
+def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int,
+         download_base: str | None, data_dir: Path | None) -> None:  # fmt: skip
+    """Fill an app with realistic synthetic meetings and recordings."""
+    with _open(data_dir) as (settings, db):
+        with db.transaction() as tx:
+            if apps_repo.owner(tx, app_id) is None:
+                raise click.ClickException(f"App {app_id} not found")
+        plan = seeding.SeedPlan(
+            app_id=app_id,
+            recordings=n_recordings,
+            meetings=n_meetings or max(1, n_recordings // 8),
+            seed=seed_value,
+            now_ms=SystemClock().now_ms(),
+            download_base=download_base or f"http://{settings.host}:{settings.port}/dl",
+        )
+        started = time.monotonic()
+        columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(),
+                   TimeElapsedColumn())  # fmt: skip
+        with Progress(*columns, console=err, transient=False) as progress, \
+                db.transaction(write=True) as tx:  # fmt: skip
+            task = progress.add_task("Seeding recordings", total=n_recordings)
+            seeding.seed(tx, plan, lambda n: progress.advance(task, n))
+            progress.update(task, description="Committing")
+        elapsed = time.monotonic() - started
+        err.print(
+            f"Seeded {n_recordings:,} recordings in {plan.meetings:,} meetings "
+            f"in {elapsed:.1f} s ({n_recordings / elapsed:,.0f}/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Settings, built once by the CLI or a test and passed down; nothing reads them at import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+DEFAULT_DATA_DIR = Path("reckit-data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    # decisions.md: per_page above this is clamped to it.
+    max_per_page: int = 100
+    max_query_bytes: int = 8192
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'reckit.sqlite3').resolve()}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        s = cls(
+            data_dir=Path(env.get("RECKIT_DATA_DIR", str(DEFAULT_DATA_DIR))),
+            database_url=env.get("RECKIT_DATABASE_URL", ""),
+            max_per_page=int(env.get("RECKIT_MAX_PER_PAGE", "100")),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(s, **given)  # type: ignore[arg-type]

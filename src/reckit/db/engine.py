@@ -1,0 +1,171 @@
+"""Database access for both engines: SQLite (embedded default) and PostgreSQL.
+
+SQL is written once with ``?`` placeholders; for PostgreSQL it is rewritten to psycopg's ``%s``.
+Repositories receive a ``Tx`` and never commit: whoever opened the transaction owns it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import psycopg
+import psycopg_pool
+
+Dialect = Literal["sqlite", "postgres"]
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class Tx(Protocol):
+    dialect: Dialect
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]: ...
+    def one(self, sql: str, params: Params = ()) -> Row | None: ...
+    def run(self, sql: str, params: Params = ()) -> int: ...
+    def many(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def script(self, sql: str) -> None: ...
+    def bulk_insert(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None: ...
+
+
+@functools.lru_cache(maxsize=512)
+def _to_psycopg(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _SqliteTx:
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._c.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._c.execute(sql, params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self._c.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Sequence[Params]) -> None:
+        self._c.executemany(sql, rows)
+
+    def script(self, sql: str) -> None:
+        for statement in _statements(sql):
+            self._c.execute(statement)
+
+    def bulk_insert(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        marks = ", ".join("?" * len(columns))
+        self._c.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+class _PgTx:
+    dialect: Dialect = "postgres"
+
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self._c = conn
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._c.execute(_to_psycopg(sql), params, prepare=True).fetchall()
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        return self._c.execute(_to_psycopg(sql), params, prepare=True).fetchone()
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self._c.execute(_to_psycopg(sql), params).rowcount
+
+    def many(self, sql: str, rows: Sequence[Params]) -> None:
+        with self._c.cursor() as cur:
+            cur.executemany(_to_psycopg(sql), rows)
+
+    def script(self, sql: str) -> None:
+        for statement in _statements(sql):
+            self._c.execute(statement.encode())  # bytes: no placeholder parsing in DDL
+
+    def bulk_insert(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        with (
+            self._c.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+
+def _statements(sql: str) -> list[str]:
+    # Migrations keep one statement per ";\n"; no statement in them contains that sequence.
+    return [s.strip() for s in sql.split(";\n") if s.strip()]
+
+
+class Database:
+    """A connection source for one database, safe to share between threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect: Dialect
+        if url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgres"
+            self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = (
+                psycopg_pool.ConnectionPool(
+                    url, min_size=1, max_size=16, open=True, kwargs={"autocommit": False}
+                )
+            )
+        elif url.startswith("sqlite:///"):
+            self.dialect = "sqlite"
+            self._pool = None
+            self.path = Path(url.removeprefix("sqlite:///"))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._local = threading.local()
+            self._all_sqlite: list[sqlite3.Connection] = []
+            self._lock = threading.Lock()
+        else:
+            raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA mmap_size=1073741824")
+            self._local.conn = conn
+            with self._lock:
+                self._all_sqlite.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Tx]:
+        if self._pool is not None:
+            with self._pool.connection() as pg, pg.transaction():
+                yield _PgTx(pg)
+            return
+        conn = self._sqlite()
+        # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield _SqliteTx(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            return
+        with self._lock:
+            for conn in self._all_sqlite:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA optimize")
+                    conn.close()
+            self._all_sqlite.clear()
+        self._local = threading.local()

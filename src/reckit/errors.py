@@ -1,0 +1,53 @@
+"""Domain errors. No HTTP here: ``reckit.http.errors`` maps each class to a status and body.
+
+ReckitError
+├── BadRequest            a value in a query or body is not acceptable
+├── NotFound              a resource named in a path does not exist (or is not yours)
+├── Conflict              a state change that the resource's current state forbids
+└── AuthError
+    ├── Unauthenticated   no credentials, or unknown / revoked ones
+    ├── MalformedAuth     an Authorization header that cannot be parsed
+    └── Forbidden         valid credentials that do not cover this account
+"""
+
+from __future__ import annotations
+
+
+class ReckitError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ReckitError):
+    @classmethod
+    def field(cls, name: str, problem: str) -> BadRequest:
+        # Dyte-style wording, e.g. BAD_REQUEST: "meeting_id" must be a valid GUID (wire-spec §1.7).
+        return cls(f'"{name}" {problem}')
+
+
+class NotFound(ReckitError):
+    pass
+
+
+class Conflict(ReckitError):
+    pass
+
+
+class AuthError(ReckitError):
+    pass
+
+
+class Unauthenticated(AuthError):
+    def __init__(self) -> None:
+        super().__init__("Authentication error")
+
+
+class MalformedAuth(AuthError):
+    def __init__(self) -> None:
+        super().__init__("Invalid request headers")
+
+
+class Forbidden(AuthError):
+    def __init__(self) -> None:
+        super().__init__("Authentication error")

@@ -1,0 +1,125 @@
+"""The ASGI application: route, authenticate, call a service, render."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from reckit.apps.service import require_app
+from reckit.auth.tokens import authenticate, parse_authorization
+from reckit.clock import Clock, SystemClock
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.errors import BadRequest, Forbidden, ReckitError
+from reckit.http import envelopes
+from reckit.http.openapi import openapi_document
+from reckit.http.querystring import parse_query
+from reckit.http.router import Router
+from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
+from reckit.recordings.list_query import parse_list_query
+from reckit.recordings.service import Page, list_recordings
+
+log = logging.getLogger("reckit.http")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    clock: Clock
+
+
+def _check_ids(account_id: str, app_id: str) -> None:
+    # The seed page: maxLength 32 on both (decisions.md, Identifiers).
+    if len(account_id) > MAX_ACCOUNT_ID:
+        raise BadRequest.field("account_id", f"must be at most {MAX_ACCOUNT_ID} characters")
+    if len(app_id) > MAX_APP_ID:
+        raise BadRequest.field("app_id", f"must be at most {MAX_APP_ID} characters")
+
+
+class ReckitApp:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.router = Router()
+        kit = "/accounts/{account_id}/realtime/kit/{app_id}"
+        self.router.add("GET", f"{kit}/recordings", self.list_recordings)
+        self.router.add("GET", "/openapi.json", self.openapi)
+        self._openapi = envelopes.JSONResponse(openapi_document()).body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        response = await self._dispatch(scope, receive)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
+        try:
+            match = self.router.resolve(scope["method"], scope.get("raw_path") or b"")
+            if match is None:
+                return envelopes.no_route()
+            if match.handler is None:
+                return envelopes.method_not_allowed(match.allowed)
+            return await match.handler(Request(scope, receive), match.params)
+        except ReckitError as exc:
+            return envelopes.for_error(exc)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope.get("path"))
+            return envelopes.internal_error()
+
+    async def openapi(self, request: Request, params: dict[str, str]) -> Response:
+        return Response(self._openapi, media_type="application/json")
+
+    async def list_recordings(self, request: Request, params: dict[str, str]) -> Response:
+        page = await run_in_threadpool(
+            self._list_recordings,
+            request.headers.get("authorization"),
+            params["account_id"],
+            params["app_id"],
+            request.scope["query_string"],
+        )
+        return envelopes.success(
+            page.items,
+            {
+                "end_offset": page.end_offset,
+                "start_offset": page.start_offset,
+                "total_count": page.total_count,
+            },
+        )
+
+    def _list_recordings(
+        self, authorization: str | None, account_id: str, app_id: str, query: bytes
+    ) -> Page:
+        ctx = self.ctx
+        token = parse_authorization(authorization)
+        with ctx.db.transaction() as tx:
+            principal = authenticate(tx, token)
+            _check_ids(account_id, app_id)
+            if principal.account_id != account_id:
+                raise Forbidden()
+            require_app(tx, account_id, app_id)
+            q = parse_list_query(
+                parse_query(query, ctx.settings.max_query_bytes), ctx.settings.max_per_page
+            )
+            return list_recordings(tx, ctx.clock, app_id, q)
+
+
+def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> Any:
+    return ReckitApp(Context(settings, db, clock or SystemClock()))

@@ -1,0 +1,84 @@
+"""Response bodies and the one table that maps domain errors to them (decisions.md, Errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from reckit.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MalformedAuth,
+    NotFound,
+    ReckitError,
+    Unauthenticated,
+)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def success(data: Any, paging: dict[str, int] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"success": True, "data": data}
+    if paging is not None:
+        body["paging"] = paging
+    return JSONResponse(body)
+
+
+def generic_error(status: int, message: str) -> JSONResponse:
+    """RealtimeKit's own errors: {success, error: {code, message}} (wire-spec §1.7)."""
+    return JSONResponse(
+        {"success": False, "error": {"code": status, "message": message}}, status_code=status
+    )
+
+
+def gateway_error(
+    status: int,
+    code: int,
+    message: str,
+    chain: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Cloudflare's API-gateway errors: the classic v4 envelope (wire-spec §1.7)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if chain:
+        error["error_chain"] = chain
+    body = {"success": False, "errors": [error], "messages": [], "result": None}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def for_error(exc: ReckitError) -> JSONResponse:
+    match exc:
+        case BadRequest() | Conflict():
+            return generic_error(400, f"BAD_REQUEST: {exc.message}")
+        case NotFound():
+            return generic_error(404, exc.message)
+        case Unauthenticated():
+            return gateway_error(401, 10000, "Authentication error")
+        case MalformedAuth():
+            chain = [{"code": 6111, "message": "Invalid format for Authorization header"}]
+            return gateway_error(400, 6003, "Invalid request headers", chain)
+        case Forbidden():
+            return gateway_error(403, 10000, "Authentication error")
+    return internal_error()
+
+
+def no_route() -> JSONResponse:
+    return gateway_error(404, 7003, "No route for the URI")
+
+
+def method_not_allowed(allowed: list[str]) -> JSONResponse:
+    return gateway_error(
+        405, 10405, "Method not allowed", headers={"allow": ", ".join(sorted(allowed))}
+    )
+
+
+def internal_error() -> JSONResponse:
+    return generic_error(500, "Internal server error")

@@ -1,0 +1,69 @@
+"""A small router over the raw path: each segment is percent-decoded on its own, so an ID with an
+encoded "/" stays one segment (wire-spec §1.1), and a trailing slash is accepted (§7 item 38)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reckit.http.querystring import decode_component
+
+Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
+PREFIX = ("client", "v4")
+
+
+@dataclass
+class _Route:
+    parts: tuple[str, ...]
+    methods: dict[str, Handler] = field(default_factory=dict)
+
+    def match(self, segments: list[str]) -> dict[str, str] | None:
+        if len(segments) != len(self.parts):
+            return None
+        params: dict[str, str] = {}
+        for part, seg in zip(self.parts, segments, strict=True):
+            if part.startswith("{"):
+                params[part[1:-1]] = seg
+            elif part != seg:
+                return None
+        return params
+
+
+@dataclass
+class Match:
+    handler: Handler | None
+    params: dict[str, str]
+    allowed: list[str]
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: list[_Route] = []
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        parts = tuple(p for p in path.split("/") if p)
+        for route in self._routes:
+            if route.parts == parts:
+                route.methods[method] = handler
+                return
+        self._routes.append(_Route(parts, {method: handler}))
+
+    def resolve(self, method: str, raw_path: bytes) -> Match | None:
+        raw = raw_path.split(b"?", 1)[0]
+        segments = [decode_component(s, "path") for s in raw.split(b"/")[1:]]
+        if segments and segments[-1] == "":
+            segments.pop()  # one trailing slash
+        if tuple(segments[:2]) == PREFIX:
+            segments = segments[2:]
+        for route in self._routes:
+            params = route.match(segments)
+            if params is None:
+                continue
+            handler = route.methods.get(method) or (
+                route.methods.get("GET") if method == "HEAD" else None
+            )
+            return Match(handler, params, list(route.methods))
+        return None

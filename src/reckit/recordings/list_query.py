@@ -1,0 +1,110 @@
+"""Parse the list endpoint's query parameters (wire-spec §3.1, §1.5; decisions.md).
+
+Input is the decoded (key, value) pairs in order; output is a ``ListQuery`` or a ``BadRequest``
+naming the parameter. Unknown parameters are ignored; for a repeated scalar the last one wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from reckit.errors import BadRequest
+from reckit.ids import is_uuid, normalise_uuid
+from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES, ListQuery
+from reckit.timestamps import parse_rfc3339
+
+# "number" in the spec, sent as 20.0 by the Python SDK (wire-spec §1.5): digits, optionally a
+# fractional part of zeros only.
+_WHOLE = re.compile(r"^([0-9]{1,30})(?:\.([0-9]{0,30}))?$")
+# Past this a page number is a mistake, not a page: offsets must stay inside 64-bit integers.
+MAX_PAGE_NO = 1_000_000_000
+MAX_SEARCH = 256
+
+
+def _whole_number(name: str, value: str) -> int | None:
+    """None for an empty value (allowEmptyValue), else a whole number >= 0 or BadRequest."""
+    if value == "":
+        return None
+    m = _WHOLE.match(value)
+    if m is None or (m.group(2) and m.group(2).strip("0")):
+        raise BadRequest.field(name, "must be a whole number greater than or equal to 0")
+    return int(m.group(1))
+
+
+def _enum(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise BadRequest.field(name, f"must be one of [{', '.join(allowed)}]")
+    return value
+
+
+def _time(name: str, value: str) -> int | None:
+    if value == "":
+        return None
+    ms = parse_rfc3339(value)
+    if ms is None:
+        raise BadRequest.field(name, "must be a valid ISO 8601 date-time")
+    return ms
+
+
+def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> ListQuery:
+    last: dict[str, str] = {}
+    statuses: list[str] = []
+    for key, value in pairs:
+        if key in ("status", "status[]"):
+            # Repeated keys (the SDKs), comma lists (the spec's explode: false) and brackets.
+            for part in value.split(","):
+                part = part.strip()
+                if part:
+                    _enum("status", part, STATUSES)
+                    if part not in statuses:
+                        statuses.append(part)
+        else:
+            last[key] = value
+
+    page_no = _whole_number("page_no", last.get("page_no", ""))
+    if page_no is not None and page_no > MAX_PAGE_NO:
+        raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
+    per_page = _whole_number("per_page", last.get("per_page", ""))
+
+    if "sort_by" in last and last["sort_by"] != "":
+        _enum("sort_by", last["sort_by"], SORT_BY)
+    order = last.get("sort_order", "") or "DESC"
+    _enum("sort_order", order, SORT_ORDERS)
+
+    start_ms = _time("start_time", last.get("start_time", ""))
+    end_ms = _time("end_time", last.get("end_time", ""))
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise BadRequest.field("start_time", "must not be later than end_time")
+
+    meeting_id = last.get("meeting_id", "") or None
+    if meeting_id is not None:
+        if not is_uuid(meeting_id):
+            raise BadRequest.field("meeting_id", "must be a valid GUID")
+        meeting_id = normalise_uuid(meeting_id)
+
+    expired: bool | None = None
+    if "expired" in last:
+        flag = last["expired"].lower()
+        if flag not in ("true", "false"):
+            raise BadRequest.field("expired", "must be a boolean (true or false)")
+        expired = flag == "true"
+
+    search = last.get("search", "") or None
+    if search is not None:
+        if len(search) > MAX_SEARCH:
+            raise BadRequest.field("search", f"must be at most {MAX_SEARCH} characters")
+        if "\x00" in search:
+            raise BadRequest.field("search", "must not contain NUL characters")
+
+    return ListQuery(
+        page_no=max(page_no or 1, 1),  # decisions.md: 0 means 1
+        per_page=min(20 if per_page is None else per_page, max_per_page),
+        statuses=tuple(statuses) or None,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        meeting_id=meeting_id,
+        expired=expired,
+        search=search,
+        descending=order == "DESC",
+    )

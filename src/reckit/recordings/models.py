@@ -1,0 +1,65 @@
+"""Recording vocabulary shared by the service, the store and the wire (wire-spec §2.1, §5.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    INVOKED = "INVOKED"
+    RECORDING = "RECORDING"
+    UPLOADING = "UPLOADING"
+    UPLOADED = "UPLOADED"
+    ERRORED = "ERRORED"
+    PAUSED = "PAUSED"
+
+
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+SORT_BY = ("invokedTime",)
+SORT_ORDERS = ("ASC", "DESC")
+# Write-only fields of a storage config (wire-spec §2.4): accepted, never shown.
+SECRET_STORAGE_FIELDS = frozenset({"access_key", "secret", "password", "private_key"})
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A parsed, validated list request (decisions.md, List recordings)."""
+
+    page_no: int = 1
+    per_page: int = 20
+    statuses: tuple[str, ...] | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    meeting_id: str | None = None
+    expired: bool | None = None
+    search: str | None = None
+    descending: bool = True
+
+    @property
+    def offset(self) -> int:
+        return (self.page_no - 1) * self.per_page
+
+
+@dataclass(slots=True)
+class NewRecording:
+    """Every stored column of a recording, as the seeder and (later) the lifecycle write it."""
+
+    id: str
+    app_id: str
+    meeting_id: str
+    status: str
+    invoked_time: int
+    output_file_name: str
+    kind: str = "composite"
+    started_time: int | None = None
+    stopped_time: int | None = None
+    session_id: str | None = None
+    file_size: int | None = None
+    recording_duration: int | None = None
+    download_url: str | None = None
+    audio_download_url: str | None = None
+    download_url_expiry: int | None = None
+    storage_config: str | None = None
+    start_reason: str | None = None
+    stop_reason: str | None = None

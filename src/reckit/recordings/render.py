@@ -1,0 +1,60 @@
+"""Stored rows → wire objects (wire-spec §2.1, §2.2, §2.6; decisions.md, Responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from reckit.db.engine import Row
+from reckit.recordings.models import SECRET_STORAGE_FIELDS
+from reckit.timestamps import format_ms
+
+
+def _ts(ms: int | None) -> str | None:
+    return None if ms is None else format_ms(ms)
+
+
+def storage_config(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    config: dict[str, Any] = orjson.loads(text)
+    # Stored without secrets already; this is the last line of defence (wire-spec §2.4).
+    return {k: v for k, v in config.items() if k not in SECRET_STORAGE_FIELDS}
+
+
+def list_item(row: Row) -> dict[str, Any]:
+    (rid, audio_url, url, expiry, size, invoked, name, session, started, status, stopped,
+     duration, storage, mid, m_created, m_updated, title, m_status, ros, lsos, persist, keep,
+     summarize) = row  # fmt: skip
+    item: dict[str, Any] = {
+        "id": rid,
+        "audio_download_url": audio_url,
+        "download_url": url,
+        "download_url_expiry": _ts(expiry),
+        "file_size": size,
+        "invoked_time": format_ms(invoked),
+        "output_file_name": name,
+        "session_id": session,
+        "started_time": _ts(started),
+        "status": status,
+        "stopped_time": _ts(stopped),
+    }
+    if duration is not None:
+        item["recording_duration"] = duration
+    item["storage_config"] = storage_config(storage)
+    meeting: dict[str, Any] = {
+        "id": mid,
+        "created_at": format_ms(m_created),
+        "updated_at": format_ms(m_updated),
+        "live_stream_on_start": bool(lsos),
+        "persist_chat": bool(persist),
+        "record_on_start": bool(ros),
+        "session_keep_alive_time_in_secs": keep,
+        "status": m_status,
+        "summarize_on_end": bool(summarize),
+    }
+    if title is not None:
+        meeting["title"] = title
+    item["meeting"] = meeting
+    return item

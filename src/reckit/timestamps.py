@@ -1,0 +1,52 @@
+"""Timestamps: stored as integer epoch milliseconds, shown as RFC 3339 UTC with ms and ``Z``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+DAY_MS = 86_400_000
+
+# RFC 3339 date-time, plus what clients really send (wire-spec §1.5): a naive time (read as UTC),
+# any number of fractional digits, a space where an unencoded "+" was meant, and a bare date.
+_RFC3339 = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
+    r"(?P<tz>[Zz]|[+\- ]\d{2}:?\d{2})?)?$"
+)
+
+
+def format_ms(ms: int) -> str:
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_rfc3339(text: str) -> int | None:
+    """Epoch ms for an RFC 3339 string, or None when it is not one."""
+    m = _RFC3339.match(text)
+    if m is None:
+        return None
+    date, time_part, tz = m.group("date"), m.group("time"), m.group("tz")
+    if time_part is None:
+        iso = f"{date}T00:00:00+00:00"
+    else:
+        if "." in time_part:
+            base, frac = time_part.split(".")
+            time_part = f"{base}.{(frac + '000000')[:6]}"  # fromisoformat wants <= 6 digits
+        if tz is None or tz in "Zz":
+            tz = "+00:00"
+        elif tz[0] == " ":
+            tz = "+" + tz[1:]
+        if ":" not in tz:
+            tz = f"{tz[:3]}:{tz[3:]}"
+        iso = f"{date}T{time_part}{tz}"
+    try:
+        dt = datetime.fromisoformat(iso)
+        whole = int(dt.replace(microsecond=0).timestamp())
+    except (ValueError, OverflowError):
+        return None
+    return whole * 1000 + dt.microsecond // 1000
+
+
+def day_of(ms: int) -> int:
+    return ms // DAY_MS
