@@ -81,7 +81,9 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port.")
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @data_dir_option
 def serve(host: str, port: int, access_log: bool, data_dir: Path | None) -> None:

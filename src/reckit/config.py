@@ -21,6 +21,9 @@ class Settings:
     # decisions.md: per_page above this is clamped to it.
     max_per_page: int = 100
     max_query_bytes: int = 8192
+    # Requests per token per window; 0 turns the limit off (decisions.md, Errors).
+    rate_limit: int = 0
+    rate_window_s: int = 300
 
     @property
     def resolved_database_url(self) -> str:
@@ -33,6 +36,8 @@ class Settings:
             data_dir=Path(env.get("RECKIT_DATA_DIR", str(DEFAULT_DATA_DIR))),
             database_url=env.get("RECKIT_DATABASE_URL", ""),
             max_per_page=int(env.get("RECKIT_MAX_PER_PAGE", "100")),
+            rate_limit=int(env.get("RECKIT_RATE_LIMIT", "0")),
+            rate_window_s=int(env.get("RECKIT_RATE_WINDOW", "300")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]

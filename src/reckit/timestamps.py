@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 DAY_MS = 86_400_000
 
@@ -42,10 +42,21 @@ def parse_rfc3339(text: str) -> int | None:
         iso = f"{date}T{time_part}{tz}"
     try:
         dt = datetime.fromisoformat(iso)
-        whole = int(dt.replace(microsecond=0).timestamp())
-    except (ValueError, OverflowError):
+    except ValueError:
         return None
-    return whole * 1000 + dt.microsecond // 1000
+    return epoch_ms(dt)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def epoch_ms(dt: datetime) -> int:
+    """Milliseconds since the epoch, floored; exact for every year 1-9999 and any offset (no
+    float, no overflow at the calendar's ends). A naive datetime is read as UTC."""
+    offset = dt.utcoffset()
+    seconds = (dt.toordinal() - _EPOCH_ORDINAL) * 86_400 + dt.hour * 3600 + dt.minute * 60
+    seconds += dt.second - (int(offset.total_seconds()) if offset is not None else 0)
+    return seconds * 1000 + dt.microsecond // 1000
 
 
 def day_of(ms: int) -> int:

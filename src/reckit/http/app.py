@@ -20,6 +20,7 @@ from reckit.errors import BadRequest, Forbidden, ReckitError
 from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
 from reckit.http.querystring import parse_query
+from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
 from reckit.recordings.list_query import parse_list_query
@@ -51,6 +52,10 @@ class ReckitApp:
         self.router.add("GET", f"{kit}/recordings", self.list_recordings)
         self.router.add("GET", "/openapi.json", self.openapi)
         self._openapi = envelopes.JSONResponse(openapi_document()).body
+        s = ctx.settings
+        self.limiter = (
+            RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -77,7 +82,13 @@ class ReckitApp:
                 return envelopes.no_route()
             if match.handler is None:
                 return envelopes.method_not_allowed(match.allowed)
-            return await match.handler(Request(scope, receive), match.params)
+            request = Request(scope, receive)
+            if self.limiter is not None and match.params:
+                blocked = self.limiter.hit(request.headers.get("authorization", ""))
+                if blocked is not None:
+                    s = self.ctx.settings
+                    return envelopes.rate_limited(blocked, s.rate_limit, s.rate_window_s)
+            return await match.handler(request, match.params)
         except ReckitError as exc:
             return envelopes.for_error(exc)
         except Exception:

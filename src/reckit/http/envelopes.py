@@ -80,5 +80,18 @@ def method_not_allowed(allowed: list[str]) -> JSONResponse:
     )
 
 
+def rate_limited(retry_after: int, limit: int, window_s: int) -> JSONResponse:
+    return gateway_error(
+        429,
+        971,
+        "Please wait and consider throttling your request speed",
+        headers={
+            "retry-after": str(retry_after),
+            "ratelimit": f'"default";r=0;t={retry_after}',
+            "ratelimit-policy": f'"default";q={limit};w={window_s}',
+        },
+    )
+
+
 def internal_error() -> JSONResponse:
     return generic_error(500, "Internal server error")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
+from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
 from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES
 
 JSON = dict[str, Any]
@@ -166,18 +167,20 @@ LIST_PARAMETERS: list[JSON] = [
     _query("end_time", _TIME, "Upper bound (inclusive) on invoked_time, ISO 8601."),
     _query("expired", {"type": "boolean"}, "Only expired / only non-expired bucket copies."),
     _query("meeting_id", _UUID, "Only this meeting's recordings."),
-    _query("page_no", {"type": "number", "minimum": 0}, "Page number (1-based; 0 means 1).",
+    _query("page_no", {"type": "number", "minimum": 0, "maximum": MAX_PAGE_NO, "multipleOf": 1},
+           "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
            allowEmptyValue=True),
-    _query("per_page", {"type": "number", "minimum": 0},
+    _query("per_page", {"type": "number", "minimum": 0, "multipleOf": 1},
            "Results per page (default 20; larger values are clamped to the server's maximum; "
            "0 returns only the count).", allowEmptyValue=True),
-    _query("search", {"type": "string", "maxLength": 256},
+    _query("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
            "Meeting title substring, or meeting ID (whole or a prefix of 8+ characters)."),
     _query("sort_by", {"type": "string", "enum": list(SORT_BY)}, "Sort key."),
     _query("sort_order", {"type": "string", "enum": list(SORT_ORDERS)}, "Default DESC."),
     _query("start_time", _TIME, "Lower bound (inclusive) on invoked_time, ISO 8601."),
-    _query("status", {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
-           "Any of these statuses; repeated keys or a comma-separated list.",
+    _query("status", {"type": "array", "items": {"type": "string", "enum": [*STATUSES, ""]}},
+           "Any of these statuses: repeated keys, or a comma-separated list. Empty values are "
+           "ignored.",
            style="form", explode=True),
 ]  # fmt: skip
 
@@ -225,6 +228,7 @@ def openapi_document() -> JSON:
                         "401": _error("Missing, unknown or revoked token.", "GatewayError"),
                         "403": _error("The token is not for this account.", "GatewayError"),
                         "404": _error("Unknown app, or an app of another account.", "GenericError"),
+                        "429": _error("Rate limit exceeded (when enabled).", "GatewayError"),
                         "500": _error("Unexpected failure.", "GenericError"),
                     },
                 }

@@ -38,8 +38,8 @@ def _enum(name: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
-def _time(name: str, value: str) -> int | None:
-    if value == "":
+def _time(name: str, value: str | None) -> int | None:
+    if value is None:
         return None
     ms = parse_rfc3339(value)
     if ms is None:
@@ -67,17 +67,19 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
         raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
     per_page = _whole_number("per_page", last.get("per_page", ""))
 
-    if "sort_by" in last and last["sort_by"] != "":
+    # Only page_no, per_page (allowEmptyValue), status and search may be empty; an empty value
+    # of any other parameter is as invalid as any other malformed one.
+    if "sort_by" in last:
         _enum("sort_by", last["sort_by"], SORT_BY)
-    order = last.get("sort_order", "") or "DESC"
+    order = last.get("sort_order", "DESC")
     _enum("sort_order", order, SORT_ORDERS)
 
-    start_ms = _time("start_time", last.get("start_time", ""))
-    end_ms = _time("end_time", last.get("end_time", ""))
+    start_ms = _time("start_time", last.get("start_time"))
+    end_ms = _time("end_time", last.get("end_time"))
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
         raise BadRequest.field("start_time", "must not be later than end_time")
 
-    meeting_id = last.get("meeting_id", "") or None
+    meeting_id = last.get("meeting_id")
     if meeting_id is not None:
         if not is_uuid(meeting_id):
             raise BadRequest.field("meeting_id", "must be a valid GUID")

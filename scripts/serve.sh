@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set everything up and start reckit on the embedded default (SQLite in ./reckit-data).
+# Arguments go to `reckit serve` (try --help).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+exec reckit serve "$@"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up what reckit needs, idempotently: uv (in .tools/), then the locked environment (.venv/).
+# Sourced by serve.sh and test.sh. Needs Python >= 3.11 as python3.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+UV_VERSION=0.13.9
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "reckit needs Python 3.11 or newer as python3 (found $(python3 --version 2>&1))" >&2
+    exit 1
+fi
+if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    python3 -m venv .tools
+    .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+export UV_PYTHON=python3
+.tools/bin/uv sync --frozen --quiet
+export PATH="$PWD/.venv/bin:$PATH"

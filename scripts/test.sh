@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set everything up and run every check: lint, types, and the tests on SQLite and PostgreSQL.
+# Arguments go to pytest (e.g. -k list, -x).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+
+echo "== ruff"
+ruff check src tests bench
+ruff format --check src tests bench
+echo "== mypy (strict)"
+mypy
+echo "== pytest"
+pg_url="${RECKIT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$pg_url" 2>/dev/null; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "CI needs PostgreSQL at $pg_url and it is not reachable" >&2
+        exit 1
+    fi
+    echo "NOTE: PostgreSQL is not reachable at $pg_url: its tests will be SKIPPED."
+    echo "      Start a server there (or set RECKIT_TEST_POSTGRES_URL) to run them."
+fi
+exec pytest "$@"

@@ -1,0 +1,189 @@
+"""Fixtures that start real things: SQLite files, a fresh PostgreSQL database per run, and reckit
+itself on a port, driven over HTTP.
+
+PostgreSQL: RECKIT_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is
+the server; each run creates its own database and drops it at the end. With CI=true a missing
+server fails the run; elsewhere its tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from reckit.accounts.service import create_account
+from reckit.apps.service import create_app
+from reckit.auth.tokens import create_token
+from reckit.clock import Clock, SystemClock
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.http.app import create_app as create_asgi_app
+from tests.openapi_check import validate_response
+
+ENGINES = ("sqlite", "postgres")
+PG_ADMIN_URL = os.environ.get(
+    "RECKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_available() -> str | None:
+    """None if a PostgreSQL server answers, else why not."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}".strip()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh database for this run; its URL."""
+    problem = _pg_available()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {problem}")
+        pytest.skip(problem)
+    name = f"reckit_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def make_database(engine: str, tmp: Path, request: pytest.FixtureRequest) -> Database:
+    if engine == "sqlite":
+        db = Database(f"sqlite:///{tmp / 'reckit.sqlite3'}")
+    else:
+        db = Database(request.getfixturevalue("pg_server_url"))
+    migrate(db)
+    return db
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Database]:
+    """One store per engine for the session. Tests share it but never each other's data:
+    every test makes its own account and app (see ``tenant``)."""
+    db = make_database(engine, tmp_path_factory.mktemp(engine), request)
+    yield db
+    db.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db: Database
+    settings: Settings
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/client/v4"
+
+
+@contextlib.contextmanager
+def run_server(
+    db: Database, settings: Settings | None = None, clock: Clock | None = None
+) -> Iterator[LiveServer]:
+    port = free_port()
+    settings = settings or Settings(host="127.0.0.1", port=port)
+    config = uvicorn.Config(
+        create_asgi_app(settings, db, clock),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"reckit-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("reckit did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", db, settings)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def server(database: Database) -> Iterator[LiveServer]:
+    with run_server(database) as live:
+        yield live
+
+
+@dataclass
+class Tenant:
+    account_id: str
+    app_id: str
+    token: str
+    token_id: str
+    db: Database
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def new_tenant(db: Database, permission: str = "Realtime Admin") -> Tenant:
+    clock = SystemClock()
+    with db.transaction(write=True) as tx:
+        account_id = create_account(tx, clock, "test account")
+        app = create_app(tx, clock, account_id, "test app")
+        token, token_id = create_token(tx, clock, account_id, permission)
+    return Tenant(account_id, app.id, token, token_id, db)
+
+
+@pytest.fixture
+def tenant(database: Database) -> Tenant:
+    return new_tenant(database)
+
+
+class ValidatingClient(httpx.Client):
+    """An httpx client that checks every response against reckit's OpenAPI document."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(event_hooks={"response": [self._check]}, timeout=30, **kwargs)
+        self.bodies: list[bytes] = []
+
+    def _check(self, response: httpx.Response) -> None:
+        response.read()
+        self.bodies.append(response.content)
+        validate_response(response.request.method, response.request.url.path, response)
+
+
+@pytest.fixture
+def http() -> Iterator[ValidatingClient]:
+    with ValidatingClient() as client:
+        yield client

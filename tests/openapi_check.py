@@ -1,0 +1,80 @@
+"""Validate a live response against the OpenAPI document reckit serves."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import httpx
+import jsonschema
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from reckit.http.openapi import openapi_document
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    return openapi_document()
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:reckit", DRAFT202012.create_resource(_document())
+    )
+    return registry
+
+
+@functools.cache
+def _path_patterns() -> list[tuple[re.Pattern[str], str]]:
+    out = []
+    for template in _document()["paths"]:
+        regex = re.sub(r"\{[^}]+\}", "[^/]+", template)
+        out.append((re.compile(rf"^(?:/client/v4)?{regex}/?$"), template))
+    return out
+
+
+def operation_for(method: str, path: str) -> dict[str, Any] | None:
+    for pattern, template in _path_patterns():
+        if pattern.match(path):
+            op: dict[str, Any] | None = _document()["paths"][template].get(method.lower())
+            return op
+    return None
+
+
+def validate_response(method: str, path: str, response: httpx.Response) -> None:
+    """Raise AssertionError unless the response is one the document describes."""
+    op = operation_for(method, path)
+    if op is None:
+        # Not a documented route: reckit must answer with the gateway's 404/405 envelope.
+        assert response.status_code in (404, 405), (path, response.status_code)
+        schema: dict[str, Any] = {"$ref": "urn:reckit#/components/schemas/GatewayError"}
+    else:
+        responses = op["responses"]
+        status = str(response.status_code)
+        assert status in responses, f"{method} {path}: undocumented status {status}"
+        schema = responses[status]["content"]["application/json"]["schema"]
+        schema = _rebase(schema)
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": schema["$ref"]} if "$ref" in schema else schema,
+        registry=_registry(),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, f"{method} {path} {status}: {errors[0].message} at {list(errors[0].path)}"
+
+
+def _rebase(schema: Any) -> Any:
+    """Point the document's local references at the registered copy."""
+    if isinstance(schema, dict):
+        return {
+            k: (f"urn:reckit{v}" if k == "$ref" and v.startswith("#") else _rebase(v))
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rebase(v) for v in schema]
+    return schema
