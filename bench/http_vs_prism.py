@@ -1,0 +1,167 @@
+"""Driver for http_vs_prism.sh: start both servers, run wrk, print the table (see the .sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from reckit.http.openapi import openapi_document
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = int(os.environ.get("RECORDINGS", "1000000"))
+DURATION = os.environ.get("DURATION", "10s")
+RUNS = int(os.environ.get("RUNS", "3"))
+DATA = ROOT / "bench" / ".data" / f"http-{RECORDINGS}"
+RECKIT_PORT, PRISM_PORT = 18787, 14010
+PATH = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings?per_page=25"
+
+
+def reckit(*args: str) -> str:
+    out = subprocess.run(["reckit", *args, "--data-dir", str(DATA)], check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    return out.stdout
+
+
+def prepare_store() -> dict[str, str]:
+    ids_file = DATA / "ids.json"
+    if ids_file.exists():
+        ids: dict[str, str] = json.loads(ids_file.read_text())
+        return ids
+    shutil.rmtree(DATA, ignore_errors=True)
+    account = json.loads(reckit("accounts", "create", "--name", "bench", "--json"))["account_id"]
+    app = json.loads(reckit("apps", "create", "--account", account, "--name", "b", "--json"))
+    token = json.loads(reckit("tokens", "create", "--account", account, "--json"))["token"]
+    print(f"seeding {RECORDINGS:,} recordings (once; kept in {DATA})", flush=True)
+    subprocess.run(["reckit", "seed", "--app", app["app_id"], "--recordings", str(RECORDINGS),
+                    "--data-dir", str(DATA)], check=True)  # fmt: skip
+    ids = {"account_id": account, "app_id": app["app_id"], "token": token}
+    ids_file.write_text(json.dumps(ids))
+    return ids
+
+
+def wait_for(url: str, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def prism_document(example: dict[str, object]) -> Path:
+    doc = openapi_document()
+    op = doc["paths"]["/accounts/{account_id}/realtime/kit/{app_id}/recordings"]["get"]
+    op["responses"]["200"]["content"]["application/json"]["example"] = example
+    path = DATA / "prism-openapi.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    errors: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, token: str, conns: int) -> Run:
+    threads = min(2, conns)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{DURATION}", "--latency",
+         "-H", f"Authorization: Bearer {token}", url],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return Run(rps, p50, p99, int(non2xx.group(1)) if non2xx else 0,
+               sum(int(g) for g in errors.groups()) if errors else 0)  # fmt: skip
+
+
+def median_run(url: str, token: str, conns: int) -> Run:
+    runs = [wrk(url, token, conns) for _ in range(RUNS)]
+    runs.sort(key=lambda r: r.rps)
+    mid = runs[len(runs) // 2]
+    mid.non_2xx = sum(r.non_2xx for r in runs)
+    mid.errors = sum(r.errors for r in runs)
+    return mid
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def main() -> None:
+    ids = prepare_store()
+    auth = {"Authorization": f"Bearer {ids['token']}"}
+    path = PATH.format(a=ids["account_id"], p=ids["app_id"])
+    env = {**os.environ}
+    env.pop("RECKIT_DATABASE_URL", None)
+    server = subprocess.Popen(
+        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log",
+         "--data-dir", str(DATA)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    prism: subprocess.Popen[bytes] | None = None
+    try:
+        reckit_url = f"http://127.0.0.1:{RECKIT_PORT}{path}"
+        wait_for(reckit_url, auth)
+        example = httpx.get(reckit_url, headers=auth).json()
+        doc = prism_document(example)
+        prism = subprocess.Popen(
+            [str(ROOT / "bench/prism/node_modules/.bin/prism"), "mock", "-h", "127.0.0.1",
+             "-p", str(PRISM_PORT), "--verboseLevel", "warn", str(doc)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        prism_url = f"http://127.0.0.1:{PRISM_PORT}{path}"
+        wait_for(prism_url, auth)
+        results: dict[tuple[str, int], Run] = {}
+        for name, url in (("reckit", reckit_url), ("Prism mock", prism_url)):
+            for conns in (64, 1):
+                print(f"wrk -c{conns} {name} ({RUNS} x {DURATION})", file=sys.stderr, flush=True)
+                results[(name, conns)] = median_run(url, ids["token"], conns)
+        rss = peak_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+        if prism is not None:
+            os.killpg(prism.pid, signal.SIGTERM)
+            prism.wait(30)
+    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite); "
+          f"wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
+    print("| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx |")
+    print("|---|---|---|---|---|---|---|")
+    for name in ("reckit", "Prism mock"):
+        a, b = results[(name, 64)], results[(name, 1)]
+        bad = a.non_2xx + b.non_2xx + a.errors + b.errors
+        print(f"| {name} | {a.rps:,.0f} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {b.rps:,.0f} | "
+              f"{b.p99_ms:.1f} | {bad} |")  # fmt: skip
+    r, p = results[("reckit", 64)], results[("Prism mock", 64)]
+    print(f"\nreckit/Prism throughput at c64: {r.rps / p.rps:.1f}x; "
+          f"reckit peak RSS: {rss:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
