@@ -84,16 +84,23 @@ def main() -> None:
 @click.option(
     "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port."
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; each serves requests on its own core.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @data_dir_option
-def serve(host: str, port: int, access_log: bool, data_dir: Path | None) -> None:
+def serve(host: str, port: int, workers: int, access_log: bool, data_dir: Path | None) -> None:
     """Migrate the store and serve the API. On a first start with an empty store, create an
     account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it."""
     from reckit.http.server import run  # the server stack loads only for this command
 
     with _open(data_dir, host=host, port=port) as (settings, db):
         _bootstrap(settings, db)
-        run(settings, db, access_log=access_log)
+        run(settings, db, workers=workers, access_log=access_log)
 
 
 def _bootstrap(settings: Settings, db: Database) -> None:

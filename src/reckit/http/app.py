@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -132,5 +131,5 @@ class ReckitApp:
             return list_recordings(tx, ctx.clock, app_id, q)
 
 
-def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> Any:
+def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> ReckitApp:
     return ReckitApp(Context(settings, db, clock or SystemClock()))

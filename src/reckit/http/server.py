@@ -1,20 +1,38 @@
-"""Run the ASGI app under uvicorn (uvloop and httptools when installed)."""
+"""Run the ASGI app under uvicorn (uvloop and httptools are installed with it)."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import uvicorn
 
-from reckit.clock import Clock
+from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
-from reckit.http.app import create_app
+from reckit.http.app import ReckitApp, create_app
 
 
-def run(
-    settings: Settings, db: Database, clock: Clock | None = None, access_log: bool = True
-) -> None:
+def app_from_environment() -> ReckitApp:
+    """The factory each worker process calls: its settings come from the environment that
+    ``run`` prepared, and each worker opens its own connections."""
+    settings = Settings.from_env()
+    return create_app(settings, Database(settings.resolved_database_url), SystemClock())
+
+
+def run(settings: Settings, db: Database, workers: int = 1, access_log: bool = True) -> None:
+    # uvicorn takes an app, or an import string for workers in other processes.
+    config: Any = "reckit.http.server:app_from_environment"
+    if workers == 1:
+        config = create_app(settings, db, SystemClock())
+    else:
+        # Several processes share one store (SQLite in WAL mode, or PostgreSQL).
+        os.environ["RECKIT_DATA_DIR"] = str(settings.data_dir)
+        os.environ["RECKIT_DATABASE_URL"] = settings.resolved_database_url
     uvicorn.run(
-        create_app(settings, db, clock),
+        config,
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         access_log=access_log,
