@@ -20,7 +20,7 @@ from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from tests.builders import NOW, add_meeting, add_recording
 from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_tenant, run_server
-from tests.openapi_check import validate_response
+from tests.openapi_check import validate, validate_response
 
 
 def raw_get(server: LiveServer, target: str, headers: dict[str, str] | None = None,
@@ -34,8 +34,10 @@ def raw_get(server: LiveServer, target: str, headers: dict[str, str] | None = No
             conn.putheader(k, v)
         conn.endheaders()
         resp = conn.getresponse()
-        body = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, json.loads(body)
+        body = json.loads(resp.read())
+        headers = {k.lower(): v for k, v in resp.getheaders()}
+        validate(method, target, resp.status, headers["content-type"], body)
+        return resp.status, headers, body
     finally:
         conn.close()
 
