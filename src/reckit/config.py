@@ -24,6 +24,8 @@ class Settings:
     # Requests per token per window; 0 turns the limit off (decisions.md, Errors).
     rate_limit: int = 0
     rate_window_s: int = 300
+    # Rendered list pages kept per process while the app's data is unchanged; 0 turns it off.
+    page_cache_bytes: int = 16 * 1024 * 1024
 
     @property
     def resolved_database_url(self) -> str:
@@ -38,6 +40,7 @@ class Settings:
             max_per_page=int(env.get("RECKIT_MAX_PER_PAGE", "100")),
             rate_limit=int(env.get("RECKIT_RATE_LIMIT", "0")),
             rate_window_s=int(env.get("RECKIT_RATE_WINDOW", "300")),
+            page_cache_bytes=int(env.get("RECKIT_PAGE_CACHE_MB", "16")) * 1024 * 1024,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]

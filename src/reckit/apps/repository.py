@@ -15,6 +15,17 @@ def owner(tx: Tx, app_id: str) -> str | None:
     return str(row[0]) if row else None
 
 
+def owner_and_version(tx: Tx, app_id: str) -> tuple[str, int] | None:
+    row = tx.one("SELECT account_id, data_version FROM apps WHERE id = ?", (app_id,))
+    return (str(row[0]), int(row[1])) if row else None
+
+
+def touch(tx: Tx, app_id: str) -> None:
+    """Mark the app's listable data changed (see http/page_cache.py); every write to its
+    recordings or meetings calls this in the same transaction."""
+    tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
+
+
 def list_for_account(tx: Tx, account_id: str) -> list[Row]:
     return tx.all(
         "SELECT id, name, created_at FROM apps WHERE account_id = ? ORDER BY created_at DESC, id",

@@ -27,11 +27,13 @@ def create_app(tx: Tx, clock: Clock, account_id: str, name: str) -> App:
     return app
 
 
-def require_app(tx: Tx, account_id: str, app_id: str) -> None:
-    """The app exists and belongs to the account; otherwise 404 without saying which
-    (wire-spec §7 item 36)."""
-    if repository.owner(tx, app_id) != account_id:
+def require_app(tx: Tx, account_id: str, app_id: str) -> int:
+    """The app's data version, if it exists and belongs to the account; otherwise 404 without
+    saying which (wire-spec §7 item 36)."""
+    found = repository.owner_and_version(tx, app_id)
+    if found is None or found[0] != account_id:
         raise NotFound(f"App {app_id} not found")
+    return found[1]
 
 
 def list_apps(tx: Tx, account_id: str) -> list[App]:

@@ -58,13 +58,19 @@ CREATE TABLE meetings (
     recording_config TEXT,
     ai_config TEXT,
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
-);
+    updated_at BIGINT NOT NULL,
+    -- How many recordings the meeting has, and the invoked time of its first and last (NULL
+    -- while it has none); kept by recordings/repository.py.
+    recording_count BIGINT NOT NULL DEFAULT 0,
+    first_invoked_time BIGINT,
+    last_invoked_time BIGINT,
+    UNIQUE (app_id, id)
+){meetings_storage};
 CREATE INDEX meetings_by_app ON meetings (app_id, created_at);
 CREATE TABLE recordings (
-    id TEXT PRIMARY KEY,
-    app_id TEXT NOT NULL REFERENCES apps(id),
-    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    meeting_id TEXT NOT NULL,
     kind TEXT NOT NULL DEFAULT 'composite',
     status TEXT NOT NULL,
     invoked_time BIGINT NOT NULL,
@@ -79,7 +85,10 @@ CREATE TABLE recordings (
     download_url_expiry BIGINT,
     storage_config TEXT,
     start_reason TEXT,
-    stop_reason TEXT
+    stop_reason TEXT,
+    -- A recording belongs to a meeting of its own app (which also makes the app exist).
+    CONSTRAINT recordings_meeting_fk
+        FOREIGN KEY (app_id, meeting_id) REFERENCES meetings (app_id, id)
 );
 {recording_indexes};
 CREATE TABLE recording_day_counts (
@@ -91,45 +100,89 @@ CREATE TABLE recording_day_counts (
 )
 """
 
-# The list endpoint's indexes (recordings/repository.py). Named here once, because a bulk load
-# drops and rebuilds them: building an index from sorted data beats growing it row by row.
+# The recordings' indexes (recordings/repository.py), including the one that makes IDs unique.
+# Named here once, because a bulk load drops and rebuilds them: building an index from the loaded
+# table (one sort) beats growing it row by row, most of all for random UUIDs.
 RECORDING_INDEXES = {
-    "recordings_by_time": "recordings (app_id, invoked_time, id)",
-    "recordings_by_status": "recordings (app_id, status, invoked_time, id)",
-    "recordings_by_meeting": "recordings (app_id, meeting_id, invoked_time, id)",
-    "recordings_by_expiry": "recordings (app_id, download_url_expiry)",
+    "recordings_by_id": "UNIQUE INDEX recordings_by_id ON recordings (id)",
+    "recordings_by_time": "INDEX recordings_by_time ON recordings (app_id, invoked_time, id)",
+    "recordings_by_status": (
+        "INDEX recordings_by_status ON recordings (app_id, status, invoked_time, id)"
+    ),
+    "recordings_by_meeting": (
+        "INDEX recordings_by_meeting ON recordings (app_id, meeting_id, invoked_time, id)"
+    ),
+    "recordings_by_expiry": (
+        "INDEX recordings_by_expiry ON recordings (app_id, download_url_expiry)"
+    ),
 }
 _CORE = _CORE.replace(
-    "{recording_indexes}",
-    ";\n".join(f"CREATE INDEX {name} ON {cols}" for name, cols in RECORDING_INDEXES.items()),
+    "{recording_indexes}", ";\n".join(f"CREATE {sql}" for sql in RECORDING_INDEXES.values())
+)
+
+
+_FK = "recordings_meeting_fk FOREIGN KEY (app_id, meeting_id) REFERENCES meetings (app_id, id)"
+
+
+# PostgreSQL's title search index (meetings/repository.py drops and rebuilds it around a bulk
+# load). No pending list: it would be scanned by every search until a vacuum merges it.
+PG_TITLE_INDEX = (
+    "CREATE INDEX meetings_title_trgm ON meetings USING gin (lower(title) gin_trgm_ops)"
+    " WITH (fastupdate = off)"
 )
 
 
 def drop_recording_indexes(tx: Tx) -> None:
+    """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
+    meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
     for name in RECORDING_INDEXES:
         tx.script(f"DROP INDEX IF EXISTS {name}")
+    if tx.dialect == "postgres":
+        tx.script("ALTER TABLE recordings DROP CONSTRAINT IF EXISTS recordings_meeting_fk")
 
 
 def create_recording_indexes(tx: Tx) -> None:
-    for name, cols in RECORDING_INDEXES.items():
-        tx.script(f"CREATE INDEX IF NOT EXISTS {name} ON {cols}")
-    tx.script("ANALYZE recordings")
+    """After a bulk load: build the indexes from the table; on PostgreSQL add the foreign key
+    back, which checks every row in one join (the load fails if any row breaks it)."""
+    for sql in RECORDING_INDEXES.values():
+        tx.script(f"CREATE {sql.replace(' INDEX ', ' INDEX IF NOT EXISTS ', 1)}")
+    if tx.dialect == "postgres":
+        tx.script(f"ALTER TABLE recordings ADD CONSTRAINT {_FK}")
+
+
+def analyze_after_load(tx: Tx) -> None:
+    """Fresh planner statistics for the tables a bulk load filled (PostgreSQL's autovacuum may
+    be late or off; SQLite has none)."""
+    for table in ("meetings", "recordings", "recording_day_counts"):
+        tx.script(f"ANALYZE {table}")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "accounts, apps, tokens, meetings, recordings, per-day counts",
-        sqlite=_CORE.format(seq="INTEGER PRIMARY KEY")
+        sqlite=_CORE.format(seq="INTEGER PRIMARY KEY", meetings_storage="")
         # Title search: a trigram index makes substring search independent of table size.
         + """;
 CREATE VIRTUAL TABLE meetings_title USING fts5(
     title, content='meetings', content_rowid='seq', tokenize='trigram'
 )""",
-        postgres=_CORE.format(seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+        # Half-full pages: a change of recording_count (every new recording, and the recount
+        # after a bulk load, which changes every row at once) then fits beside the old row
+        # version, an update that touches no index.
+        postgres=_CORE.format(
+            seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            meetings_storage=" WITH (fillfactor = 50)",
+        )
         + """;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX meetings_title_trgm ON meetings USING gin (lower(title) gin_trgm_ops)""",
+"""
+        + PG_TITLE_INDEX,
+    ),
+    Migration(
+        2,
+        "apps.data_version: bumped by every write to an app's recordings and meetings",
+        common="ALTER TABLE apps ADD COLUMN data_version BIGINT NOT NULL DEFAULT 0",
     ),
 )
 

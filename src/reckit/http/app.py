@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,18 +16,20 @@ from reckit.apps.service import require_app
 from reckit.auth.tokens import authenticate, parse_authorization
 from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
-from reckit.db.engine import Database
+from reckit.db.engine import Database, Tx
 from reckit.errors import BadRequest, Forbidden, ReckitError
 from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
+from reckit.http.page_cache import PageCache
 from reckit.http.querystring import parse_query
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
 from reckit.recordings.list_query import parse_list_query
-from reckit.recordings.service import Page, list_recordings
+from reckit.recordings.service import list_recordings
 
 log = logging.getLogger("reckit.http")
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ReckitApp:
         self.router.add("GET", "/openapi.json", self.openapi)
         self._openapi = envelopes.JSONResponse(openapi_document()).body
         s = ctx.settings
+        self.pages = PageCache(s.page_cache_bytes)
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
@@ -98,37 +103,60 @@ class ReckitApp:
         return Response(self._openapi, media_type="application/json")
 
     async def list_recordings(self, request: Request, params: dict[str, str]) -> Response:
-        page = await run_in_threadpool(
-            self._list_recordings,
-            request.headers.get("authorization"),
-            params["account_id"],
-            params["app_id"],
-            request.scope["query_string"],
+        token = parse_authorization(request.headers.get("authorization"))
+        account_id, app_id = params["account_id"], params["app_id"]
+        query: bytes = request.scope["query_string"]
+        key = (app_id, query)
+        if self.pages.has(key):
+            version = await self._point_read(self._authorize, token, account_id, app_id)
+            cached = self.pages.get(key, version)
+            if cached is not None:
+                return envelopes.raw_json(cached)
+        version, body, cacheable = await run_in_threadpool(
+            self._list_recordings, token, account_id, app_id, query
         )
-        return envelopes.success(
-            page.items,
-            {
-                "end_offset": page.end_offset,
-                "start_offset": page.start_offset,
-                "total_count": page.total_count,
-            },
-        )
+        if cacheable:
+            self.pages.put(key, version, body)
+        return envelopes.raw_json(body)
+
+    async def _point_read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.ctx.db.dialect == "sqlite":
+            # A few indexed lookups in an embedded database take microseconds: less than the
+            # hop to a worker thread would.
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
+
+    def _authorize(self, token: str, account_id: str, app_id: str) -> int:
+        with self.ctx.db.transaction() as tx:
+            return self._authorize_in(tx, token, account_id, app_id)
+
+    @staticmethod
+    def _authorize_in(tx: Tx, token: str, account_id: str, app_id: str) -> int:
+        """The app's data version, once the token may use it (decisions.md, Errors: 401, then
+        400 for over-long IDs, 403 for another account, 404 for an app not in it)."""
+        principal = authenticate(tx, token)
+        _check_ids(account_id, app_id)
+        if principal.account_id != account_id:
+            raise Forbidden()
+        return require_app(tx, account_id, app_id)
 
     def _list_recordings(
-        self, authorization: str | None, account_id: str, app_id: str, query: bytes
-    ) -> Page:
+        self, token: str, account_id: str, app_id: str, query: bytes
+    ) -> tuple[int, bytes, bool]:
+        """(data version, body, whether the body may be cached)."""
         ctx = self.ctx
-        token = parse_authorization(authorization)
         with ctx.db.transaction() as tx:
-            principal = authenticate(tx, token)
-            _check_ids(account_id, app_id)
-            if principal.account_id != account_id:
-                raise Forbidden()
-            require_app(tx, account_id, app_id)
+            version = self._authorize_in(tx, token, account_id, app_id)
             q = parse_list_query(
                 parse_query(query, ctx.settings.max_query_bytes), ctx.settings.max_per_page
             )
-            return list_recordings(tx, ctx.clock, app_id, q)
+            page = list_recordings(tx, ctx.clock, app_id, q)
+        paging = {
+            "end_offset": page.end_offset,
+            "start_offset": page.start_offset,
+            "total_count": page.total_count,
+        }
+        return version, envelopes.body(page.items, paging), q.expired is None
 
 
 def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> ReckitApp:

@@ -25,11 +25,16 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def success(data: Any, paging: dict[str, int] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"success": True, "data": data}
+def body(data: Any, paging: dict[str, int] | None = None) -> bytes:
+    """A success body: {success, data} or {success, data, paging}, no ``result`` (§1.6)."""
+    content: dict[str, Any] = {"success": True, "data": data}
     if paging is not None:
-        body["paging"] = paging
-    return JSONResponse(body)
+        content["paging"] = paging
+    return orjson.dumps(content)
+
+
+def raw_json(content: bytes, status: int = 200) -> Response:
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def generic_error(status: int, message: str) -> JSONResponse:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from reckit.apps import repository as apps
 from reckit.db.engine import Tx
+from reckit.db.schema import PG_TITLE_INDEX
 from reckit.meetings.models import NewMeeting
 
 _COLUMNS = (
@@ -24,17 +26,40 @@ def _values(m: NewMeeting) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+_BULK = 10_000
+
+
+def _fewer_than(tx: Tx, n: int) -> bool:
+    row = tx.one("SELECT count(*) FROM (SELECT 1 FROM meetings LIMIT ?) AS x", (n,))
+    return row is not None and int(row[0]) < n
+
+
 def insert_many(tx: Tx, meetings: Sequence[NewMeeting]) -> None:
+    if not meetings:
+        return
+    for app_id in {m.app_id for m in meetings}:
+        apps.touch(tx, app_id)
+    # Many meetings into a table with fewer: rebuild the title index as a whole afterwards.
+    bulk = len(meetings) >= _BULK and _fewer_than(tx, len(meetings))
+    if tx.dialect == "postgres":
+        if bulk:  # one bulk build instead of a GIN insert per row
+            tx.script("DROP INDEX IF EXISTS meetings_title_trgm")
+        tx.bulk_insert("meetings", _COLUMNS, [_values(m) for m in meetings])
+        if bulk:
+            tx.script(PG_TITLE_INDEX)
+        return
+    # New rows get a seq above every existing one (INTEGER PRIMARY KEY without AUTOINCREMENT
+    # takes max + 1, and this transaction holds the write lock): index just those titles.
+    row = tx.one("SELECT coalesce(max(seq), 0) FROM meetings")
+    before = int(row[0]) if row else 0
     tx.bulk_insert("meetings", _COLUMNS, [_values(m) for m in meetings])
-    if tx.dialect == "sqlite" and meetings:
-        ids = [m.id for m in meetings]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            tx.run(
-                "INSERT INTO meetings_title (rowid, title) SELECT seq, title FROM meetings"
-                f" WHERE id IN ({', '.join('?' * len(chunk))}) AND title IS NOT NULL",
-                chunk,
-            )
+    tx.run(
+        "INSERT INTO meetings_title (rowid, title) SELECT seq, title FROM meetings"
+        " WHERE seq > ? AND title IS NOT NULL",
+        (before,),
+    )
+    if bulk:  # merge the index into one segment: a search then reads each trigram once
+        tx.run("INSERT INTO meetings_title (meetings_title) VALUES ('optimize')")
 
 
 def insert(tx: Tx, meeting: NewMeeting) -> None:

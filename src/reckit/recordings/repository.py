@@ -1,21 +1,36 @@
-"""All SQL of recordings, including the per-day counts that keep totals and deep pages fast.
+"""All SQL of recordings, including the counts that keep totals and deep pages fast.
 
-``recording_day_counts`` holds, per app, day of ``invoked_time`` and status, how many recordings
-there are. Every write here keeps it in step in the same transaction. A list request whose
-filters are only status and a time window is then answered without scanning the table:
-- the total is the sum of whole days from the counts plus exact counts of the (at most two)
-  partial days at the window's edges;
-- a deep page is found by walking the per-day counts to the day where the offset lands, and
-  reading from there with an offset smaller than one day's recordings.
-Other filters (meeting, expiry, search) go straight to the indexes.
+Two counts are kept in step, in the same transaction, by every write here:
+- ``recording_day_counts``: per app, day of ``invoked_time`` and status, how many recordings;
+- ``meetings.recording_count``, ``first_invoked_time`` and ``last_invoked_time``: per meeting,
+  how many recordings it has and the invoked time of its first and last (all of the meeting's
+  own app: the foreign key ``(app_id, meeting_id) → meetings (app_id, id)`` allows no other).
+  Invoked times never change, so only an insert (or a bulk load's recount) moves them.
+
+A list request is answered along one of three paths:
+- filters only on status and a time window: the total is the sum of whole days from the day
+  counts plus exact counts of the (at most two) partial days at the window's edges; a deep page
+  is found by walking the day counts to the day where the offset lands, and reading from there
+  with an offset smaller than one day's recordings;
+- a meeting and/or a search: the matching meetings are resolved first (a search once, through
+  the title's trigram index); with no other filter the total is the sum of their counts, and
+  only the meetings whose first/last times can reach the page are read; the page comes either
+  from those meetings' recordings (few of them) or from walking the time index and keeping
+  theirs (many of them), whichever reads fewer rows;
+- anything else (expiry): count and page straight from the indexes.
 """
 
 from __future__ import annotations
 
+import heapq
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
 from reckit.recordings.models import ListQuery, NewRecording
 from reckit.timestamps import DAY_MS
@@ -29,19 +44,27 @@ LIST_COLUMNS = (
     " m.summarize_on_end"
 )
 
-_COLUMNS = (
+# The stored columns, in the order of the value tuples that insert_rows_without_counts takes.
+COLUMNS = (
     "id", "app_id", "meeting_id", "kind", "status", "invoked_time", "started_time",
     "stopped_time", "session_id", "output_file_name", "file_size", "recording_duration",
     "download_url", "audio_download_url", "download_url_expiry", "storage_config",
     "start_reason", "stop_reason",
 )  # fmt: skip
-_INSERT = (
-    f"INSERT INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-)
+_INSERT = f"INSERT INTO recordings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
-_BUMP = (
+_BUMP_DAY = (
     "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
+)
+# A new recording of a meeting: one more, and maybe a new first or last invoked time.
+_BUMP_MEETING = (
+    "UPDATE meetings SET recording_count = recording_count + 1,"
+    " first_invoked_time = CASE WHEN first_invoked_time IS NULL OR first_invoked_time > ?"
+    " THEN ? ELSE first_invoked_time END,"
+    " last_invoked_time = CASE WHEN last_invoked_time IS NULL OR last_invoked_time < ?"
+    " THEN ? ELSE last_invoked_time END"
+    " WHERE app_id = ? AND id = ?"
 )
 
 
@@ -56,22 +79,52 @@ def _values(r: NewRecording) -> tuple[Any, ...]:
 
 def insert(tx: Tx, r: NewRecording) -> None:
     tx.run(_INSERT, _values(r))
-    tx.run(_BUMP, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
+    tx.run(_BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
+    t = r.invoked_time
+    tx.run(_BUMP_MEETING, (t, t, t, t, r.app_id, r.meeting_id))
+    apps.touch(tx, r.app_id)
 
 
 def insert_many_without_counts(tx: Tx, rows: Sequence[NewRecording]) -> None:
-    """Bulk load; the caller must call ``rebuild_day_counts`` before committing."""
-    tx.bulk_insert("recordings", _COLUMNS, [_values(r) for r in rows])
+    """Bulk load; the caller must call ``rebuild_counts`` for each app before committing."""
+    insert_rows_without_counts(tx, [_values(r) for r in rows])
 
 
-def rebuild_day_counts(tx: Tx, app_id: str) -> None:
+def insert_rows_without_counts(tx: Tx, rows: Sequence[Row]) -> None:
+    """Bulk load of value tuples in ``COLUMNS`` order; the caller must call ``rebuild_counts``
+    for each app before committing."""
+    tx.bulk_insert("recordings", COLUMNS, rows)
+
+
+def fewer_than(tx: Tx, n: int) -> bool:
+    """Whether the store holds fewer than n recordings (in all apps), reading at most n."""
+    row = tx.one("SELECT count(*) FROM (SELECT 1 FROM recordings LIMIT ?) AS x", (n,))
+    return row is not None and int(row[0]) < n
+
+
+def rebuild_counts(tx: Tx, app_id: str) -> None:
+    """Recount an app's day and meeting counts from its recordings."""
+    apps.touch(tx, app_id)
     tx.run("DELETE FROM recording_day_counts WHERE app_id = ?", (app_id,))
-    # Integer division: invoked times are after 1970, so it floors like day_of().
+    # Integer division: invoked times are after 1970, so it floors like insert's // does.
     tx.run(
         "INSERT INTO recording_day_counts (app_id, day, status, n)"
         " SELECT app_id, invoked_time / 86400000, status, count(*) FROM recordings"
         " WHERE app_id = ? GROUP BY app_id, invoked_time / 86400000, status",
         (app_id,),
+    )
+    tx.run(
+        "UPDATE meetings SET recording_count = 0, first_invoked_time = NULL,"
+        " last_invoked_time = NULL WHERE app_id = ? AND recording_count <> 0",
+        (app_id,),
+    )
+    tx.run(
+        "UPDATE meetings SET recording_count = c.n, first_invoked_time = c.first,"
+        " last_invoked_time = c.last FROM (SELECT meeting_id, count(*) AS n,"
+        " min(invoked_time) AS first, max(invoked_time) AS last"
+        " FROM recordings WHERE app_id = ? GROUP BY meeting_id) AS c"
+        " WHERE meetings.app_id = ? AND meetings.id = c.meeting_id",
+        (app_id, app_id),
     )
 
 
@@ -80,15 +133,17 @@ def set_status(tx: Tx, recording_id: str, old: str, new: str) -> None:
     if row is None:
         return
     tx.run("UPDATE recordings SET status = ? WHERE id = ?", (new, recording_id))
+    apps.touch(tx, str(row[0]))
     day = int(row[1]) // DAY_MS
-    tx.run(_BUMP, (row[0], day, old, -1))
-    tx.run(_BUMP, (row[0], day, new, 1))
+    tx.run(_BUMP_DAY, (row[0], day, old, -1))
+    tx.run(_BUMP_DAY, (row[0], day, new, 1))
+    # A meeting's count covers every status: unchanged.
 
 
 @dataclass
 class _Filter:
-    sql: list[str]
-    params: list[Any]
+    sql: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
 
     def add(self, clause: str, *params: Any) -> None:
         self.sql.append(clause)
@@ -99,59 +154,35 @@ class _Filter:
         return " AND ".join(self.sql)
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
 
 
-def _search_clause(tx: Tx, f: _Filter, app_id: str, search: str) -> None:
-    """decisions.md: a case-insensitive substring of the title, or the meeting ID (whole, or a
-    prefix of at least 8 characters)."""
-    needle = search.lower()
-    options: list[str] = []
-    params: list[Any] = [app_id]
-    if len(needle) >= 3 and tx.dialect == "sqlite":
-        # The trigram index answers substring queries of three characters or more.
-        options.append("m.seq IN (SELECT rowid FROM meetings_title WHERE meetings_title MATCH ?)")
-        params.append('"' + needle.replace('"', '""') + '"')
-    else:
-        # PostgreSQL's pg_trgm index serves this LIKE; SQLite scans only for 1-2 characters.
-        options.append("lower(m.title) LIKE ? ESCAPE '\\'")
-        params.append("%" + _like_escape(needle) + "%")
-    if len(needle) >= 8:
-        options.append("m.id LIKE ? ESCAPE '\\'")
-        params.append(_like_escape(needle) + "%")
-    f.add(
-        "r.meeting_id IN (SELECT m.id FROM meetings m WHERE m.app_id = ? AND ("
-        + " OR ".join(options)
-        + "))",
-        *params,
-    )
-
-
-def _filter(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> _Filter:
+def _recording_filter(app_id: str, q: ListQuery, now_ms: int) -> _Filter:
+    """Every filter but the meeting and the search (which ``_by_meetings`` resolves)."""
     f = _Filter(["r.app_id = ?"], [app_id])
     if q.statuses:
-        f.add(f"r.status IN ({', '.join('?' * len(q.statuses))})", *q.statuses)
+        f.add(f"r.status IN ({_marks(len(q.statuses))})", *q.statuses)
     if q.start_ms is not None:
         f.add("r.invoked_time >= ?", q.start_ms)
     if q.end_ms is not None:
         f.add("r.invoked_time <= ?", q.end_ms)
-    if q.meeting_id is not None:
-        f.add("r.meeting_id = ?", q.meeting_id)
     if q.expired is True:
         f.add("r.download_url_expiry IS NOT NULL AND r.download_url_expiry <= ?", now_ms)
     elif q.expired is False:
         f.add("(r.download_url_expiry IS NULL OR r.download_url_expiry > ?)", now_ms)
-    if q.search is not None:
-        _search_clause(tx, f, app_id, q.search)
     return f
 
 
-def _page(tx: Tx, f: _Filter, descending: bool, limit: int, offset: int) -> list[Row]:
+def _page(
+    tx: Tx, f: _Filter, descending: bool, limit: int, offset: int, index: str | None = None
+) -> list[Row]:
+    """The page's rows. Deferred join: walk an index for the IDs, then fetch only the rows
+    shown. ``index`` names the index SQLite must walk (PostgreSQL's planner chooses)."""
     order = "DESC" if descending else "ASC"
-    # Deferred join: walk the covering index for the IDs, then fetch only the rows shown.
+    hint = f" INDEXED BY {index}" if index is not None and tx.dialect == "sqlite" else ""
     sql = (
-        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id FROM recordings r WHERE {f.where}"
+        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id FROM recordings r{hint} WHERE {f.where}"
         f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ? OFFSET ?) p"
         " JOIN recordings r ON r.id = p.id JOIN meetings m ON m.id = r.meeting_id"
         f" ORDER BY r.invoked_time {order}, r.id {order}"
@@ -164,34 +195,56 @@ def _count(tx: Tx, f: _Filter) -> int:
     return int(row[0]) if row else 0
 
 
-def _uses_day_counts(q: ListQuery) -> bool:
-    return q.meeting_id is None and q.expired is None and q.search is None
+def list_page(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    """(total matching, the rows of the requested page)."""
+    if q.search is not None or q.meeting_id is not None:
+        return _by_meetings(tx, app_id, q, now_ms)
+    if q.expired is None:
+        return _by_days(tx, app_id, q)
+    f = _recording_filter(app_id, q, now_ms)
+    total = _count(tx, f)
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    return total, _page(tx, f, q.descending, q.per_page, q.offset)
 
 
-def _day_segments(tx: Tx, app_id: str, q: ListQuery) -> list[tuple[int, int]]:
-    """(day, matching recordings) for every day with any, in ascending day order; the days at
-    the window's edges are counted exactly from the index, the rest come from the counts."""
-    sql = "SELECT day, sum(n) FROM recording_day_counts WHERE app_id = ?"
-    params: list[Any] = [app_id]
+# --- status and time window: the day counts -----------------------------------------------
+
+# Below this offset a page skips its rows in the index directly; past it, the day counts first
+# say on which day the page begins (a day holds a small share of the recordings).
+_DIRECT_OFFSET = 2_000
+
+
+@dataclass(frozen=True)
+class _Days:
+    """The window in whole days from the counts, plus exact counts of its partial edge days."""
+
+    first: int | None  # whole days from..to (inclusive; None = open)
+    last: int | None
+    edges: dict[int, int]  # partial day -> exact count of matching recordings in it
+
+
+def _day_filter(app_id: str, q: ListQuery, first_day: int | None, last_day: int | None) -> _Filter:
+    f = _Filter(["app_id = ?"], [app_id])
     if q.statuses:
-        sql += f" AND status IN ({', '.join('?' * len(q.statuses))})"
-        params.extend(q.statuses)
+        f.add(f"status IN ({_marks(len(q.statuses))})", *q.statuses)
+    if first_day is not None:
+        f.add("day >= ?", first_day)
+    if last_day is not None:
+        f.add("day <= ?", last_day)
+    return f
+
+
+def _days(tx: Tx, app_id: str, q: ListQuery) -> _Days:
     lo = q.start_ms // DAY_MS if q.start_ms is not None else None
     hi = q.end_ms // DAY_MS if q.end_ms is not None else None
-    if lo is not None:
-        sql += " AND day >= ?"
-        params.append(lo)
-    if hi is not None:
-        sql += " AND day <= ?"
-        params.append(hi)
-    counts = {int(d): int(n) for d, n in tx.all(sql + " GROUP BY day", params)}
-
-    edges: set[int] = set()
+    partial: set[int] = set()
     if q.start_ms is not None and lo is not None and q.start_ms != lo * DAY_MS:
-        edges.add(lo)
+        partial.add(lo)
     if q.end_ms is not None and hi is not None and q.end_ms != (hi + 1) * DAY_MS - 1:
-        edges.add(hi)
-    for day in edges:
+        partial.add(hi)
+    edges: dict[int, int] = {}
+    for day in partial:
         first, last = day * DAY_MS, (day + 1) * DAY_MS - 1
         if q.start_ms is not None:
             first = max(first, q.start_ms)
@@ -199,35 +252,176 @@ def _day_segments(tx: Tx, app_id: str, q: ListQuery) -> list[tuple[int, int]]:
             last = min(last, q.end_ms)
         edge = _Filter(["r.app_id = ?"], [app_id])
         if q.statuses:
-            edge.add(f"r.status IN ({', '.join('?' * len(q.statuses))})", *q.statuses)
+            edge.add(f"r.status IN ({_marks(len(q.statuses))})", *q.statuses)
         edge.add("r.invoked_time >= ? AND r.invoked_time <= ?", first, last)
-        counts[day] = _count(tx, edge)
-    return sorted((d, n) for d, n in counts.items() if n > 0)
+        edges[day] = _count(tx, edge) if first <= last else 0
+    first_day = None if lo is None else lo + 1 if lo in partial else lo
+    last_day = None if hi is None else hi - 1 if hi in partial else hi
+    return _Days(first_day, last_day, edges)
 
 
-def list_page(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
-    """(total matching, the rows of the requested page)."""
-    f = _filter(tx, app_id, q, now_ms)
-    if not _uses_day_counts(q):
-        total = _count(tx, f)
-        if q.per_page == 0 or q.offset >= total:
-            return total, []
-        return total, _page(tx, f, q.descending, q.per_page, q.offset)
-
-    segments = _day_segments(tx, app_id, q)
-    total = sum(n for _, n in segments)
+def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
+    days = _days(tx, app_id, q)
+    whole = _day_filter(app_id, q, days.first, days.last)
+    row = tx.one(f"SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE {whole.where}",
+                 whole.params)  # fmt: skip
+    total = (int(row[0]) if row and row[0] is not None else 0) + sum(days.edges.values())
     if q.per_page == 0 or q.offset >= total:
         return total, []
-    # Find the day where the page begins, then start reading at that day's boundary.
-    skipped, day = 0, 0
-    for segment_day, n in reversed(segments) if q.descending else segments:
-        if skipped + n > q.offset:
-            day = segment_day
-            break
-        skipped += n
+    f = _recording_filter(app_id, q, 0)
+    if q.offset < _DIRECT_OFFSET:
+        return total, _page(tx, f, q.descending, q.per_page, q.offset)
+    day, skipped = _landing_day(tx, whole, days.edges, q.descending, q.offset)
+    # Start reading at the boundary of the day where the page begins.
     if skipped:
         if q.descending:
             f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
         else:
             f.add("r.invoked_time >= ?", day * DAY_MS)
     return total, _page(tx, f, q.descending, q.per_page, q.offset - skipped)
+
+
+def _landing_day(
+    tx: Tx, whole: _Filter, edges: dict[int, int], descending: bool, offset: int
+) -> tuple[int, int]:
+    """(the day on which the recording at ``offset`` lies, how many matching recordings come
+    before that day in the list's order): a running sum over the days, in SQL."""
+    order = "DESC" if descending else "ASC"
+    days = (
+        "SELECT day, CAST(sum(n) AS BIGINT) AS n FROM recording_day_counts"
+        f" WHERE {whole.where} GROUP BY day"
+    )
+    params: list[Any] = list(whole.params)
+    for day, n in edges.items():
+        days += " UNION ALL SELECT CAST(? AS INTEGER), CAST(? AS BIGINT)"
+        params += [day, n]
+    row = tx.one(
+        "SELECT day, before FROM (SELECT day, n, CAST(coalesce(sum(n) OVER (ORDER BY day"
+        f" {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before"
+        f" FROM ({days}) AS d) AS w WHERE before + n > ? ORDER BY day {order} LIMIT 1",
+        [*params, offset],
+    )
+    if row is None:  # the counts and the total disagree: cannot happen, but never lose rows
+        return 0, 0
+    return int(row[0]), int(row[1])
+
+
+# --- meeting and search: the meetings' counts ---------------------------------------------
+
+# A meeting ID or a prefix of one: lowercase hex and dashes (decisions.md: IDs are lowercase).
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
+# Up to this many meetings go into the SQL as parameters; more go as one array.
+_INLINE_MEETINGS = 64
+# A page from the matching meetings' own recordings costs about one row per recording they
+# have; walking the time index costs about this many times the rows it steps over (each needs
+# the table row, for its meeting). Up to _GATHER_ALWAYS recordings, gathering is cheap anyway.
+_WALK_COST = 3
+_GATHER_ALWAYS = 5_000
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# A meeting with recordings: (id, how many, invoked_time of its first, of its last).
+_Meeting = tuple[str, int, int, int]
+
+
+def _meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
+    """The app's meetings that have recordings and match the meeting and search filters.
+    Search (decisions.md): a case-insensitive substring of the title, or the meeting ID (whole,
+    or a prefix of at least 8 characters)."""
+    only = ""
+    only_params: list[Any] = []
+    if q.meeting_id is not None:
+        only, only_params = " AND m.id = ?", [q.meeting_id]
+    base = (
+        "SELECT m.id, m.recording_count, m.first_invoked_time, m.last_invoked_time"
+        " FROM meetings m WHERE m.recording_count > 0 AND m.app_id = ?"
+    )
+    if q.search is None:
+        sql, params = base + only, [app_id, *only_params]
+    else:
+        needle = q.search.lower()
+        by_id = len(needle) >= 8 and _ID_PREFIX.match(needle) is not None
+        if tx.dialect == "sqlite":
+            if len(needle) >= 3:
+                # The trigram index answers substring queries of three characters or more.
+                title = "m.seq IN (SELECT rowid FROM meetings_title WHERE meetings_title MATCH ?)"
+                title_param = '"' + needle.replace('"', '""') + '"'
+            else:  # 1-2 characters: scan the app's titles
+                title = "lower(m.title) LIKE ? ESCAPE '\\'"
+                title_param = "%" + _like_escape(needle) + "%"
+            sql = f"{base} AND {title}{only}"
+            params = [app_id, title_param, *only_params]
+            if by_id:
+                # IDs are stored lowercase, so a prefix is a range of the (app_id, id) index.
+                sql += f" UNION {base} AND m.id >= ? AND m.id < ?{only}"
+                params += [app_id, needle, needle[:-1] + chr(ord(needle[-1]) + 1), *only_params]
+        else:
+            # PostgreSQL: the pg_trgm index on lower(title) serves this LIKE.
+            options = "lower(m.title) LIKE ? ESCAPE '\\'"
+            params = [app_id, "%" + _like_escape(needle) + "%"]
+            if by_id:
+                options += " OR m.id LIKE ? ESCAPE '\\'"
+                params.append(_like_escape(needle) + "%")
+            sql = f"{base} AND ({options}){only}"
+            params += only_params
+    return tx.all(sql, params)
+
+
+def _in_meetings(tx: Tx, ids: list[str]) -> tuple[str, list[Any]]:
+    if len(ids) == 1:
+        return "r.meeting_id = ?", ids
+    if tx.dialect == "postgres":
+        return "r.meeting_id = ANY(?)", [ids]
+    if len(ids) <= _INLINE_MEETINGS:
+        return f"r.meeting_id IN ({_marks(len(ids))})", ids
+    return "r.meeting_id IN (SELECT value FROM json_each(?))", [orjson.dumps(ids).decode()]
+
+
+def _reaching(meetings: list[_Meeting], k: int, descending: bool) -> list[_Meeting]:
+    """The meetings that can hold any of the first k recordings in the list's order, when every
+    recording of every meeting matches. Each meeting has a recording at its last (first)
+    invoked time, so the k-th recording is no older (newer) than the k-th latest last (earliest
+    first); a meeting whose last (first) is strictly older (newer) than that has none of them."""
+    if len(meetings) <= k:
+        return meetings
+    if descending:
+        bound = heapq.nlargest(k, (m[3] for m in meetings))[-1]
+        return [m for m in meetings if m[3] >= bound]
+    bound = heapq.nsmallest(k, (m[2] for m in meetings))[-1]
+    return [m for m in meetings if m[2] <= bound]
+
+
+def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    meetings = _meetings(tx, app_id, q)
+    recordings = sum(m[1] for m in meetings)
+    if recordings == 0:
+        return 0, []
+    f = _recording_filter(app_id, q, now_ms)
+    only_meetings = len(f.sql) == 1  # no status, window or expiry filter
+    if only_meetings:
+        total = recordings
+    else:
+        counted = _Filter(list(f.sql), list(f.params))
+        clause, params = _in_meetings(tx, [m[0] for m in meetings])
+        counted.add(clause, *params)
+        total = _count(tx, counted)
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    k = q.offset + q.per_page
+    page_meetings = _reaching(meetings, k, q.descending) if only_meetings else meetings
+    gathered = sum(m[1] for m in page_meetings)
+    index = "recordings_by_meeting"
+    if len(page_meetings) > 1 and gathered > _GATHER_ALWAYS:
+        # Many recordings to sort: walking the time index may find the page sooner.
+        row = tx.one("SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?",
+                     (app_id,))  # fmt: skip
+        in_app = int(row[0]) if row and row[0] is not None else 0
+        walked = k * in_app / total
+        if _WALK_COST * walked < gathered:
+            index, page_meetings = "recordings_by_time", meetings
+    clause, params = _in_meetings(tx, [m[0] for m in page_meetings])
+    f.add(clause, *params)
+    return total, _page(tx, f, q.descending, q.per_page, q.offset, index)
