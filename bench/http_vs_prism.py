@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = int(os.environ.get("RECORDINGS", "1000000"))
 DURATION = os.environ.get("DURATION", "10s")
 RUNS = int(os.environ.get("RUNS", "3"))
+WORKERS = os.environ.get("WORKERS", "2")
 DATA = ROOT / "bench" / ".data" / f"http-{RECORDINGS}"
 RECKIT_PORT, PRISM_PORT = 18787, 14010
 PATH = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings?per_page=25"
@@ -63,8 +64,10 @@ def wait_for(url: str, headers: dict[str, str]) -> None:
 
 def prism_document(example: dict[str, object]) -> Path:
     doc = openapi_document()
-    op = doc["paths"]["/accounts/{account_id}/realtime/kit/{app_id}/recordings"]["get"]
-    op["responses"]["200"]["content"]["application/json"]["example"] = example
+    # Prism matches paths without the servers' base path: give it the full path.
+    item = doc["paths"].pop("/accounts/{account_id}/realtime/kit/{app_id}/recordings")
+    doc["paths"]["/client/v4/accounts/{account_id}/realtime/kit/{app_id}/recordings"] = item
+    item["get"]["responses"]["200"]["content"]["application/json"]["example"] = example
     path = DATA / "prism-openapi.json"
     path.write_text(json.dumps(doc))
     return path
@@ -92,8 +95,12 @@ def wrk(url: str, token: str, conns: int) -> Run:
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # The latency distribution's own lines ("    50%    1.23ms"), not a "90.50%" elsewhere.
+    found = {q: re.search(rf"^\s+{q}%\s+(\S+)\s*$", out, re.M) for q in (50, 99)}
+    if not all(found.values()):
+        print(out, file=sys.stderr)
+        raise SystemExit(f"could not read wrk's latency distribution for {url}")
+    p50, p99 = (_ms(m.group(1)) for m in found.values() if m is not None)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return Run(rps, p50, p99, int(non2xx.group(1)) if non2xx else 0,
@@ -110,8 +117,13 @@ def median_run(url: str, token: str, conns: int) -> Run:
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+    """Peak resident memory of the server: the process and its worker processes, added up."""
+    pids = [pid, *(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for p in pids:
+        status = Path(f"/proc/{p}/status").read_text()
+        total += int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+    return total / 1024
 
 
 def main() -> None:
@@ -121,7 +133,7 @@ def main() -> None:
     env = {**os.environ}
     env.pop("RECKIT_DATABASE_URL", None)
     server = subprocess.Popen(
-        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log",
+        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log", "--workers", WORKERS,
          "--data-dir", str(DATA)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     prism: subprocess.Popen[bytes] | None = None
@@ -149,8 +161,8 @@ def main() -> None:
         if prism is not None:
             os.killpg(prism.pid, signal.SIGTERM)
             prism.wait(30)
-    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite); "
-          f"wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
+    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite), reckit with "
+          f"{WORKERS} worker(s); wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
     print("| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx |")
     print("|---|---|---|---|---|---|---|")
     for name in ("reckit", "Prism mock"):

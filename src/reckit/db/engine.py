@@ -174,8 +174,9 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute("PRAGMA mmap_size=1073741824")
+            # Each thread has its own connection: keep its page cache small, and leave the rest
+            # to the OS page cache (memory-mapped pages would count against the process's RSS).
+            conn.execute("PRAGMA cache_size=-16384")
             self._local.conn = conn
             with self._lock:
                 self._all_sqlite.append(conn)

@@ -145,7 +145,7 @@ def create_recording_indexes(tx: Tx) -> None:
     """After a bulk load: build the indexes from the table; on PostgreSQL add the foreign key
     back, which checks every row in one join (the load fails if any row breaks it)."""
     for sql in RECORDING_INDEXES.values():
-        tx.script(f"CREATE {sql.replace(' INDEX ', ' INDEX IF NOT EXISTS ', 1)}")
+        tx.script(f"CREATE {sql}".replace(" INDEX ", " INDEX IF NOT EXISTS ", 1))
     if tx.dialect == "postgres":
         tx.script(f"ALTER TABLE recordings ADD CONSTRAINT {_FK}")
 
