@@ -6,7 +6,7 @@ days after upload; some with an audio export, some delivered to customer storage
 bucket disabled; meeting titles built from a small vocabulary so that searches find something.
 Nothing happens after ``now``: every invoked, started, stopped and upload time is at or before it
 (only a bucket copy's expiry, upload + retention, may lie ahead). The same ``seed`` gives the
-same data.
+same data in an app (IDs also depend on the app, so that two apps can take the same seed).
 
 A million recordings are a lot of Python objects, so the bulk path makes rows as plain tuples in
 the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, and
@@ -283,7 +283,7 @@ def _generated(
     """The plan's recording batches. A big plan's are made by a child Python process while this
     one writes, so that the row making and the database work share two cores (a thread would
     not: both hold the GIL most of the time). Same rows, same order, either way."""
-    if plan.recordings < BULK_THRESHOLD:
+    if plan.recordings < BULK_THRESHOLD or not sys.executable:
         yield _recording_batches(plan, meeting_ids, rng, BATCH)
         return
     try:

@@ -42,7 +42,7 @@ class Tx(Protocol):
 # memory; and two sorter threads for the index builds.
 _SQLITE_BULK_PRAGMAS = {"cache_size": -1_048_576, "threads": 2}
 # PostgreSQL, while bulk loading: memory for index builds (sorts in memory, parallel workers).
-_PG_BULK_SETTINGS = {"maintenance_work_mem": "1GB"}
+_PG_BULK_SETTINGS = {"maintenance_work_mem": "512MB"}
 
 
 @functools.lru_cache(maxsize=512)

@@ -171,7 +171,7 @@ LIST_PARAMETERS: list[JSON] = [
            "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
            allowEmptyValue=True),
     # Clamped rather than refused (decisions.md); the bound only keeps numbers parseable.
-    _query("per_page", {"type": "number", "minimum": 0, "maximum": 1e100, "multipleOf": 1},
+    _query("per_page", {"type": "number", "minimum": 0, "maximum": 1e99, "multipleOf": 1},
            "Results per page (default 20; larger values are clamped to the server's maximum; "
            "0 returns only the count).", allowEmptyValue=True),
     _query("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},

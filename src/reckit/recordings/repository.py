@@ -268,7 +268,7 @@ def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     total = (int(row[0]) if row and row[0] is not None else 0) + sum(days.edges.values())
     if q.per_page == 0 or q.offset >= total:
         return total, []
-    f = _recording_filter(app_id, q, 0)
+    f = _recording_filter(app_id, q, 0)  # no expiry filter on this path: the clock is unused
     if q.offset < _DIRECT_OFFSET:
         return total, _page(tx, f, q.descending, q.per_page, q.offset)
     day, skipped = _landing_day(tx, whole, days.edges, q.descending, q.offset)
