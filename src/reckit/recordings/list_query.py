@@ -20,6 +20,7 @@ _WHOLE = re.compile(r"^([0-9]{1,100})(?:\.([0-9]{0,100}))?$")
 # Past this a page number is a mistake, not a page: offsets must stay inside 64-bit integers.
 MAX_PAGE_NO = 1_000_000_000
 MAX_SEARCH = 256
+MAX_PER_PAGE_VALUE = 10**99
 
 
 def _whole_number(name: str, value: str) -> int | None:
@@ -66,6 +67,9 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
     if page_no is not None and page_no > MAX_PAGE_NO:
         raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
     per_page = _whole_number("per_page", last.get("per_page", ""))
+    if per_page is not None and per_page > MAX_PER_PAGE_VALUE:
+        # Anything up to here is clamped (decisions.md); past it, the number is not one.
+        raise BadRequest.field("per_page", "must be less than or equal to 1e99")
 
     # Only page_no, per_page (allowEmptyValue), status and search may be empty; an empty value
     # of any other parameter is as invalid as any other malformed one.
