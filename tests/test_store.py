@@ -137,7 +137,10 @@ def test_status_changes_keep_day_counts_exact(database: Database) -> None:
     with database.transaction(write=True) as tx:
         for r in recs[:5]:
             repository.set_status(tx, r.id, "INVOKED", "RECORDING")
-        repository.set_status(tx, recs[0].id, "RECORDING", "UPLOADING")
+        assert repository.set_status(tx, recs[0].id, "RECORDING", "UPLOADING") is True
+        # Not in the state the caller believes: nothing changes, and the counts stay exact.
+        assert repository.set_status(tx, recs[8].id, "RECORDING", "UPLOADED") is False
+        assert repository.set_status(tx, "0" * 36, "INVOKED", "UPLOADED") is False
     for statuses, want in ((("INVOKED",), 4), (("RECORDING",), 4), (("UPLOADING",), 1),
                            (None, 9), (("UPLOADED",), 0)):  # fmt: skip
         with database.transaction() as tx:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from reckit.db.engine import Row, Tx
+from reckit.db.engine import Tx
 
 
 def insert(tx: Tx, app_id: str, account_id: str, name: str, now_ms: int) -> None:
@@ -24,10 +24,3 @@ def touch(tx: Tx, app_id: str) -> None:
     """Mark the app's listable data changed (see http/page_cache.py); every write to its
     recordings or meetings calls this in the same transaction."""
     tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
-
-
-def list_for_account(tx: Tx, account_id: str) -> list[Row]:
-    return tx.all(
-        "SELECT id, name, created_at FROM apps WHERE account_id = ? ORDER BY created_at DESC, id",
-        (account_id,),
-    )

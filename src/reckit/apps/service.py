@@ -34,7 +34,3 @@ def require_app(tx: Tx, account_id: str, app_id: str) -> int:
     if found is None or found[0] != account_id:
         raise NotFound(f"App {app_id} not found")
     return found[1]
-
-
-def list_apps(tx: Tx, account_id: str) -> list[App]:
-    return [App(r[0], r[1], r[2]) for r in repository.list_for_account(tx, account_id)]

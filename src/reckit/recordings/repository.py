@@ -85,11 +85,6 @@ def insert(tx: Tx, r: NewRecording) -> None:
     apps.touch(tx, r.app_id)
 
 
-def insert_many_without_counts(tx: Tx, rows: Sequence[NewRecording]) -> None:
-    """Bulk load; the caller must call ``rebuild_counts`` for each app before committing."""
-    insert_rows_without_counts(tx, [_values(r) for r in rows])
-
-
 def insert_rows_without_counts(tx: Tx, rows: Sequence[Row]) -> None:
     """Bulk load of value tuples in ``COLUMNS`` order; the caller must call ``rebuild_counts``
     for each app before committing."""
@@ -128,16 +123,22 @@ def rebuild_counts(tx: Tx, app_id: str) -> None:
     )
 
 
-def set_status(tx: Tx, recording_id: str, old: str, new: str) -> None:
-    row = tx.one("SELECT app_id, invoked_time FROM recordings WHERE id = ?", (recording_id,))
+def set_status(tx: Tx, recording_id: str, old: str, new: str) -> bool:
+    """Compare-and-set: move the recording from ``old`` to ``new``. False (and nothing written)
+    when it does not exist or is not in ``old``, so the day counts can never drift."""
+    row = tx.one(
+        "SELECT app_id, invoked_time FROM recordings WHERE id = ? AND status = ?",
+        (recording_id, old),
+    )
     if row is None:
-        return
+        return False
     tx.run("UPDATE recordings SET status = ? WHERE id = ?", (new, recording_id))
     apps.touch(tx, str(row[0]))
     day = int(row[1]) // DAY_MS
     tx.run(_BUMP_DAY, (row[0], day, old, -1))
     tx.run(_BUMP_DAY, (row[0], day, new, 1))
     # A meeting's count covers every status: unchanged.
+    return True
 
 
 @dataclass
