@@ -274,6 +274,7 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
             task = progress.add_task("Seeding recordings", total=n_recordings)
             seeding.seed(tx, plan, lambda n: progress.advance(task, n))
             progress.update(task, description="Committing")
+        db.vacuum_analyze(("recordings", "meetings", "recording_day_counts"))
         elapsed = time.monotonic() - started
         err.print(
             f"Seeded {n_recordings:,} recordings in {plan.meetings:,} meetings "

@@ -204,6 +204,20 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    def vacuum_analyze(self, tables: Sequence[str]) -> None:
+        """After a bulk load on PostgreSQL: set the visibility map (so index-only scans stay
+        index-only) and refresh statistics. VACUUM cannot run in a transaction. SQLite's bulk
+        load already ran ANALYZE; it needs nothing here."""
+        if self._pool is None:
+            return
+        with self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                for table in tables:
+                    conn.execute(f"VACUUM (ANALYZE) {table}".encode())
+            finally:
+                conn.autocommit = False
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
