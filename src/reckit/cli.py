@@ -256,7 +256,7 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
     """Fill an app with realistic synthetic meetings and recordings."""
     with _open(data_dir) as (settings, db):
         with db.transaction() as tx:
-            if apps_repo.owner(tx, app_id) is None:
+            if apps_repo.owner_and_version(tx, app_id) is None:
                 raise click.ClickException(f"App {app_id} not found")
         plan = seeding.SeedPlan(
             app_id=app_id,

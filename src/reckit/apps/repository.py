@@ -10,11 +10,6 @@ def insert(tx: Tx, app_id: str, account_id: str, name: str, now_ms: int) -> None
     )
 
 
-def owner(tx: Tx, app_id: str) -> str | None:
-    row = tx.one("SELECT account_id FROM apps WHERE id = ?", (app_id,))
-    return str(row[0]) if row else None
-
-
 def owner_and_version(tx: Tx, app_id: str) -> tuple[str, int] | None:
     row = tx.one("SELECT account_id, data_version FROM apps WHERE id = ?", (app_id,))
     return (str(row[0]), int(row[1])) if row else None
