@@ -30,7 +30,12 @@ def _registry() -> Registry[Any]:
 @functools.cache
 def _path_patterns() -> list[tuple[re.Pattern[str], str]]:
     out = []
-    for template in _document()["paths"]:
+    # As the router: literal segments before parameters, so /recordings/track is not taken
+    # for /recordings/{recording_id}.
+    templates = sorted(
+        _document()["paths"], key=lambda t: tuple(p.startswith("{") for p in t.split("/"))
+    )
+    for template in templates:
         regex = re.sub(r"\{[^}]+\}", "[^/]+", template)
         out.append((re.compile(rf"^(?:/client/v4)?{regex}/?$"), template))
     return out

@@ -21,15 +21,13 @@ from reckit.errors import BadRequest, Forbidden, ReckitError
 from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
 from reckit.http.page_cache import PageCache
-from reckit.http.querystring import parse_query
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
-from reckit.recordings.list_query import parse_list_query
-from reckit.recordings.service import list_recordings
 
 log = logging.getLogger("reckit.http")
 T = TypeVar("T")
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -51,8 +49,6 @@ class ReckitApp:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.router = Router()
-        kit = "/accounts/{account_id}/realtime/kit/{app_id}"
-        self.router.add("GET", f"{kit}/recordings", self.list_recordings)
         self.router.add("GET", "/openapi.json", self.openapi)
         self._openapi = envelopes.JSONResponse(openapi_document()).body
         s = ctx.settings
@@ -60,6 +56,11 @@ class ReckitApp:
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
+        # Imported here: the route modules import this one for its types.
+        from reckit.http.routes import apps, meetings, recordings
+
+        for module in (recordings, meetings, apps):
+            module.register(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -102,36 +103,76 @@ class ReckitApp:
     async def openapi(self, request: Request, params: dict[str, str]) -> Response:
         return Response(self._openapi, media_type="application/json")
 
-    async def list_recordings(self, request: Request, params: dict[str, str]) -> Response:
-        token = parse_authorization(request.headers.get("authorization"))
-        account_id, app_id = params["account_id"], params["app_id"]
-        query: bytes = request.scope["query_string"]
-        key = (app_id, query)
-        if self.pages.has(key):
-            version = await self._point_read(self._authorize, token, account_id, app_id)
-            cached = self.pages.get(key, version)
-            if cached is not None:
-                return envelopes.raw_json(cached)
-        version, body, cacheable = await run_in_threadpool(
-            self._list_recordings, token, account_id, app_id, query
-        )
-        if cacheable:
-            self.pages.put(key, version, body)
-        return envelopes.raw_json(body)
-
-    async def _point_read(self, fn: Callable[..., T], *args: Any) -> T:
+    async def point_read(self, fn: Callable[..., T], *args: Any) -> T:
         if self.ctx.db.dialect == "sqlite":
             # A few indexed lookups in an embedded database take microseconds: less than the
             # hop to a worker thread would.
             return fn(*args)
         return await run_in_threadpool(fn, *args)
 
-    def _authorize(self, token: str, account_id: str, app_id: str) -> int:
-        with self.ctx.db.transaction() as tx:
-            return self._authorize_in(tx, token, account_id, app_id)
+    async def in_app(
+        self,
+        request: Request,
+        params: dict[str, str],
+        work: Callable[[Tx, str], T],
+        *,
+        write: bool = False,
+    ) -> T:
+        """Authorize the request for the app in its path, then run ``work(tx, app_id)`` in the
+        same transaction, on a worker thread."""
+        token = parse_authorization(request.headers.get("authorization"))
+        account_id, app_id = params["account_id"], params["app_id"]
+
+        def run() -> T:
+            with self.ctx.db.transaction(write=write) as tx:
+                self.authorize_in(tx, token, account_id, app_id)
+                return work(tx, app_id)
+
+        return await run_in_threadpool(run)
+
+    async def in_account(
+        self,
+        request: Request,
+        params: dict[str, str],
+        work: Callable[[Tx, str], T],
+        *,
+        write: bool = False,
+    ) -> T:
+        """As ``in_app`` for routes under an account only (the apps): ``work(tx, account_id)``."""
+        token = parse_authorization(request.headers.get("authorization"))
+        account_id = params["account_id"]
+
+        def run() -> T:
+            with self.ctx.db.transaction(write=write) as tx:
+                principal = authenticate(tx, token)
+                if len(account_id) > MAX_ACCOUNT_ID:
+                    raise BadRequest.field(
+                        "account_id", f"must be at most {MAX_ACCOUNT_ID} characters"
+                    )
+                if principal.account_id != account_id:
+                    raise Forbidden()
+                return work(tx, account_id)
+
+        return await run_in_threadpool(run)
 
     @staticmethod
-    def _authorize_in(tx: Tx, token: str, account_id: str, app_id: str) -> int:
+    async def body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+        """The request body, refused past ``limit`` bytes before it is all read."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(f"body must be at most {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def authorize(self, token: str, account_id: str, app_id: str) -> int:
+        with self.ctx.db.transaction() as tx:
+            return self.authorize_in(tx, token, account_id, app_id)
+
+    @staticmethod
+    def authorize_in(tx: Tx, token: str, account_id: str, app_id: str) -> int:
         """The app's data version, once the token may use it (decisions.md, Errors: 401, then
         400 for over-long IDs, 403 for another account, 404 for an app not in it)."""
         principal = authenticate(tx, token)
@@ -139,24 +180,6 @@ class ReckitApp:
         if principal.account_id != account_id:
             raise Forbidden()
         return require_app(tx, account_id, app_id)
-
-    def _list_recordings(
-        self, token: str, account_id: str, app_id: str, query: bytes
-    ) -> tuple[int, bytes, bool]:
-        """(data version, body, whether the body may be cached)."""
-        ctx = self.ctx
-        with ctx.db.transaction() as tx:
-            version = self._authorize_in(tx, token, account_id, app_id)
-            q = parse_list_query(
-                parse_query(query, ctx.settings.max_query_bytes), ctx.settings.max_per_page
-            )
-            page = list_recordings(tx, ctx.clock, app_id, q)
-        paging = {
-            "end_offset": page.end_offset,
-            "start_offset": page.start_offset,
-            "total_count": page.total_count,
-        }
-        return version, envelopes.body(page.items, paging), q.expired is None
 
 
 def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> ReckitApp:

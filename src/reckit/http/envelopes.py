@@ -33,6 +33,10 @@ def body(data: Any, paging: dict[str, int] | None = None) -> bytes:
     return orjson.dumps(content)
 
 
+def ok(data: Any, status: int = 200, paging: dict[str, int] | None = None) -> Response:
+    return raw_json(body(data, paging), status)
+
+
 def raw_json(content: bytes, status: int = 200) -> Response:
     return Response(content, status_code=status, media_type="application/json")
 

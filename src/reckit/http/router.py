@@ -50,6 +50,9 @@ class Router:
                 route.methods[method] = handler
                 return
         self._routes.append(_Route(parts, {method: handler}))
+        # Literal segments win over parameters, earliest position first: /recordings/track
+        # before /recordings/{recording_id}.
+        self._routes.sort(key=lambda r: tuple(p.startswith("{") for p in r.parts))
 
     def resolve(self, method: str, raw_path: bytes) -> Match | None:
         raw = raw_path.split(b"?", 1)[0]

@@ -1,0 +1,186 @@
+"""OpenAPI paths and schemas of the recordings (wire-spec §2.1-2.3, §3)."""
+
+from __future__ import annotations
+
+from reckit.http.openapi.common import (
+    JSON,
+    PATH_PARAMS,
+    RECORDING_PROPS,
+    RECORDING_REQUIRED,
+    TIME,
+    UUID,
+    operation,
+    path_param,
+    query_param,
+    ref,
+    success,
+)
+from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
+from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES
+
+LIST_PARAMETERS: list[JSON] = [
+    {"$ref": "#/components/parameters/account_id"},
+    {"$ref": "#/components/parameters/app_id"},
+    query_param("end_time", TIME, "Upper bound (inclusive) on invoked_time, ISO 8601."),
+    query_param("expired", {"type": "boolean"}, "Only expired / only non-expired bucket copies."),
+    query_param("meeting_id", UUID, "Only this meeting's recordings."),
+    query_param("page_no",
+           {"type": "number", "minimum": 0, "maximum": MAX_PAGE_NO, "multipleOf": 1},
+           "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
+           allowEmptyValue=True),
+    # Clamped rather than refused (decisions.md); the bound only keeps numbers parseable.
+    query_param("per_page", {"type": "number", "minimum": 0, "maximum": 1e99, "multipleOf": 1},
+           "Results per page (default 20; larger values are clamped to the server's maximum; "
+           "0 returns only the count).", allowEmptyValue=True),
+    query_param("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
+           "Meeting title substring, or meeting ID (whole or a prefix of 8+ characters)."),
+    query_param("sort_by", {"type": "string", "enum": list(SORT_BY)}, "Sort key."),
+    query_param("sort_order", {"type": "string", "enum": list(SORT_ORDERS)}, "Default DESC."),
+    query_param("start_time", TIME, "Lower bound (inclusive) on invoked_time, ISO 8601."),
+    query_param("status", {"type": "array", "items": {"type": "string", "enum": [*STATUSES, ""]}},
+           "Any of these statuses: repeated keys, or a comma-separated list. Empty values are "
+           "ignored.",
+           style="form", explode=True),
+]  # fmt: skip
+
+
+LIST_ITEM: JSON = {
+    "type": "object",
+    "required": [*RECORDING_REQUIRED, "storage_config", "meeting"],
+    "additionalProperties": False,
+    "properties": {
+        **RECORDING_PROPS,
+        "storage_config": {"$ref": "#/components/schemas/StorageConfigOut"},
+        "meeting": {"$ref": "#/components/schemas/Meeting"},
+    },
+}
+
+_CALLER: JSON = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": ["ORGANIZATION", "USER"]},
+        # The wire name really is user_Id (wire-spec §2.3).
+        "user_Id": UUID,
+    },
+}
+
+
+def _reason(values: list[str]) -> JSON:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"caller": _CALLER, "reason": {"type": "string", "enum": values}},
+    }
+
+
+RECORDING: JSON = {
+    "type": "object",
+    "required": RECORDING_REQUIRED,
+    "additionalProperties": False,
+    "properties": RECORDING_PROPS,
+}
+
+# Get one, start, pause/resume/stop (wire-spec §2.2).
+RECORDING_FULL: JSON = {
+    "type": "object",
+    "required": [*RECORDING_REQUIRED, "storage_config"],
+    "additionalProperties": False,
+    "properties": {
+        **RECORDING_PROPS,
+        "start_reason": _reason(["API_CALL", "RECORD_ON_START"]),
+        "stop_reason": _reason(["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT"]),
+        "storage_config": ref("StorageConfigOut"),
+    },
+}
+
+TRACK_BODY: JSON = {
+    "type": "object",
+    "required": ["meeting_id"],
+    "properties": {
+        "meeting_id": UUID,
+        "layers": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "file_name_prefix": {"type": "string", "pattern": "^[-\\w\\s]+$"},
+                    "media_kind": {"type": "string", "enum": ["audio"]},
+                },
+            },
+        },
+        "user_ids": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {"type": "string", "minLength": 1, "maxLength": 256},
+        },
+    },
+}
+
+ACTION_BODY: JSON = {
+    "type": "object",
+    "required": ["action"],
+    "properties": {"action": {"type": "string", "enum": ["stop", "pause", "resume"]}},
+}
+
+_RECORDING_ID = path_param("recording_id", UUID, "ID of the recording.")
+_BASE = "/accounts/{account_id}/realtime/kit/{app_id}/recordings"
+_NOT_FOUND = "Unknown app or recording."
+
+PATHS: JSON = {
+    _BASE: {
+        "get": operation(
+            "get_all_recordings", "Fetch all recordings for an App", "Recordings",
+            success({"type": "array", "items": ref("RecordingListItem")}, paging=True),
+            ok_description="A page of recordings.",
+            parameters=LIST_PARAMETERS,
+        ),
+        "post": operation(
+            "start_recording", "Start recording a meeting", "Recordings",
+            success(ref("RecordingFull")),
+            body=ref("StartRecordingBody"),
+            not_found="Unknown app or meeting.",
+        ),
+    },
+    f"{_BASE}/track": {
+        "post": operation(
+            "start_track_recording", "Start recording audio tracks", "Recordings",
+            success({"type": "object", "required": ["recording"], "additionalProperties": False,
+                     "properties": {"recording": ref("Recording")}}),
+            body=TRACK_BODY,
+            not_found="Unknown app or meeting.",
+        ),
+    },
+    f"{_BASE}/active-recording/{{meeting_id}}": {
+        "get": operation(
+            "get_active_recording", "Fetch the active recording of a meeting", "Recordings",
+            success(ref("Recording")),
+            parameters=[*PATH_PARAMS, path_param("meeting_id", {"type": "string"},
+                                                 "ID of the meeting.")],
+            not_found="Unknown app, or no active recording for the meeting.",
+        ),
+    },
+    f"{_BASE}/{{recording_id}}": {
+        "get": operation(
+            "get_one_recording", "Fetch details of a recording", "Recordings",
+            success(ref("RecordingFull")),
+            parameters=[*PATH_PARAMS, _RECORDING_ID],
+            not_found=_NOT_FOUND,
+        ),
+        "put": operation(
+            "pause_resume_stop_recording", "Pause, resume or stop a recording", "Recordings",
+            success(ref("RecordingFull")),
+            parameters=[*PATH_PARAMS, _RECORDING_ID],
+            body=ACTION_BODY,
+            not_found=_NOT_FOUND,
+        ),
+    },
+}  # fmt: skip
+
+SCHEMAS: JSON = {
+    "Recording": RECORDING,
+    "RecordingFull": RECORDING_FULL,
+    "RecordingListItem": LIST_ITEM,
+}

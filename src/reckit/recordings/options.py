@@ -1,0 +1,308 @@
+"""Recording options: the bodies that configure a recording, validated, and their merge.
+
+Shapes and bounds are wire-spec §2.4, §2.5 and §3.4; decisions.md (and wire-spec §7 items 26-29)
+fix what the spec leaves open. msgspec decodes and checks types and bounds; the rules a schema
+cannot say (a storage config's conditional fields, URIs) are checked here after decoding.
+
+Three layers configure a recording, merged per top-level key with ``audio_config`` and
+``video_config`` merged field by field and ``storage_config`` replaced whole (§7 item 29):
+the start body > the meeting's ``recording_config`` > the app's defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from reckit.errors import BadRequest
+from reckit.ids import is_uuid
+from reckit.recordings.models import SECRET_STORAGE_FIELDS
+
+T = TypeVar("T")
+MIN_SECONDS, MAX_SECONDS = 60, 86_400
+# wire-spec §3.5 (track layers), applied to file_name_prefix too (§7 item 26).
+PREFIX_PATTERN = r"^[-\w\s]+$"
+STORAGE_TYPES = ("aws", "azure", "digitalocean", "gcs", "sftp")
+
+Px = Annotated[int, Meta(ge=1, le=1920)]
+Prefix = Annotated[str, Meta(pattern=PREFIX_PATTERN, max_length=200)]
+Seconds = Annotated[int, Meta(ge=MIN_SECONDS, le=MAX_SECONDS)]
+Text = Annotated[str, Meta(max_length=4096)]
+Secret = Annotated[str, Meta(max_length=65536)]
+
+
+class _Body(Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """Unknown keys are ignored (§7 item 26: keeps the SDK's ``extra_body`` usable)."""
+
+
+class WatermarkSize(_Body):
+    width: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+    height: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+
+
+class Watermark(_Body):
+    url: Text | UnsetType = UNSET
+    size: WatermarkSize | UnsetType = UNSET
+    position: Literal["left top", "right top", "left bottom", "right bottom"] | UnsetType = UNSET
+
+
+class VideoConfig(_Body):
+    codec: Literal["H264", "VP8", "VP9"] | UnsetType = UNSET
+    width: Px | UnsetType = UNSET
+    height: Px | UnsetType = UNSET
+    export_file: bool | UnsetType = UNSET
+    watermark: Watermark | UnsetType = UNSET
+
+
+class AudioConfig(_Body):
+    channel: Literal["mono", "stereo"] | UnsetType = UNSET
+    codec: Literal["MP3", "AAC"] | UnsetType = UNSET
+    export_file: bool | UnsetType = UNSET
+
+
+class BucketConfig(_Body):
+    enabled: bool
+
+
+class LivestreamConfig(_Body):
+    rtmp_url: Text
+
+
+class InteractiveConfig(_Body):
+    type: Literal["ID3"] | UnsetType = UNSET
+
+
+class StorageConfig(_Body):
+    type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
+    access_key: Secret | UnsetType = UNSET
+    secret: Secret | UnsetType = UNSET
+    bucket: Text | UnsetType = UNSET
+    region: Text | UnsetType = UNSET
+    path: Text | UnsetType = UNSET
+    auth_method: Literal["KEY", "PASSWORD"] | UnsetType = UNSET
+    username: Text | UnsetType = UNSET
+    password: Secret | UnsetType = UNSET
+    host: Text | UnsetType = UNSET
+    port: Annotated[int, Meta(ge=1, le=65535)] | UnsetType = UNSET
+    private_key: Secret | UnsetType = UNSET
+
+
+class StartBody(_Body):
+    """``POST …/recordings`` (wire-spec §3.4)."""
+
+    meeting_id: str
+    allow_multiple_recordings: bool = False
+    audio_config: AudioConfig | UnsetType = UNSET
+    video_config: VideoConfig | UnsetType = UNSET
+    file_name_prefix: Prefix | UnsetType = UNSET
+    interactive_config: InteractiveConfig | UnsetType = UNSET
+    max_seconds: Seconds | UnsetType = UNSET
+    realtimekit_bucket_config: BucketConfig | UnsetType = UNSET
+    rtmp_out_config: LivestreamConfig | UnsetType = UNSET
+    # Omitted = inherit; null = no custom storage for this recording (§7 item 27).
+    storage_config: StorageConfig | UnsetType | None = UNSET
+    url: Text | UnsetType = UNSET
+
+
+class RecordingConfig(_Body):
+    """A meeting's (or an app's) ``recording_config`` (wire-spec §2.5): every key optional;
+    ``max_seconds`` is a number there, whole seconds here."""
+
+    audio_config: AudioConfig | UnsetType = UNSET
+    video_config: VideoConfig | UnsetType = UNSET
+    file_name_prefix: Prefix | UnsetType = UNSET
+    live_streaming_config: LivestreamConfig | UnsetType = UNSET
+    max_seconds: Annotated[float, Meta(ge=MIN_SECONDS, le=MAX_SECONDS)] | UnsetType = UNSET
+    realtimekit_bucket_config: BucketConfig | UnsetType = UNSET
+    storage_config: StorageConfig | UnsetType | None = UNSET
+
+
+class TrackLayer(_Body):
+    file_name_prefix: Prefix | UnsetType = UNSET
+    media_kind: Literal["audio"] | UnsetType = UNSET
+
+
+class TrackBody(_Body):
+    """``POST …/recordings/track`` (wire-spec §3.5, §7 item 32)."""
+
+    meeting_id: str
+    layers: dict[str, TrackLayer] | UnsetType = UNSET
+    user_ids: (
+        Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]],
+                  Meta(min_length=1, max_length=100)] | UnsetType
+    ) = UNSET  # fmt: skip
+
+
+class ActionBody(_Body):
+    """``PUT …/recordings/{recording_id}`` (wire-spec §3.6)."""
+
+    action: Literal["stop", "pause", "resume"]
+
+
+_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$")
+
+
+def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadRequest:
+    """msgspec's message, reworded the Dyte way: ``"video_config.width" expected int <= 1920``."""
+    text = str(exc)
+    m = _PATH.search(text)
+    path = m.group("path") if m else ""
+    problem = text[: m.start()] if m else text
+    missing = _MISSING.match(problem)
+    if missing:
+        name = f"{path}.{missing.group('field')}" if path else missing.group("field")
+        return BadRequest.field(name, "is required")
+    problem = problem.replace("`", "")
+    problem = problem[:1].lower() + problem[1:]
+    if not path:
+        return BadRequest(f"body {problem}" if isinstance(exc, msgspec.ValidationError)
+                          else "body must be a JSON object")  # fmt: skip
+    return BadRequest.field(path, problem)
+
+
+def decode(body: bytes, kind: type[T]) -> T:
+    """Decode and validate a JSON body, or BadRequest naming the field."""
+    if not body.strip():
+        raise BadRequest("body is required")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _bad_request(exc) from None
+
+
+def require_uuid(name: str, value: str) -> str:
+    if not is_uuid(value):
+        raise BadRequest.field(name, "must be a valid GUID")
+    return value.lower()
+
+
+def _uri(name: str, value: str | UnsetType) -> None:
+    if isinstance(value, str) and _URI.match(value) is None:
+        raise BadRequest.field(name, "must be a valid uri")
+
+
+def _nonempty(config: StorageConfig, *names: str, allow_empty: tuple[str, ...] = ()) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if value is UNSET or (value == "" and name not in allow_empty):
+            raise BadRequest.field(f"storage_config.{name}", "is required")
+
+
+def check_storage(config: StorageConfig) -> None:
+    """The conditional rules of wire-spec §2.4. Azure's ``region`` may be empty: Cloudflare's own
+    guide tells users to send ``""`` there."""
+    if config.type == "gcs":
+        _nonempty(config, "bucket")
+    elif config.type in ("aws", "digitalocean", "azure"):
+        _nonempty(config, "access_key", "region", "bucket", allow_empty=("region",)
+                  if config.type == "azure" else ())  # fmt: skip
+    else:
+        _nonempty(config, "host", "port", "username", "auth_method")
+        _nonempty(config, "private_key" if config.auth_method == "KEY" else "password")
+
+
+def _check_common(v: VideoConfig | UnsetType, name: str = "video_config") -> None:
+    if isinstance(v, VideoConfig) and isinstance(v.watermark, Watermark):
+        _uri(f"{name}.watermark.url", v.watermark.url)
+
+
+def check_start(body: StartBody) -> str:
+    """Everything a schema cannot say about a start body; the meeting ID, normalised."""
+    meeting_id = require_uuid("meeting_id", body.meeting_id)
+    _check_common(body.video_config)
+    _uri("url", body.url)
+    if isinstance(body.rtmp_out_config, LivestreamConfig):
+        _uri("rtmp_out_config.rtmp_url", body.rtmp_out_config.rtmp_url)
+    if isinstance(body.storage_config, StorageConfig):
+        check_storage(body.storage_config)
+    return meeting_id
+
+
+def check_recording_config(config: RecordingConfig, name: str = "recording_config") -> None:
+    _check_common(config.video_config, f"{name}.video_config")
+    if isinstance(config.live_streaming_config, LivestreamConfig):
+        _uri(f"{name}.live_streaming_config.rtmp_url", config.live_streaming_config.rtmp_url)
+    if isinstance(config.storage_config, StorageConfig):
+        check_storage(config.storage_config)
+
+
+def public(layer: Struct) -> dict[str, Any]:
+    """A layer as plain JSON, with the storage secrets left out. Until delivery (issue 4) stores
+    them encrypted, reckit keeps no secret at all: it accepts and validates them, then drops
+    them, so none can leak from the database either."""
+    out: dict[str, Any] = msgspec.to_builtins(layer)
+    storage = out.get("storage_config")
+    if isinstance(storage, dict):
+        out["storage_config"] = {k: v for k, v in storage.items()
+                                 if k not in SECRET_STORAGE_FIELDS}  # fmt: skip
+    return out
+
+
+# --- the effective options of one recording -------------------------------------------------
+
+VIDEO_DEFAULTS: dict[str, Any] = {"codec": "H264", "width": 1280, "height": 720,
+                                  "export_file": True}  # fmt: skip
+AUDIO_DEFAULTS: dict[str, Any] = {"channel": "stereo", "codec": "AAC", "export_file": True}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What one recording will do, after the merge and the defaults (stored with it)."""
+
+    video: dict[str, Any]
+    audio: dict[str, Any]
+    max_seconds: int
+    file_name_prefix: str | None
+    bucket_enabled: bool
+    storage_config: dict[str, Any] | None  # public fields only
+    rtmp_url: str | None
+    interactive: bool
+    url: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "video": self.video, "audio": self.audio, "max_seconds": self.max_seconds,
+            "file_name_prefix": self.file_name_prefix, "bucket_enabled": self.bucket_enabled,
+            "storage_config": self.storage_config, "rtmp_url": self.rtmp_url,
+            "interactive": self.interactive, "url": self.url,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Resolved:
+        return cls(**data)
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Layers from the strongest to the weakest, each a ``public`` dict (§7 item 29)."""
+    out: dict[str, Any] = {}
+    for layer in reversed(layers):
+        for key, value in layer.items():
+            if key in ("audio_config", "video_config") and isinstance(value, dict):
+                out[key] = {**out.get(key, {}), **value}
+            else:
+                out[key] = value
+    return out
+
+
+def resolve(merged: dict[str, Any]) -> Resolved:
+    video = {**VIDEO_DEFAULTS, **merged.get("video_config", {})}
+    audio = {**AUDIO_DEFAULTS, **merged.get("audio_config", {})}
+    rtmp = merged.get("rtmp_out_config") or merged.get("live_streaming_config")
+    bucket = merged.get("realtimekit_bucket_config")
+    return Resolved(
+        video=video,
+        audio=audio,
+        max_seconds=int(merged.get("max_seconds", MAX_SECONDS)),
+        file_name_prefix=merged.get("file_name_prefix"),
+        bucket_enabled=bool(bucket["enabled"]) if isinstance(bucket, dict) else True,
+        storage_config=merged.get("storage_config"),
+        rtmp_url=rtmp["rtmp_url"] if isinstance(rtmp, dict) else None,
+        interactive=isinstance(merged.get("interactive_config"), dict),
+        url=merged.get("url"),
+    )
