@@ -32,6 +32,7 @@ from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
+from reckit.http.app import ReckitApp
 from reckit.http.app import create_app as create_asgi_app
 from tests.openapi_check import validate_response
 
@@ -56,9 +57,9 @@ def _pg_available() -> str | None:
         return f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}".strip()
 
 
-@pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """A fresh database for this run; its URL."""
+@contextlib.contextmanager
+def new_pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards; its URL."""
     problem = _pg_available()
     if problem is not None:
         if os.environ.get("CI") == "true":
@@ -68,9 +69,32 @@ def pg_server_url() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"'.encode())
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh database for this run; its URL."""
+    with new_pg_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def own_database(engine: str, tmp: Path) -> Iterator[Database]:
+    """A store of its own, for tests that must see no other test's recordings (a recorder
+    claims whatever is waiting in the whole store)."""
+    with contextlib.ExitStack() as stack:
+        if engine == "sqlite":
+            db = Database(f"sqlite:///{tmp / 'own.sqlite3'}")
+        else:
+            db = Database(stack.enter_context(new_pg_database()))
+        stack.callback(db.close)
+        migrate(db)
+        yield db
 
 
 def make_database(engine: str, tmp: Path, request: pytest.FixtureRequest) -> Database:
@@ -109,6 +133,7 @@ class LiveServer:
     url: str
     db: Database
     settings: Settings
+    app: ReckitApp
 
     @property
     def api(self) -> str:
@@ -119,10 +144,12 @@ class LiveServer:
 def run_server(
     db: Database, settings: Settings | None = None, clock: Clock | None = None
 ) -> Iterator[LiveServer]:
-    port = free_port()
-    settings = settings or Settings(host="127.0.0.1", port=port)
+    port = settings.port if settings is not None else free_port()
+    # No background timers unless a test asks: tests apply them with app.sweep_once().
+    settings = settings or Settings(host="127.0.0.1", port=port, sweep_interval_s=0)
+    app = create_asgi_app(settings, db, clock)
     config = uvicorn.Config(
-        create_asgi_app(settings, db, clock),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -138,7 +165,7 @@ def run_server(
             raise RuntimeError("reckit did not start")
         time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", db, settings)
+        yield LiveServer(f"http://127.0.0.1:{port}", db, settings, app)
     finally:
         server.should_exit = True
         thread.join(10)

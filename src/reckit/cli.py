@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from reckit.accounts.service import create_account
 from reckit.apps import repository as apps_repo
 from reckit.apps.service import create_app as create_app_record
 from reckit.auth.tokens import PERMISSIONS, create_token, list_tokens, revoke_token
+from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
 from reckit.clock import SystemClock
 from reckit.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 from reckit.db.engine import Database
@@ -100,7 +102,97 @@ def serve(host: str, port: int, workers: int, access_log: bool, data_dir: Path |
 
     with _open(data_dir, host=host, port=port) as (settings, db):
         _bootstrap(settings, db)
-        run(settings, db, workers=workers, access_log=access_log)
+        stop = threading.Event()
+        recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
+        try:
+            run(settings, db, workers=workers, access_log=access_log)
+        finally:
+            stop.set()
+            if recorder is not None:
+                recorder.join(15)
+
+
+def _builtin_recorder(settings: Settings, db: Database, stop: threading.Event) -> threading.Thread:
+    """The reference recorder, in this process, over the recorder API on loopback. Its token is
+    made anew at each start (the previous one revoked); its name stays "builtin", so a restart
+    tells the server at once which recordings the old process was holding."""
+    from reckit.recorder.client import RecorderClient
+    from reckit.recorder.worker import ReferenceRecorder
+
+    with db.transaction(write=True) as tx:
+        revoke_recorder_tokens_named(tx, SystemClock(), "builtin")
+        token, _ = create_recorder_token(tx, SystemClock(), "builtin")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    client = RecorderClient(f"http://{host}:{settings.port}", token)
+    recorder = ReferenceRecorder(client, settings.data_dir / "capture",
+                                 settings.recorder_capacity)  # fmt: skip
+    thread = threading.Thread(target=recorder.run, args=(stop,), name="recorder", daemon=True)
+    thread.start()
+    return thread
+
+
+@main.command(name="recorder")
+@click.option(
+    "--server",
+    "server_url",
+    envvar="RECKIT_SERVER",
+    default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+    show_default=True,
+    help="Base URL of the reckit server.",
+)
+@click.option(
+    "--token",
+    envvar="RECKIT_RECORDER_TOKEN",
+    required=True,
+    help="A recorder token (`reckit recorder-tokens create`).",
+)
+@click.option(
+    "--capacity",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Recordings captured at once.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reckit-capture"),
+    show_default=True,
+    help="Where captures are written until they are handed in.",
+)
+def recorder_cmd(server_url: str, token: str, capacity: int, work_dir: Path) -> None:
+    """Run the reference recorder against a reckit server: it claims recordings, captures them
+    with FFmpeg (the session's media source, or a synthetic test pattern and tone when the
+    meeting has no media plane) and uploads the files. Ctrl-C stops it."""
+    import logging
+
+    from reckit.recorder.client import RecorderClient
+    from reckit.recorder.worker import ReferenceRecorder
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    client = RecorderClient(server_url, token)
+    try:
+        ReferenceRecorder(client, work_dir, capacity).run_until_interrupted(stop)
+    finally:
+        client.close()
+
+
+@main.group(name="recorder-tokens")
+def recorder_tokens() -> None:
+    """Tokens for recorders and media planes (the recorder API, docs/recorder-api.md)."""
+
+
+@recorder_tokens.command(name="create")
+@click.option("--name", required=True, help="Which recorder holds it (one name per recorder).")
+@json_option
+@data_dir_option
+def recorder_tokens_create(name: str, as_json: bool, data_dir: Path | None) -> None:
+    """Create a recorder token. It is shown once."""
+    with _open(data_dir) as (_, db), db.transaction(write=True) as tx:
+        token, token_id = create_recorder_token(tx, SystemClock(), name)
+    _emit(as_json, {"token": token, "token_id": token_id},
+          f"Recorder token {token_id} for {name}:\n  {token}\n(shown once)")  # fmt: skip
 
 
 def _bootstrap(settings: Settings, db: Database) -> None:

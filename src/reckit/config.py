@@ -26,6 +26,22 @@ class Settings:
     rate_window_s: int = 300
     # Rendered list pages kept per process while the app's data is unchanged; 0 turns it off.
     page_cache_bytes: int = 16 * 1024 * 1024
+    # The recording lifecycle (docs/recorder-api.md).
+    public_url: str = ""  # how clients reach this server (download links); default from host:port
+    recorder_timeout_s: float = 30.0  # a recorder silent this long loses its recordings
+    empty_room_s: float = 60.0  # wire-spec §3.4: a recording stops after 60 s of an empty room
+    retention_days: float = 7.0  # wire-spec §5.4: bucket copies expire after 7 days
+    sweep_interval_s: float = 1.0  # how often the timers are checked; 0 = never (tests)
+    builtin_recorder: bool = True  # run the reference recorder inside `reckit serve`
+    recorder_capacity: int = 4  # recordings the built-in recorder captures at once
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
 
     @property
     def resolved_database_url(self) -> str:
@@ -41,6 +57,12 @@ class Settings:
             rate_limit=int(env.get("RECKIT_RATE_LIMIT", "0")),
             rate_window_s=int(env.get("RECKIT_RATE_WINDOW", "300")),
             page_cache_bytes=int(env.get("RECKIT_PAGE_CACHE_MB", "16")) * 1024 * 1024,
+            public_url=env.get("RECKIT_PUBLIC_URL", ""),
+            recorder_timeout_s=float(env.get("RECKIT_RECORDER_TIMEOUT", "30")),
+            empty_room_s=float(env.get("RECKIT_EMPTY_ROOM_TIMEOUT", "60")),
+            retention_days=float(env.get("RECKIT_RETENTION_DAYS", "7")),
+            builtin_recorder=env.get("RECKIT_BUILTIN_RECORDER", "1") not in ("0", "false", ""),
+            recorder_capacity=int(env.get("RECKIT_RECORDER_CAPACITY", "4")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]

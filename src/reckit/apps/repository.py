@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from reckit.db.engine import Tx
+from typing import Any
+
+import orjson
+
+from reckit.db.engine import Row, Tx
 
 
 def insert(tx: Tx, app_id: str, account_id: str, name: str, now_ms: int) -> None:
@@ -19,3 +23,38 @@ def touch(tx: Tx, app_id: str) -> None:
     """Mark the app's listable data changed (see http/page_cache.py); every write to its
     recordings or meetings calls this in the same transaction."""
     tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_page(
+    tx: Tx, account_id: str, search: str | None, descending: bool, limit: int, offset: int
+) -> tuple[int, list[Row]]:
+    """(how many match, the page of (id, name, created_at)), by creation time, ID as
+    tie-break."""
+    cond, params = "account_id = ?", [account_id]
+    if search is not None:
+        cond += " AND lower(name) LIKE ? ESCAPE '\\'"
+        params.append("%" + _like_escape(search.lower()) + "%")
+    row = tx.one(f"SELECT count(*) FROM apps WHERE {cond}", params)
+    total = int(row[0]) if row else 0
+    if offset >= total:
+        return total, []
+    order = "DESC" if descending else "ASC"
+    rows = tx.all(
+        f"SELECT id, name, created_at FROM apps WHERE {cond}"
+        f" ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return total, rows
+
+
+def recording_config(tx: Tx, app_id: str) -> dict[str, Any] | None:
+    """The app-level ``recording_config`` layer (wire-spec §2.5), parsed; None when unset."""
+    row = tx.one("SELECT recording_config FROM apps WHERE id = ?", (app_id,))
+    if row is None or row[0] is None:
+        return None
+    config: dict[str, Any] = orjson.loads(row[0])
+    return config

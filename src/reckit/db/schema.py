@@ -132,10 +132,65 @@ PG_TITLE_INDEX = (
 )
 
 
+# Recordings that may still change (the sweeper and the recorders look only at these).
+LIVE_INDEX = (
+    "INDEX recordings_live ON recordings (status, invoked_time)"
+    " WHERE status IN ('INVOKED', 'RECORDING', 'PAUSED', 'UPLOADING')"
+)
+
+_LIFECYCLE = (
+    """
+ALTER TABLE recordings ADD COLUMN config TEXT;
+ALTER TABLE recordings ADD COLUMN allow_multiple BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE recordings ADD COLUMN request_key TEXT;
+ALTER TABLE recordings ADD COLUMN paused_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE recordings ADD COLUMN paused_at BIGINT;
+ALTER TABLE recordings ADD COLUMN recorder_id TEXT;
+ALTER TABLE recordings ADD COLUMN heartbeat_at BIGINT;
+ALTER TABLE recordings ADD COLUMN error_reason TEXT;
+ALTER TABLE recordings ADD COLUMN files TEXT;
+ALTER TABLE recordings ADD COLUMN user_ids TEXT;
+ALTER TABLE recordings ADD COLUMN max_seconds INTEGER;
+ALTER TABLE apps ADD COLUMN recording_config TEXT;
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    meeting_id TEXT NOT NULL,
+    media_url TEXT,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    participants INTEGER NOT NULL DEFAULT 0,
+    empty_since BIGINT,
+    CONSTRAINT sessions_meeting_fk
+        FOREIGN KEY (app_id, meeting_id) REFERENCES meetings (app_id, id)
+);
+CREATE INDEX sessions_by_meeting ON sessions (app_id, meeting_id, started_at);
+CREATE TABLE session_sources (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    participant_id TEXT NOT NULL,
+    user_id TEXT,
+    name TEXT,
+    media_url TEXT,
+    joined_at BIGINT NOT NULL,
+    left_at BIGINT,
+    PRIMARY KEY (session_id, participant_id)
+);
+CREATE TABLE recorder_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE """
+    + LIVE_INDEX
+)
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
-    for name in RECORDING_INDEXES:
+    for name in [*RECORDING_INDEXES, "recordings_live"]:
         tx.script(f"DROP INDEX IF EXISTS {name}")
     if tx.dialect == "postgres":
         tx.script("ALTER TABLE recordings DROP CONSTRAINT IF EXISTS recordings_meeting_fk")
@@ -144,7 +199,7 @@ def drop_recording_indexes(tx: Tx) -> None:
 def create_recording_indexes(tx: Tx) -> None:
     """After a bulk load: build the indexes from the table; on PostgreSQL add the foreign key
     back, which checks every row in one join (the load fails if any row breaks it)."""
-    for sql in RECORDING_INDEXES.values():
+    for sql in [*RECORDING_INDEXES.values(), LIVE_INDEX]:
         tx.script(f"CREATE {sql}".replace(" INDEX ", " INDEX IF NOT EXISTS ", 1))
     if tx.dialect == "postgres":
         tx.script(f"ALTER TABLE recordings ADD CONSTRAINT {_FK}")
@@ -183,6 +238,11 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         2,
         "apps.data_version: bumped by every write to an app's recordings and meetings",
         common="ALTER TABLE apps ADD COLUMN data_version BIGINT NOT NULL DEFAULT 0",
+    ),
+    Migration(
+        3,
+        "the recording lifecycle: options, pauses, recorders, sessions, recorder tokens",
+        common=_LIFECYCLE,
     ),
 )
 

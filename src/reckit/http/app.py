@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from reckit.apps.service import require_app
 from reckit.auth.tokens import authenticate, parse_authorization
+from reckit.capture.service import sweep, timers
 from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database, Tx
@@ -57,9 +59,9 @@ class ReckitApp:
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
         # Imported here: the route modules import this one for its types.
-        from reckit.http.routes import apps, meetings, recordings
+        from reckit.http.routes import apps, capture, meetings, recordings
 
-        for module in (recordings, meetings, apps):
+        for module in (recordings, meetings, apps, capture):
             module.register(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,13 +74,32 @@ class ReckitApp:
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        sweeper: asyncio.Task[None] | None = None
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.ctx.settings.sweep_interval_s > 0:
+                    sweeper = asyncio.create_task(self._sweep_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if sweeper is not None:
+                    sweeper.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def sweep_once(self) -> int:
+        """Apply the lifecycle's timers once (capture/service.py ``sweep``)."""
+        with self.ctx.db.transaction(write=True) as tx:
+            return sweep(tx, self.ctx.clock.now_ms(), timers(self.ctx.settings))
+
+    async def _sweep_forever(self) -> None:
+        # Every worker process sweeps; each change is a compare-and-set, so they never clash.
+        while True:
+            await asyncio.sleep(self.ctx.settings.sweep_interval_s)
+            try:
+                await run_in_threadpool(self.sweep_once)
+            except Exception:
+                log.exception("sweep failed; retrying")
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
         try:

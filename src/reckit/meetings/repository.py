@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from reckit.apps import repository as apps
-from reckit.db.engine import Tx
+from reckit.db.engine import Row, Tx
 from reckit.db.schema import PG_TITLE_INDEX
-from reckit.meetings.models import NewMeeting
+from reckit.meetings.models import Meeting, MeetingQuery, NewMeeting
 
 _COLUMNS = (
     "id", "app_id", "title", "status", "record_on_start", "live_stream_on_start",
@@ -64,3 +67,123 @@ def insert_many(tx: Tx, meetings: Sequence[NewMeeting]) -> None:
 
 def insert(tx: Tx, meeting: NewMeeting) -> None:
     insert_many(tx, [meeting])
+
+
+# --- reads and updates of single meetings, and the list -------------------------------------
+
+_READ = (
+    "SELECT id, app_id, title, status, record_on_start, live_stream_on_start, persist_chat,"
+    " summarize_on_end, transcribe_on_end, session_keep_alive_time_in_secs, recording_config,"
+    " ai_config, created_at, updated_at FROM meetings"
+)
+# The columns an update may set (the names go into SQL text: only these ever do).
+UPDATABLE = frozenset(_COLUMNS) - {"id", "app_id", "created_at", "updated_at"}
+# A meeting ID or a prefix of one: lowercase hex and dashes (decisions.md: IDs are lowercase).
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    value: dict[str, Any] = orjson.loads(text)
+    return value
+
+
+def _meeting(row: Row) -> Meeting:
+    return Meeting(
+        id=row[0], app_id=row[1], title=row[2], status=row[3], record_on_start=bool(row[4]),
+        live_stream_on_start=bool(row[5]), persist_chat=bool(row[6]),
+        summarize_on_end=bool(row[7]), transcribe_on_end=bool(row[8]),
+        session_keep_alive_time_in_secs=int(row[9]), recording_config=_json(row[10]),
+        ai_config=_json(row[11]), created_at=int(row[12]), updated_at=int(row[13]),
+    )  # fmt: skip
+
+
+def get(tx: Tx, app_id: str, meeting_id: str, *, lock: bool = False) -> Meeting | None:
+    sql = f"{_READ} WHERE app_id = ? AND id = ?"
+    if lock and tx.dialect == "postgres":
+        # SQLite needs no row lock: a write transaction there already excludes other writers.
+        sql += " FOR UPDATE"
+    row = tx.one(sql, (app_id, meeting_id))
+    return _meeting(row) if row else None
+
+
+def update(tx: Tx, app_id: str, meeting_id: str, columns: dict[str, Any], now_ms: int) -> None:
+    unknown = columns.keys() - UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if tx.dialect == "sqlite" and "title" in columns:
+        row = tx.one("SELECT seq, title FROM meetings WHERE app_id = ? AND id = ?",
+                     (app_id, meeting_id))  # fmt: skip
+        if row is not None:
+            _reindex_title(tx, int(row[0]), row[1], columns["title"])
+    sets = [f"{name} = ?" for name in columns] + ["updated_at = ?"]
+    tx.run(
+        f"UPDATE meetings SET {', '.join(sets)} WHERE app_id = ? AND id = ?",
+        (*columns.values(), now_ms, app_id, meeting_id),
+    )
+    apps.touch(tx, app_id)
+
+
+def _reindex_title(tx: Tx, seq: int, old: str | None, new: str | None) -> None:
+    """An external-content FTS5 table forgets a row only when told its old values."""
+    if old == new:
+        return
+    if old is not None:
+        tx.run(
+            "INSERT INTO meetings_title (meetings_title, rowid, title) VALUES ('delete', ?, ?)",
+            (seq, old),
+        )
+    if new is not None:
+        tx.run("INSERT INTO meetings_title (rowid, title) VALUES (?, ?)", (seq, new))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search(tx: Tx, needle: str) -> tuple[str, list[Any]]:
+    """Search (decisions.md): a case-insensitive substring of the title, or the meeting ID
+    (whole, or a prefix of at least 8 characters)."""
+    needle = needle.lower()
+    if tx.dialect == "sqlite" and len(needle) >= 3:
+        # The trigram index answers substring queries of three characters or more.
+        clauses = ["seq IN (SELECT rowid FROM meetings_title WHERE meetings_title MATCH ?)"]
+        params: list[Any] = ['"' + needle.replace('"', '""') + '"']
+    else:  # PostgreSQL's pg_trgm index on lower(title) serves this LIKE; SQLite scans the app
+        clauses = ["lower(title) LIKE ? ESCAPE '\\'"]
+        params = ["%" + _like_escape(needle) + "%"]
+    if len(needle) >= 8 and _ID_PREFIX.match(needle):
+        # IDs are stored lowercase, so a prefix is a range of the (app_id, id) index.
+        clauses.append("(id >= ? AND id < ?)")
+        params += [needle, needle[:-1] + chr(ord(needle[-1]) + 1)]
+    return f"({' OR '.join(clauses)})", params
+
+
+def list_page(tx: Tx, app_id: str, q: MeetingQuery) -> tuple[int, list[Meeting]]:
+    """(how many match, the page): newest first, ID as tie-break (wire-spec §4.1)."""
+    where: list[str] = ["app_id = ?"]
+    params: list[Any] = [app_id]
+    if q.status is not None:
+        where.append("status = ?")
+        params.append(q.status)
+    if q.start_ms is not None:
+        where.append("created_at >= ?")
+        params.append(q.start_ms)
+    if q.end_ms is not None:
+        where.append("created_at <= ?")
+        params.append(q.end_ms)
+    if q.search is not None:
+        clause, extra = _search(tx, q.search)
+        where.append(clause)
+        params += extra
+    cond = " AND ".join(where)
+    row = tx.one(f"SELECT count(*) FROM meetings WHERE {cond}", params)
+    total = int(row[0]) if row else 0
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    rows = tx.all(
+        f"{_READ} WHERE {cond} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        [*params, q.per_page, q.offset],
+    )
+    return total, [_meeting(r) for r in rows]

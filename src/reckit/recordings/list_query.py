@@ -23,7 +23,7 @@ MAX_SEARCH = 256
 MAX_PER_PAGE_VALUE = 10**99
 
 
-def _whole_number(name: str, value: str) -> int | None:
+def whole_number(name: str, value: str) -> int | None:
     """None for an empty value (allowEmptyValue), else a whole number >= 0 or BadRequest."""
     if value == "":
         return None
@@ -33,7 +33,7 @@ def _whole_number(name: str, value: str) -> int | None:
     return int(m.group(1))
 
 
-def _enum(name: str, value: str, allowed: Sequence[str]) -> str:
+def enum(name: str, value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise BadRequest.field(name, f"must be one of [{', '.join(allowed)}]")
     return value
@@ -57,16 +57,16 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
             for part in value.split(","):
                 part = part.strip()
                 if part:
-                    _enum("status", part, STATUSES)
+                    enum("status", part, STATUSES)
                     if part not in statuses:
                         statuses.append(part)
         else:
             last[key] = value
 
-    page_no = _whole_number("page_no", last.get("page_no", ""))
+    page_no = whole_number("page_no", last.get("page_no", ""))
     if page_no is not None and page_no > MAX_PAGE_NO:
         raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
-    per_page = _whole_number("per_page", last.get("per_page", ""))
+    per_page = whole_number("per_page", last.get("per_page", ""))
     if per_page is not None and per_page > MAX_PER_PAGE_VALUE:
         # Anything up to here is clamped (decisions.md); past it, the number is not one.
         raise BadRequest.field("per_page", "must be less than or equal to 1e99")
@@ -74,9 +74,9 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
     # Only page_no, per_page (allowEmptyValue), status and search may be empty; an empty value
     # of any other parameter is as invalid as any other malformed one.
     if "sort_by" in last:
-        _enum("sort_by", last["sort_by"], SORT_BY)
+        enum("sort_by", last["sort_by"], SORT_BY)
     order = last.get("sort_order", "DESC")
-    _enum("sort_order", order, SORT_ORDERS)
+    enum("sort_order", order, SORT_ORDERS)
 
     start_ms = _time("start_time", last.get("start_time"))
     end_ms = _time("end_time", last.get("end_time"))

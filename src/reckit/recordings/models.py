@@ -63,3 +63,51 @@ class NewRecording:
     storage_config: str | None = None
     start_reason: str | None = None
     stop_reason: str | None = None
+    # Lifecycle columns (migration 3); a bulk load leaves them at their defaults.
+    config: str | None = None
+    allow_multiple: bool = False
+    request_key: str | None = None
+    user_ids: str | None = None
+    max_seconds: int | None = None
+
+
+# Statuses of a recording that is still running, for the one-active-recording rule and for
+# GET …/active-recording (wire-spec §7 items 24, 31).
+ACTIVE = (Status.INVOKED.value, Status.RECORDING.value, Status.PAUSED.value)
+# Statuses after which nothing changes.
+TERMINAL = (Status.UPLOADED.value, Status.ERRORED.value)
+
+
+@dataclass(frozen=True)
+class StoredRecording:
+    """One recording as stored, lifecycle columns included (db/schema.py, migration 3)."""
+
+    id: str
+    app_id: str
+    meeting_id: str
+    kind: str
+    status: str
+    invoked_time: int
+    started_time: int | None
+    stopped_time: int | None
+    session_id: str | None
+    output_file_name: str
+    file_size: int | None
+    recording_duration: int | None
+    download_url: str | None
+    audio_download_url: str | None
+    download_url_expiry: int | None
+    storage_config: str | None
+    start_reason: str | None
+    stop_reason: str | None
+    config: str | None
+    allow_multiple: bool
+    request_key: str | None
+    paused_ms: int
+    paused_at: int | None
+    recorder_id: str | None
+    heartbeat_at: int | None
+    error_reason: str | None
+    files: str | None
+    user_ids: str | None
+    max_seconds: int | None

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from reckit.db.engine import Row
-from reckit.recordings.models import SECRET_STORAGE_FIELDS
+from reckit.recordings.models import SECRET_STORAGE_FIELDS, StoredRecording
 from reckit.timestamps import format_ms
 
 
@@ -58,3 +58,42 @@ def list_item(row: Row) -> dict[str, Any]:
         meeting["title"] = title
     item["meeting"] = meeting
     return item
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def recording(r: StoredRecording) -> dict[str, Any]:
+    """The base object (wire-spec §2.1): the 11 required keys, ``recording_duration`` once
+    known (§7 item 15)."""
+    out: dict[str, Any] = {
+        "id": r.id,
+        "audio_download_url": r.audio_download_url,
+        "download_url": r.download_url,
+        "download_url_expiry": _ts(r.download_url_expiry),
+        "file_size": r.file_size,
+        "invoked_time": format_ms(r.invoked_time),
+        "output_file_name": r.output_file_name,
+        "session_id": r.session_id,
+        "started_time": _ts(r.started_time),
+        "status": r.status,
+        "stopped_time": _ts(r.stopped_time),
+    }
+    if r.recording_duration is not None:
+        out["recording_duration"] = r.recording_duration
+    return out
+
+
+def full(r: StoredRecording) -> dict[str, Any]:
+    """Get one, start, and pause/resume/stop (wire-spec §2.2): the base object with the start
+    reason, the stop reason once stopped, and the storage config without its secrets."""
+    out = recording(r)
+    start = _json(r.start_reason)
+    if start is not None:
+        out["start_reason"] = start
+    stop = _json(r.stop_reason)
+    if stop is not None:
+        out["stop_reason"] = stop
+    out["storage_config"] = storage_config(r.storage_config)
+    return out

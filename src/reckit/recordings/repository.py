@@ -51,9 +51,8 @@ COLUMNS = (
     "download_url", "audio_download_url", "download_url_expiry", "storage_config",
     "start_reason", "stop_reason",
 )  # fmt: skip
-_INSERT = f"INSERT INTO recordings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
-_BUMP_DAY = (
+BUMP_DAY = (
     "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
 )
@@ -77,9 +76,18 @@ def _values(r: NewRecording) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+# insert() also writes the lifecycle columns, which a bulk load leaves at their defaults.
+_LIFECYCLE_COLUMNS = ("config", "allow_multiple", "request_key", "user_ids", "max_seconds")
+_INSERT_ONE = (
+    f"INSERT INTO recordings ({', '.join(COLUMNS + _LIFECYCLE_COLUMNS)})"
+    f" VALUES ({', '.join('?' * (len(COLUMNS) + len(_LIFECYCLE_COLUMNS)))})"
+)
+
+
 def insert(tx: Tx, r: NewRecording) -> None:
-    tx.run(_INSERT, _values(r))
-    tx.run(_BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
+    lifecycle = (r.config, r.allow_multiple, r.request_key, r.user_ids, r.max_seconds)
+    tx.run(_INSERT_ONE, _values(r) + lifecycle)
+    tx.run(BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
     t = r.invoked_time
     tx.run(_BUMP_MEETING, (t, t, t, t, r.app_id, r.meeting_id))
     apps.touch(tx, r.app_id)
@@ -135,8 +143,8 @@ def set_status(tx: Tx, recording_id: str, old: str, new: str) -> bool:
     tx.run("UPDATE recordings SET status = ? WHERE id = ?", (new, recording_id))
     apps.touch(tx, str(row[0]))
     day = int(row[1]) // DAY_MS
-    tx.run(_BUMP_DAY, (row[0], day, old, -1))
-    tx.run(_BUMP_DAY, (row[0], day, new, 1))
+    tx.run(BUMP_DAY, (row[0], day, old, -1))
+    tx.run(BUMP_DAY, (row[0], day, new, 1))
     # A meeting's count covers every status: unchanged.
     return True
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from reckit.apps import repository as apps_repo
 from reckit.clock import Clock
 from reckit.db.engine import Tx
-from reckit.recordings import render, repository
-from reckit.recordings.models import ListQuery
+from reckit.errors import BadRequest, NotFound
+from reckit.ids import new_uuid
+from reckit.meetings import service as meetings
+from reckit.meetings.service import Meeting
+from reckit.recordings import live_repository as live
+from reckit.recordings import options, render, repository
+from reckit.recordings.lifecycle import Pauses, after_action, api_caller
+from reckit.recordings.models import ListQuery, NewRecording, Status, StoredRecording
+from reckit.sessions import repository as sessions
 
 
 @dataclass(frozen=True)
@@ -27,3 +38,212 @@ def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page:
     if items:
         return Page(items, total, offset + 1, offset + len(items))
     return Page(items, total, offset, offset)
+
+
+# --- the lifecycle, as the public API drives it -------------------------------------------
+
+# A start replayed by the SDK after a timeout (same body, x-stainless-retry-count > 0) while the
+# recording it created is still INVOKED gets that recording back (wire-spec §7 item 24b).
+REPLAY_WINDOW_MS = 30_000
+
+
+def _not_found(recording_id: str) -> NotFound:
+    return NotFound(f"Recording {recording_id} not found")
+
+
+def _output_name(prefix: str | None, meeting_id: str, invoked: int, ext: str) -> str:
+    # decisions.md: [<file_name_prefix>_]<meeting_id>_<invoked epoch ms>.<ext>
+    return f"{prefix + '_' if prefix else ''}{meeting_id}_{invoked}{ext}"
+
+
+def _meeting(tx: Tx, app_id: str, meeting_id: str) -> Meeting:
+    meeting = meetings.lock_meeting(tx, app_id, meeting_id)
+    if meeting is None:
+        raise NotFound(f"Meeting {meeting_id} not found")
+    if meeting.status == "INACTIVE":
+        # wire-spec §7 item 24: an inactive meeting cannot be joined, so nor recorded.
+        raise BadRequest(f"meeting {meeting_id} is INACTIVE")
+    return meeting
+
+
+def _resolve(tx: Tx, app_id: str, meeting: Meeting, start: dict[str, Any]) -> options.Resolved:
+    app_layer = apps_repo.recording_config(tx, app_id)
+    merged = options.merge(start, meeting.recording_config or {}, app_layer or {})
+    resolved = options.resolve(merged)
+    if not resolved.bucket_enabled and resolved.storage_config is None:
+        # wire-spec §7 item 28: such a recording would go nowhere.
+        raise BadRequest(
+            "the recording has nowhere to go: realtimekit_bucket_config.enabled is false and"
+            " there is no storage_config"
+        )
+    return resolved
+
+
+def _create(
+    tx: Tx,
+    now: int,
+    app_id: str,
+    meeting_id: str,
+    resolved: options.Resolved,
+    *,
+    kind: str = "composite",
+    start_reason: dict[str, Any],
+    allow_multiple: bool = False,
+    request_key: str | None = None,
+    user_ids: list[str] | None = None,
+) -> StoredRecording:
+    ext = ".webm" if kind == "track" else video_extension(resolved.video["codec"])
+    rec = NewRecording(
+        id=new_uuid(),
+        app_id=app_id,
+        meeting_id=meeting_id,
+        status=Status.INVOKED,
+        invoked_time=now,
+        output_file_name=_output_name(resolved.file_name_prefix, meeting_id, now, ext),
+        kind=kind,
+        storage_config=None if resolved.storage_config is None
+        else orjson.dumps(resolved.storage_config).decode(),
+        start_reason=orjson.dumps(start_reason).decode(),
+        config=orjson.dumps(resolved.to_json()).decode(),
+        allow_multiple=allow_multiple,
+        request_key=request_key,
+        user_ids=None if user_ids is None else orjson.dumps(user_ids).decode(),
+        max_seconds=resolved.max_seconds,
+    )  # fmt: skip
+    repository.insert(tx, rec)
+    stored = live.get(tx, app_id, rec.id)
+    assert stored is not None
+    return stored
+
+
+def video_extension(codec: str) -> str:
+    # VP8/VP9 with Vorbis audio go in WebM; MP4 holds H.264 (wire-spec §2.5).
+    return ".mp4" if codec == "H264" else ".webm"
+
+
+def start_recording(
+    tx: Tx, clock: Clock, app_id: str, raw: bytes, *, retried: bool = False
+) -> dict[str, Any]:
+    body = options.decode(raw, options.StartBody)
+    meeting_id = options.check_start(body)
+    if isinstance(body.url, str):
+        raise BadRequest.field(
+            "url", "is not supported: reckit has no recorder for custom web pages yet"
+        )
+    meeting = _meeting(tx, app_id, meeting_id)
+    now = clock.now_ms()
+    key = hashlib.sha256(raw).hexdigest()
+    active = [r for r in live.active_for_meeting(tx, app_id, meeting_id) if r.kind == "composite"]
+    if retried:
+        for r in active:
+            if (
+                r.status == Status.INVOKED
+                and r.request_key == key
+                and (now - r.invoked_time <= REPLAY_WINDOW_MS)
+            ):
+                return render.full(r)
+    # Several at once only if this one and every running one asked for it (§7 item 24).
+    if active and not (body.allow_multiple_recordings and all(r.allow_multiple for r in active)):
+        raise BadRequest("meeting already has an active recording")
+    resolved = _resolve(tx, app_id, meeting, options.public(body))
+    rec = _create(
+        tx, now, app_id, meeting_id, resolved, start_reason=api_caller(),
+        allow_multiple=body.allow_multiple_recordings, request_key=key,
+    )  # fmt: skip
+    return render.full(rec)
+
+
+def start_on_join(tx: Tx, now: int, app_id: str, meeting_id: str) -> StoredRecording | None:
+    """``record_on_start``: the first participant joined (wire-spec §2.3 RECORD_ON_START, with
+    no caller). Nothing if the meeting already has a recording running."""
+    meeting = meetings.lock_meeting(tx, app_id, meeting_id)
+    if meeting is None or not meeting.record_on_start or meeting.status == "INACTIVE":
+        return None
+    if any(r.kind == "composite" for r in live.active_for_meeting(tx, app_id, meeting_id)):
+        return None
+    try:
+        resolved = _resolve(tx, app_id, meeting, {})
+    except BadRequest:
+        return None
+    return _create(
+        tx, now, app_id, meeting_id, resolved, start_reason={"reason": "RECORD_ON_START"}
+    )
+
+
+def start_track_recording(tx: Tx, clock: Clock, app_id: str, raw: bytes) -> dict[str, Any]:
+    body = options.decode(raw, options.TrackBody)
+    meeting_id = options.require_uuid("meeting_id", body.meeting_id)
+    meeting = _meeting(tx, app_id, meeting_id)
+    # wire-spec §3.5, §7 item 25: track recording needs a live session.
+    if sessions.live_for_meeting(tx, app_id, meeting_id) is None:
+        raise BadRequest(f"meeting {meeting_id} has no live session")
+    if any(r.kind == "track" for r in live.active_for_meeting(tx, app_id, meeting_id)):
+        raise BadRequest("meeting already has an active track recording")
+    layers = body.layers if isinstance(body.layers, dict) else {}
+    layer = layers.get("default") or next(iter(layers.values()), None)
+    prefix = layer.file_name_prefix if layer is not None else None
+    start: dict[str, Any] = {"audio_config": {"export_file": False}}
+    if isinstance(prefix, str):
+        start["file_name_prefix"] = prefix
+    # Track files go to reckit's bucket (wire-spec §3.5): no custom storage.
+    start["storage_config"] = None
+    start["realtimekit_bucket_config"] = {"enabled": True}
+    resolved = _resolve(tx, app_id, meeting, start)
+    user_ids = body.user_ids if isinstance(body.user_ids, list) else None
+    rec = _create(
+        tx, clock.now_ms(), app_id, meeting_id, resolved, kind="track",
+        start_reason=api_caller(), user_ids=user_ids,
+    )  # fmt: skip
+    return {"recording": render.recording(rec)}
+
+
+def get_one_recording(tx: Tx, app_id: str, recording_id: str) -> dict[str, Any]:
+    rid = options.require_uuid("recording_id", recording_id)
+    rec = live.get(tx, app_id, rid)
+    if rec is None:
+        raise _not_found(rid)
+    return render.full(rec)
+
+
+def get_active_recording(tx: Tx, app_id: str, meeting_id: str) -> dict[str, Any]:
+    # wire-spec §7 item 31: INVOKED, RECORDING or PAUSED; composite before track; the latest.
+    active = live.active_for_meeting(tx, app_id, meeting_id.lower())
+    if not active:
+        raise NotFound(f"No active recording found for meeting_id {meeting_id}")
+    active.sort(key=lambda r: r.kind != "composite")
+    return render.recording(active[0])
+
+
+def act_on_recording(
+    tx: Tx, clock: Clock, app_id: str, recording_id: str, raw: bytes
+) -> dict[str, Any]:
+    """``PUT …/recordings/{id}``: pause, resume or stop (wire-spec §3.6, §7 item 30)."""
+    body = options.decode(raw, options.ActionBody)
+    rid = options.require_uuid("recording_id", recording_id)
+    rec = live.get(tx, app_id, rid, lock=True)
+    if rec is None:
+        raise _not_found(rid)
+    new = after_action(body.action, rec.status)
+    if new is None:
+        return render.full(rec)
+    now = clock.now_ms()
+    pauses = Pauses(rec.paused_ms, rec.paused_at)
+    fields: dict[str, Any] = {}
+    if new == Status.PAUSED:
+        fields["paused_at"] = pauses.pause(now).since
+    elif new == Status.RECORDING:
+        fields.update(paused_ms=pauses.resume(now).total_ms, paused_at=None)
+    elif new == Status.UPLOADING:
+        fields.update(
+            paused_ms=pauses.resume(now).total_ms, paused_at=None, stopped_time=now,
+            stop_reason=orjson.dumps(api_caller()).decode(),
+        )  # fmt: skip
+    else:  # ERRORED: stopped before capture began
+        fields.update(
+            stop_reason=orjson.dumps(api_caller()).decode(),
+            error_reason="stopped before capture began",
+        )
+    live.transition(tx, rec, new, **fields)
+    after = live.get(tx, app_id, rid)
+    assert after is not None
+    return render.full(after)

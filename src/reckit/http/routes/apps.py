@@ -1,12 +1,59 @@
-"""Routes of the apps (wire-spec §4)."""
+"""Routes of the apps (wire-spec §4.2): the only routes under an account alone."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reckit.apps.service import App, create_app, list_apps, parse_app_query, parse_create_app
+from reckit.db.engine import Tx
+from reckit.http import envelopes
+from reckit.http.querystring import parse_query
+from reckit.timestamps import format_ms
 
 if TYPE_CHECKING:
     from reckit.http.app import ReckitApp
 
+APPS = "/accounts/{account_id}/realtime/kit/apps"
+
 
 def register(app: ReckitApp) -> None:
-    pass
+    routes = _Routes(app)
+    app.router.add("GET", APPS, routes.list)
+    app.router.add("POST", APPS, routes.create)
+
+
+def _render(app: App) -> dict[str, Any]:
+    return {"id": app.id, "created_at": format_ms(app.created_at), "name": app.name}
+
+
+class _Routes:
+    def __init__(self, app: ReckitApp) -> None:
+        self.app = app
+
+    async def list(self, request: Request, params: dict[str, str]) -> Response:
+        settings = self.app.ctx.settings
+        query: bytes = request.scope["query_string"]
+
+        def work(tx: Tx, account_id: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+            q = parse_app_query(parse_query(query, settings.max_query_bytes), settings.max_per_page)
+            page = list_apps(tx, account_id, q)
+            paging = {"end_offset": page.end_offset, "start_offset": page.start_offset,
+                      "total_count": page.total_count}  # fmt: skip
+            return [_render(a) for a in page.items], paging
+
+        items, paging = await self.app.in_account(request, params, work)
+        return envelopes.ok(items, paging=paging)
+
+    async def create(self, request: Request, params: dict[str, str]) -> Response:
+        raw = await self.app.body(request)
+        clock = self.app.ctx.clock
+
+        def work(tx: Tx, account_id: str) -> dict[str, Any]:
+            body = parse_create_app(raw)
+            return {"app": _render(create_app(tx, clock, account_id, body.name))}
+
+        # 200, not 201: wire-spec §4.2 and decisions.md's error table.
+        return envelopes.ok(await self.app.in_account(request, params, work, write=True))

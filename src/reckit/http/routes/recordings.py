@@ -11,6 +11,7 @@ from starlette.responses import Response
 from reckit.auth.tokens import parse_authorization
 from reckit.http import envelopes
 from reckit.http.querystring import parse_query
+from reckit.recordings import service
 from reckit.recordings.list_query import parse_list_query
 from reckit.recordings.service import list_recordings
 
@@ -23,11 +24,62 @@ KIT = "/accounts/{account_id}/realtime/kit/{app_id}"
 def register(app: ReckitApp) -> None:
     routes = _Routes(app)
     app.router.add("GET", f"{KIT}/recordings", routes.list)
+    app.router.add("POST", f"{KIT}/recordings", routes.start)
+    app.router.add("POST", f"{KIT}/recordings/track", routes.start_track)
+    app.router.add("GET", f"{KIT}/recordings/{{recording_id}}", routes.get_one)
+    app.router.add("PUT", f"{KIT}/recordings/{{recording_id}}", routes.act)
+    app.router.add("GET", f"{KIT}/recordings/active-recording/{{meeting_id}}", routes.active)
 
 
 class _Routes:
     def __init__(self, app: ReckitApp) -> None:
         self.app = app
+        self.clock = app.ctx.clock
+
+    async def start(self, request: Request, params: dict[str, str]) -> Response:
+        raw = await self.app.body(request)
+        # The SDK numbers its retries (wire-spec §1.4, §7 item 24b).
+        retried = request.headers.get("x-stainless-retry-count", "0").strip() not in ("", "0")
+        data = await self.app.in_app(
+            request, params,
+            lambda tx, app_id: service.start_recording(tx, self.clock, app_id, raw,
+                                                       retried=retried),
+            write=True,
+        )  # fmt: skip
+        return envelopes.ok(data)
+
+    async def start_track(self, request: Request, params: dict[str, str]) -> Response:
+        raw = await self.app.body(request)
+        data = await self.app.in_app(
+            request, params,
+            lambda tx, app_id: service.start_track_recording(tx, self.clock, app_id, raw),
+            write=True,
+        )  # fmt: skip
+        return envelopes.ok(data)
+
+    async def get_one(self, request: Request, params: dict[str, str]) -> Response:
+        rid = params["recording_id"]
+        data = await self.app.in_app(
+            request, params, lambda tx, app_id: service.get_one_recording(tx, app_id, rid)
+        )
+        return envelopes.ok(data)
+
+    async def act(self, request: Request, params: dict[str, str]) -> Response:
+        raw = await self.app.body(request)
+        rid = params["recording_id"]
+        data = await self.app.in_app(
+            request, params,
+            lambda tx, app_id: service.act_on_recording(tx, self.clock, app_id, rid, raw),
+            write=True,
+        )  # fmt: skip
+        return envelopes.ok(data)
+
+    async def active(self, request: Request, params: dict[str, str]) -> Response:
+        mid = params["meeting_id"]
+        data = await self.app.in_app(
+            request, params, lambda tx, app_id: service.get_active_recording(tx, app_id, mid)
+        )
+        return envelopes.ok(data)
 
     async def list(self, request: Request, params: dict[str, str]) -> Response:
         token = parse_authorization(request.headers.get("authorization"))

@@ -1,0 +1,43 @@
+"""Bodies of the recorder API (docs/recorder-api.md), validated by msgspec."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Url = Annotated[str, Meta(max_length=4096)]
+
+
+class PollBody(Struct, forbid_unknown_fields=False):
+    capacity: Annotated[int, Meta(ge=0, le=1000)] = 1
+    holding: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=1000)] = []
+
+
+class FailedBody(Struct, forbid_unknown_fields=False):
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class FileEntry(Struct, forbid_unknown_fields=False):
+    role: Literal["video", "audio", "track"]
+    participant_id: Name | None = None
+
+
+class CompleteBody(Struct, forbid_unknown_fields=False):
+    files: dict[Annotated[str, Meta(max_length=255)], FileEntry]
+    duration_s: Annotated[float, Meta(ge=0)]
+
+
+class SessionBody(Struct, forbid_unknown_fields=False):
+    app_id: Name
+    meeting_id: str
+    session_id: str | None = None
+    media_url: Url | None = None
+
+
+class ParticipantBody(Struct, forbid_unknown_fields=False):
+    participant_id: Name
+    user_id: Name | None = None
+    name: Name | None = None
+    media_url: Url | None = None

@@ -1,0 +1,228 @@
+"""The recorder API's operations (docs/recorder-api.md): recorders claim recordings, learn what
+to do with them, report what happened, and hand in files; the media plane reports sessions.
+
+The server holds the truth: a recording's status says what its recorder must be doing
+(RECORDING: capture; PAUSED: hold; UPLOADING: finish and hand in; ERRORED or gone: drop it).
+A recorder polls twice a second, so a pause, resume or stop reaches it within a second; the
+poll is also its heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from reckit.config import Settings
+from reckit.db.engine import Tx
+from reckit.errors import BadRequest, NotFound
+from reckit.recordings import live_repository as live
+from reckit.recordings.models import TERMINAL, Status, StoredRecording
+from reckit.recordings.service import start_on_join
+from reckit.sessions import repository as sessions
+
+log = logging.getLogger("reckit.capture")
+
+
+@dataclass(frozen=True)
+class Timers:
+    recorder_timeout_ms: int
+    empty_room_ms: int
+    retention_ms: int
+
+
+def timers(s: Settings) -> Timers:
+    return Timers(
+        recorder_timeout_ms=int(s.recorder_timeout_s * 1000),
+        empty_room_ms=int(s.empty_room_s * 1000),
+        retention_ms=int(s.retention_days * 86_400_000),
+    )
+
+
+def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
+    session = (sessions.get(tx, rec.session_id) if rec.session_id
+               else sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id))  # fmt: skip
+    sources: list[dict[str, Any]] = []
+    if session is not None and rec.kind == "track":
+        wanted = set(orjson.loads(rec.user_ids)) if rec.user_ids else None
+        for s in sessions.sources(tx, session.id):
+            if wanted is None or (s.user_id or s.participant_id) in wanted:
+                sources.append({"participant_id": s.participant_id, "user_id": s.user_id,
+                                "url": s.media_url})  # fmt: skip
+    return {
+        "id": rec.id,
+        "app_id": rec.app_id,
+        "meeting_id": rec.meeting_id,
+        "kind": rec.kind,
+        "status": rec.status,
+        "output_file_name": rec.output_file_name,
+        "config": orjson.loads(rec.config) if rec.config else None,
+        # None: the meeting has no media plane; the recorder uses its synthetic source.
+        "source_url": session.media_url if session is not None else None,
+        "sources": sources,
+    }
+
+
+def poll(
+    tx: Tx, now: int, recorder: str, capacity: int, holding: list[str]
+) -> list[dict[str, Any]]:
+    """Heartbeat for the held recordings, claims of new ones up to ``capacity``, and the
+    current state of each. A recording this recorder holds in the store but no longer reports
+    was lost (the recorder restarted): it ends ERRORED."""
+    held = {r.id: r for r in live.held_by(tx, recorder)}
+    for rec in held.values():
+        if rec.id not in holding:
+            fail(tx, now, rec, f"recorder {recorder} no longer holds it (restarted?)")
+    live.heartbeat(tx, [rid for rid in holding if rid in held], recorder, now)
+    out: list[dict[str, Any]] = []
+    for rid in holding:
+        mine = held.get(rid) or live.get_by_id(tx, rid)
+        # Gone, finished or someone else's: the recorder drops it.
+        if mine is None or mine.recorder_id != recorder or mine.status in TERMINAL:
+            out.append({"id": rid, "status": mine.status if mine else "GONE"})
+        else:
+            out.append(_assignment(tx, mine))
+    free = capacity - len(holding)
+    if free > 0:
+        for rec in live.claimable(tx, free):
+            if live.claim(tx, rec.id, recorder, now):
+                out.append(_assignment(tx, rec))
+    return out
+
+
+def _held(tx: Tx, recorder: str, recording_id: str) -> StoredRecording:
+    rec = live.get_by_id(tx, recording_id, lock=True)
+    if rec is None or rec.recorder_id != recorder:
+        raise NotFound(f"Recording {recording_id} is not held by recorder {recorder}")
+    return rec
+
+
+def started(tx: Tx, now: int, recorder: str, recording_id: str) -> dict[str, Any]:
+    """Capture began: INVOKED → RECORDING, with the session it records (wire-spec §5.2)."""
+    rec = _held(tx, recorder, recording_id)
+    if rec.status == Status.INVOKED:
+        session = sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id)
+        live.transition(tx, rec, Status.RECORDING, started_time=now,
+                        session_id=session.id if session else None)  # fmt: skip
+    after = live.get_by_id(tx, recording_id)
+    assert after is not None
+    return _assignment(tx, after)
+
+
+def fail(tx: Tx, now: int, rec: StoredRecording, reason: str) -> bool:
+    """Any state that is not final → ERRORED, with the reason kept (wire-spec §7 item 21)."""
+    if rec.status in TERMINAL:
+        return False
+    log.warning("recording %s errored: %s", rec.id, reason)
+    stop = {"reason": "INTERNAL_ERROR"}
+    return live.transition(
+        tx, rec, Status.ERRORED, error_reason=reason[:1000],
+        stop_reason=orjson.dumps(stop).decode(),
+        stopped_time=rec.stopped_time if rec.stopped_time is not None
+        else (now if rec.started_time is not None else None),
+    )  # fmt: skip
+
+
+def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> None:
+    fail(tx, now, _held(tx, recorder, recording_id), reason or "the recorder failed")
+
+
+def complete(
+    tx: Tx,
+    now: int,
+    recorder: str,
+    recording_id: str,
+    files: dict[str, dict[str, Any]],
+    duration_s: float,
+    base_url: str,
+    timers: Timers,
+) -> None:
+    """Files are in: UPLOADING → UPLOADED with what was measured from them (wire-spec §5.2).
+    ``files``: name → {"key": bucket key, "size": bytes, "role": "video"|"audio"|"track"}."""
+    rec = _held(tx, recorder, recording_id)
+    if rec.status != Status.UPLOADING:
+        raise BadRequest(f"cannot complete a recording that is {rec.status}")
+    if not files:
+        raise BadRequest.field("files", "must name at least one file")
+    config = orjson.loads(rec.config) if rec.config else {}
+    bucket = bool(config.get("bucket_enabled", True))
+    main = next((f for f in files.values() if f.get("role") != "audio"), None)
+    audio = next((f for f in files.values() if f.get("role") == "audio"), None)
+    primary = main or audio
+    assert primary is not None
+
+    def url(f: dict[str, Any] | None) -> str | None:
+        return f"{base_url}/dl/{f['key']}" if f is not None and bucket else None
+
+    live.transition(
+        tx, rec, Status.UPLOADED,
+        file_size=int(primary["size"]),
+        # decisions.md: whole seconds of captured media, pauses excluded (measured).
+        recording_duration=max(0, int(duration_s)),
+        download_url=url(primary),
+        audio_download_url=url(audio) if main is not None else None,
+        download_url_expiry=now + timers.retention_ms if bucket else None,
+        files=orjson.dumps(files).decode(),
+    )  # fmt: skip
+
+
+def sweep(tx: Tx, now: int, timers: Timers) -> int:
+    """The timers of wire-spec §5.2: ``max_seconds`` (wall-clock from ``started_time``, pauses
+    included, §7 item 30b), the empty room, and silent recorders. Returns how many changed."""
+    changed = 0
+    for rec in live.past_max_seconds(tx, now):
+        assert rec.started_time is not None and rec.max_seconds is not None
+        # §7 item 21: a stop at max_seconds carries a stop_reason without a reason.
+        changed += _stop(tx, rec, rec.started_time + rec.max_seconds * 1000, {})
+    for rec in live.in_empty_rooms(tx, now - timers.empty_room_ms):
+        changed += _stop(tx, rec, now, {"reason": "ALL_PEERS_LEFT"})
+    for rec in live.silent_recorders(tx, now - timers.recorder_timeout_ms):
+        changed += fail(tx, now, rec, f"recorder {rec.recorder_id} stopped responding")
+    return changed
+
+
+def _stop(tx: Tx, rec: StoredRecording, at: int, reason: dict[str, Any]) -> bool:
+    paused = rec.paused_ms + (max(0, at - rec.paused_at) if rec.paused_at is not None else 0)
+    return live.transition(
+        tx, rec, Status.UPLOADING, stopped_time=at, paused_ms=paused, paused_at=None,
+        stop_reason=orjson.dumps(reason).decode(),
+    )  # fmt: skip
+
+
+# --- sessions, as the media plane reports them --------------------------------------------
+
+
+def session_started(
+    tx: Tx, now: int, app_id: str, meeting_id: str, session_id: str, media_url: str | None
+) -> None:
+    if sessions.get(tx, session_id) is not None:
+        return  # a replay
+    sessions.insert(tx, session_id, app_id, meeting_id, media_url, now)
+
+
+def _session(tx: Tx, session_id: str) -> sessions.Session:
+    session = sessions.get(tx, session_id)
+    if session is None:
+        raise NotFound(f"Session {session_id} not found")
+    return session
+
+
+def participant_joined(tx: Tx, now: int, session_id: str, source: sessions.Source) -> None:
+    session = _session(tx, session_id)
+    if session.ended_at is not None:
+        raise BadRequest(f"session {session_id} has ended")
+    if sessions.join(tx, session_id, source, now) and session.participants == 0:
+        # The first one in: record_on_start (wire-spec §4.1).
+        start_on_join(tx, now, session.app_id, session.meeting_id)
+
+
+def participant_left(tx: Tx, now: int, session_id: str, participant_id: str) -> None:
+    _session(tx, session_id)
+    sessions.leave(tx, session_id, participant_id, now)
+
+
+def session_ended(tx: Tx, now: int, session_id: str) -> None:
+    _session(tx, session_id)
+    sessions.end(tx, session_id, now)

@@ -1,0 +1,177 @@
+"""The recorder API (docs/recorder-api.md) and the download of finished files. Not part of
+Cloudflare's API: its own prefix, its own tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from reckit.auth.tokens import parse_authorization
+from reckit.capture import bodies, service
+from reckit.capture.service import timers
+from reckit.capture.tokens import authenticate_recorder
+from reckit.db.engine import Tx
+from reckit.errors import BadRequest, NotFound
+from reckit.http import envelopes
+from reckit.ids import new_uuid
+from reckit.recordings import live_repository as live
+from reckit.recordings.options import decode, require_uuid
+from reckit.sessions.repository import Source
+from reckit.storage.local import LocalBucket
+
+if TYPE_CHECKING:
+    from reckit.http.app import ReckitApp
+
+T = TypeVar("T")
+BASE = "/recorder/v1"
+MAX_FILE_BYTES = 64 * 1024 * 1024 * 1024
+
+
+def register(app: ReckitApp) -> None:
+    r = _Routes(app)
+    add = app.router.add
+    add("POST", f"{BASE}/poll", r.poll)
+    add("POST", f"{BASE}/recordings/{{recording_id}}/started", r.started)
+    add("POST", f"{BASE}/recordings/{{recording_id}}/failed", r.failed)
+    add("PUT", f"{BASE}/recordings/{{recording_id}}/files/{{name}}", r.upload)
+    add("POST", f"{BASE}/recordings/{{recording_id}}/complete", r.complete)
+    add("POST", f"{BASE}/sessions", r.session_started)
+    add("POST", f"{BASE}/sessions/{{session_id}}/participants", r.joined)
+    add("DELETE", f"{BASE}/sessions/{{session_id}}/participants/{{participant_id}}", r.left)
+    add("POST", f"{BASE}/sessions/{{session_id}}/end", r.session_ended)
+    add("GET", "/dl/{app_id}/{recording_id}/{name}", r.download)
+
+
+class _Routes:
+    def __init__(self, app: ReckitApp) -> None:
+        self.app = app
+        s = app.ctx.settings
+        self.bucket = LocalBucket(s.media_dir)
+        self.timers = timers(s)
+
+    def _now(self) -> int:
+        return self.app.ctx.clock.now_ms()
+
+    async def _as_recorder(self, request: Request, work: Callable[[Tx, str], T]) -> T:
+        token = parse_authorization(request.headers.get("authorization"))
+
+        def run() -> T:
+            with self.app.ctx.db.transaction(write=True) as tx:
+                return work(tx, authenticate_recorder(tx, token))
+
+        return await run_in_threadpool(run)
+
+    async def poll(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await self.app.body(request), bodies.PollBody)
+        data = await self._as_recorder(
+            request, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
+                                                  body.holding))  # fmt: skip
+        return envelopes.ok(data)
+
+    async def started(self, request: Request, params: dict[str, str]) -> Response:
+        rid = params["recording_id"]
+        data = await self._as_recorder(
+            request, lambda tx, who: service.started(tx, self._now(), who, rid)
+        )
+        return envelopes.ok(data)
+
+    async def failed(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await self.app.body(request), bodies.FailedBody)
+        rid = params["recording_id"]
+        await self._as_recorder(
+            request, lambda tx, who: service.failed(tx, self._now(), who, rid, body.reason)
+        )
+        return envelopes.ok(None)
+
+    def _key(self, tx: Tx, who: str, rid: str, name: str) -> str:
+        rec = live.get_by_id(tx, rid)
+        if rec is None or rec.recorder_id != who:
+            raise NotFound(f"Recording {rid} is not held by recorder {who}")
+        return f"{rec.app_id}/{rec.id}/{name}"
+
+    async def upload(self, request: Request, params: dict[str, str]) -> Response:
+        """The file streams to the bucket; its SHA-256 (header ``x-reckit-sha256``) is checked
+        before it appears under its key."""
+        rid, name = params["recording_id"], params["name"]
+        key = await self._as_recorder(request, lambda tx, who: self._key(tx, who, rid, name))
+        upload = self.bucket.upload(key)
+        try:
+            async for chunk in request.stream():
+                upload.write(chunk)
+                if upload.size > MAX_FILE_BYTES:
+                    raise BadRequest(f"file must be at most {MAX_FILE_BYTES} bytes")
+            stored = upload.commit(key, request.headers.get("x-reckit-sha256"))
+        except BaseException:
+            upload.abort()
+            raise
+        return envelopes.ok({"key": stored.key, "size": stored.size, "sha256": stored.sha256})
+
+    async def complete(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await self.app.body(request), bodies.CompleteBody)
+        rid = params["recording_id"]
+
+        def work(tx: Tx, who: str) -> None:
+            files = {}
+            for name, entry in body.files.items():
+                key = self._key(tx, who, rid, name)
+                # Measured here, from what arrived: the recorder's word is not needed.
+                stored = self.bucket.stat(key)
+                if stored is None:
+                    raise BadRequest.field(f"files.{name}", "has not been uploaded")
+                files[name] = {
+                    "key": key,
+                    "size": stored.size,
+                    "sha256": stored.sha256,
+                    "role": entry.role,
+                    "participant_id": entry.participant_id,
+                }
+            service.complete(tx, self._now(), who, rid, files, body.duration_s,
+                             self.app.ctx.settings.base_url, self.timers)  # fmt: skip
+
+        await self._as_recorder(request, work)
+        return envelopes.ok(None)
+
+    async def session_started(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await self.app.body(request), bodies.SessionBody)
+        meeting_id = require_uuid("meeting_id", body.meeting_id)
+        sid = require_uuid("session_id", body.session_id) if body.session_id else new_uuid()
+        await self._as_recorder(
+            request, lambda tx, who: service.session_started(
+                tx, self._now(), body.app_id, meeting_id, sid, body.media_url),
+        )  # fmt: skip
+        return envelopes.ok({"session_id": sid})
+
+    async def joined(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await self.app.body(request), bodies.ParticipantBody)
+        sid = params["session_id"]
+        source = Source(body.participant_id, body.user_id, body.name, body.media_url)
+        await self._as_recorder(
+            request, lambda tx, who: service.participant_joined(tx, self._now(), sid, source)
+        )
+        return envelopes.ok(None)
+
+    async def left(self, request: Request, params: dict[str, str]) -> Response:
+        sid, pid = params["session_id"], params["participant_id"]
+        await self._as_recorder(
+            request, lambda tx, who: service.participant_left(tx, self._now(), sid, pid)
+        )
+        return envelopes.ok(None)
+
+    async def session_ended(self, request: Request, params: dict[str, str]) -> Response:
+        sid = params["session_id"]
+        await self._as_recorder(
+            request, lambda tx, who: service.session_ended(tx, self._now(), sid)
+        )
+        return envelopes.ok(None)
+
+    async def download(self, request: Request, params: dict[str, str]) -> Response:
+        # Range requests are served by FileResponse. Signed, expiring links: issue 4.
+        key = f"{params['app_id']}/{params['recording_id']}/{params['name']}"
+        path = self.bucket.path(key)
+        if not path.is_file():
+            raise NotFound("No such file")
+        return FileResponse(path, filename=params["name"])

@@ -1,0 +1,130 @@
+"""SQL of recordings that are still changing: lookups by ID, state changes, and the queries of
+the sweeper and the recorders. Every status change goes through ``transition``, a
+compare-and-set that keeps ``recording_day_counts`` in step (see repository.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reckit.apps import repository as apps
+from reckit.db.engine import Row, Tx
+from reckit.recordings.models import ACTIVE, StoredRecording
+from reckit.recordings.repository import BUMP_DAY
+from reckit.timestamps import DAY_MS
+
+_FIELDS = tuple(StoredRecording.__dataclass_fields__)
+_SELECT = f"SELECT {', '.join('r.' + f for f in _FIELDS)} FROM recordings r"
+_LIVE = "('INVOKED', 'RECORDING', 'PAUSED', 'UPLOADING')"
+
+
+def _one(row: Row | None) -> StoredRecording | None:
+    if row is None:
+        return None
+    values = list(row)
+    values[_FIELDS.index("allow_multiple")] = bool(values[_FIELDS.index("allow_multiple")])
+    return StoredRecording(*values)
+
+
+def _many(rows: list[Row]) -> list[StoredRecording]:
+    return [r for r in map(_one, rows) if r is not None]
+
+
+def _lock(tx: Tx) -> str:
+    # SQLite's write transaction already holds the database lock.
+    return " FOR UPDATE" if tx.dialect == "postgres" else ""
+
+
+def get(tx: Tx, app_id: str, recording_id: str, *, lock: bool = False) -> StoredRecording | None:
+    sql = f"{_SELECT} WHERE r.id = ? AND r.app_id = ?" + (_lock(tx) if lock else "")
+    return _one(tx.one(sql, (recording_id, app_id)))
+
+
+def get_by_id(tx: Tx, recording_id: str, *, lock: bool = False) -> StoredRecording | None:
+    sql = f"{_SELECT} WHERE r.id = ?" + (_lock(tx) if lock else "")
+    return _one(tx.one(sql, (recording_id,)))
+
+
+def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecording]:
+    """INVOKED, RECORDING or PAUSED recordings of the meeting, newest first."""
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.app_id = ? AND r.meeting_id = ?"
+        f" AND r.status IN {tuple(ACTIVE)!r} ORDER BY r.invoked_time DESC, r.id DESC",
+        (app_id, meeting_id),
+    ))  # fmt: skip
+
+
+def transition(tx: Tx, rec: StoredRecording, new_status: str, **fields: Any) -> bool:
+    """Move ``rec`` from the status it was read with to ``new_status``, setting ``fields``.
+    False, and nothing written, if its status has changed since."""
+    sets = ["status = ?", *(f"{name} = ?" for name in fields)]
+    changed = tx.run(
+        f"UPDATE recordings SET {', '.join(sets)} WHERE id = ? AND status = ?",
+        (new_status, *fields.values(), rec.id, rec.status),
+    )
+    if changed == 0:
+        return False
+    if new_status != rec.status:
+        day = rec.invoked_time // DAY_MS
+        tx.run(BUMP_DAY, (rec.app_id, day, rec.status, -1))
+        tx.run(BUMP_DAY, (rec.app_id, day, new_status, 1))
+    apps.touch(tx, rec.app_id)
+    return True
+
+
+def claimable(tx: Tx, limit: int) -> list[StoredRecording]:
+    """INVOKED recordings no recorder holds, oldest first."""
+    skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgres" else ""
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
+        f" ORDER BY r.invoked_time LIMIT ?{skip}",
+        (limit,),
+    ))  # fmt: skip
+
+
+def held_by(tx: Tx, recorder_id: str) -> list[StoredRecording]:
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.status IN {_LIVE} AND r.recorder_id = ?", (recorder_id,)
+    ))  # fmt: skip
+
+
+def heartbeat(tx: Tx, recording_ids: list[str], recorder_id: str, now_ms: int) -> None:
+    tx.many(
+        "UPDATE recordings SET heartbeat_at = ? WHERE id = ? AND recorder_id = ?",
+        [(now_ms, rid, recorder_id) for rid in recording_ids],
+    )
+
+
+def claim(tx: Tx, recording_id: str, recorder_id: str, now_ms: int) -> bool:
+    return tx.run(
+        "UPDATE recordings SET recorder_id = ?, heartbeat_at = ?"
+        " WHERE id = ? AND status = 'INVOKED' AND recorder_id IS NULL",
+        (recorder_id, now_ms, recording_id),
+    ) == 1  # fmt: skip
+
+
+def past_max_seconds(tx: Tx, now_ms: int) -> list[StoredRecording]:
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.status IN ('RECORDING', 'PAUSED') AND r.started_time IS NOT NULL"
+        " AND r.started_time + r.max_seconds * 1000 <= ?",
+        (now_ms,),
+    ))  # fmt: skip
+
+
+def silent_recorders(tx: Tx, cutoff_ms: int) -> list[StoredRecording]:
+    """Held recordings whose recorder has not been heard from since ``cutoff_ms``."""
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.status IN {_LIVE} AND r.recorder_id IS NOT NULL"
+        " AND r.heartbeat_at < ?",
+        (cutoff_ms,),
+    ))  # fmt: skip
+
+
+def in_empty_rooms(tx: Tx, empty_since_ms: int) -> list[StoredRecording]:
+    """Running recordings whose session has had nobody in it since ``empty_since_ms`` or
+    earlier (an ended session counts as empty from its end)."""
+    return _many(tx.all(
+        f"{_SELECT} JOIN sessions s ON s.id = r.session_id"
+        " WHERE r.status IN ('RECORDING', 'PAUSED') AND s.empty_since IS NOT NULL"
+        " AND s.empty_since <= ?",
+        (empty_since_ms,),
+    ))  # fmt: skip

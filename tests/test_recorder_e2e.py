@@ -1,0 +1,123 @@
+"""End to end with real media: the official SDK drives a live reckit, the reference recorder
+captures the synthetic source with FFmpeg, and the file that comes back is probed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cloudflare import Cloudflare, NotFoundError
+
+from reckit.capture.tokens import create_recorder_token
+from reckit.clock import SystemClock
+from reckit.config import Settings
+from reckit.recorder.client import RecorderClient
+from reckit.recorder.probe import probe
+from reckit.recorder.worker import ReferenceRecorder
+from reckit.recordings import live_repository as live
+from tests.conftest import (
+    LiveServer,
+    Tenant,
+    ValidatingClient,
+    free_port,
+    new_tenant,
+    own_database,
+    run_server,
+)
+
+
+@pytest.fixture(scope="module")
+def world(
+    engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Tenant]]:
+    data = tmp_path_factory.mktemp("e2e")
+    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2)
+    with own_database(engine, data) as database, run_server(database, settings) as server:
+        with database.transaction(write=True) as tx:
+            token, _ = create_recorder_token(tx, SystemClock(), f"e2e-{database.dialect}")
+        stop = threading.Event()
+        client = RecorderClient(server.url, token)
+        recorder = ReferenceRecorder(client, data / "capture", capacity=4, poll_interval_s=0.2)
+        thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            yield server, new_tenant(database)
+        finally:
+            stop.set()
+            thread.join(30)
+            client.close()
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_recording_end_to_end_with_real_media(
+    world: tuple[LiveServer, Tenant], tmp_path: Path
+) -> None:
+    server, t = world
+    with Cloudflare(api_token=t.token, base_url=server.api, max_retries=0,
+                    http_client=ValidatingClient(),
+                    _strict_response_validation=True) as cf:  # fmt: skip
+        rk = cf.realtime_kit
+        meeting = rk.meetings.create(t.app_id, account_id=t.account_id, title="e2e").data
+        assert meeting is not None and meeting.id is not None
+        rec = rk.recordings.start_recordings(
+            t.app_id, account_id=t.account_id, meeting_id=meeting.id,
+            video_config={"codec": "H264", "width": 320, "height": 240},
+            audio_config={"codec": "AAC", "channel": "mono", "export_file": True},
+        ).data  # fmt: skip
+        assert rec is not None and rec.status == "INVOKED"
+
+        def get() -> Any:
+            return rk.recordings.get_one_recording(
+                rec.id, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+
+        wait_for(lambda: get().status == "RECORDING", "RECORDING")
+        time.sleep(2.5)
+        rk.recordings.pause_resume_stop_recording(
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="pause")  # fmt: skip
+        assert get().status == "PAUSED"
+        time.sleep(2.0)
+        rk.recordings.pause_resume_stop_recording(
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="resume")  # fmt: skip
+        time.sleep(2.5)
+        stopped = rk.recordings.pause_resume_stop_recording(
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="stop").data  # fmt: skip
+        assert stopped is not None and stopped.status == "UPLOADING"
+        with pytest.raises(NotFoundError):
+            rk.recordings.get_active_recordings(
+                meeting.id, account_id=t.account_id, app_id=t.app_id)  # fmt: skip
+        done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
+        listed = rk.recordings.get_recordings(t.app_id, account_id=t.account_id).data
+        assert [r.id for r in listed] == [rec.id] and listed[0].status == "UPLOADED"
+
+    # The recorded time as reckit counts it: from capture start to stop, less the pause.
+    with server.db.transaction() as tx:
+        stored = live.get(tx, t.app_id, rec.id)
+    assert stored is not None and stored.started_time and stored.stopped_time
+    captured = (stored.stopped_time - stored.started_time - stored.paused_ms) / 1000
+    assert stored.paused_ms >= 2000
+    assert done.download_url is not None and done.audio_download_url is not None
+    video, audio = tmp_path / done.output_file_name, tmp_path / "audio"
+    with httpx.Client(timeout=30) as http:
+        video.write_bytes(http.get(done.download_url).content)
+        audio.write_bytes(http.get(done.audio_download_url).content)
+    p = probe(video)
+    assert p.video_codec == "h264" and (p.width, p.height) == (320, 240)
+    assert abs(p.duration_s - captured) <= 1.0, (p.duration_s, captured)
+    assert done.file_size == video.stat().st_size
+    assert done.recording_duration == int(p.duration_s)
+    a = probe(audio)
+    assert a.audio_codec == "aac" and a.channels == 1 and a.video_codec is None
