@@ -1,0 +1,130 @@
+"""Faults with real processes: the reference recorder killed mid-recording, and reckit itself
+killed mid-recording and started again. Every recording must end in a true state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from reckit.capture.tokens import create_recorder_token
+from reckit.clock import SystemClock
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.recordings import live_repository as live
+from tests.builders import add_meeting
+from tests.conftest import Tenant, free_port, new_tenant, own_database, run_server
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kit(url: str, t: Tenant) -> str:
+    return f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
+
+
+def _status(url: str, t: Tenant, rid: str) -> str:
+    r = httpx.get(f"{_kit(url, t)}/{rid}", headers=t.auth, timeout=10)
+    return str(r.json()["data"]["status"])
+
+
+def _start(url: str, t: Tenant, meeting_id: str) -> str:
+    body = {"meeting_id": meeting_id, "video_config": {"width": 160, "height": 120}}
+    r = httpx.post(_kit(url, t), json=body, headers=t.auth, timeout=10)
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"]["id"])
+
+
+@pytest.fixture
+def store(engine: str, tmp_path: Path) -> Iterator[Database]:
+    with own_database(engine, tmp_path) as db:
+        yield db
+
+
+def test_a_killed_recorder_ends_its_recording_errored(store: Database, tmp_path: Path) -> None:
+    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path,
+                        sweep_interval_s=0.2, recorder_timeout_s=2)  # fmt: skip
+    with run_server(store, settings) as server:
+        t = new_tenant(store)
+        with store.transaction(write=True) as tx:
+            token, _ = create_recorder_token(tx, SystemClock(), "doomed")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reckit.cli", "recorder", "--server", server.url,
+             "--token", token, "--work-dir", str(tmp_path / "capture")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            rid = _start(server.url, t, add_meeting(store, t.app_id, "fault").id)
+            wait_for(lambda: _status(server.url, t, rid) == "RECORDING", "RECORDING")
+        finally:
+            proc.kill()
+            proc.wait(10)
+        wait_for(lambda: _status(server.url, t, rid) == "ERRORED", "ERRORED")
+        with store.transaction() as tx:
+            rec = live.get(tx, t.app_id, rid)
+        assert rec is not None and "stopped responding" in (rec.error_reason or "")
+
+
+def _serve(data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RECKIT_DATABASE_URL": database_url, "RECKIT_RECORDER_TIMEOUT": "30"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port), "--no-access-log",
+         "--data-dir", str(data_dir)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_reckit_killed_mid_recording_leaves_nothing_stuck(store: Database, tmp_path: Path) -> None:
+    t = new_tenant(store)
+    meeting = add_meeting(store, t.app_id, "crash")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = store.url
+    proc = _serve(tmp_path, port, database_url)
+    try:
+        wait_for(lambda: _up(url), "reckit to start")
+        rid = _start(url, t, meeting.id)
+        wait_for(lambda: _status(url, t, rid) == "RECORDING", "RECORDING")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # reckit and everything it started
+        proc.wait(10)
+    proc = _serve(tmp_path, port, database_url)
+    try:
+        wait_for(lambda: _up(url), "reckit to start again")
+        # The restarted built-in recorder no longer holds it: it ends at once, with the reason.
+        wait_for(lambda: _status(url, t, rid) == "ERRORED", "ERRORED", timeout=20)
+        with store.transaction() as tx:
+            rec = live.get(tx, t.app_id, rid)
+            stuck = [r for r in live.held_by(tx, "builtin") if r.id == rid]
+        assert rec is not None and "no longer holds it" in (rec.error_reason or "")
+        assert stuck == []
+        # And it records again: a new recording on the same meeting goes all the way.
+        again = _start(url, t, meeting.id)
+        wait_for(lambda: _status(url, t, again) == "RECORDING", "RECORDING again")
+        httpx.put(f"{_kit(url, t)}/{again}", json={"action": "stop"}, headers=t.auth, timeout=10)
+        wait_for(lambda: _status(url, t, again) == "UPLOADED", "UPLOADED")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
