@@ -9,6 +9,21 @@ ruff check src tests bench
 ruff format --check src tests bench
 echo "== mypy (strict)"
 mypy
+# Microsoft's Azurite (npm), for the Azure delivery tests; pinned by tests/emulators.
+if command -v npm >/dev/null; then
+    if [ ! -x tests/emulators/node_modules/.bin/azurite-blob ]; then
+        (cd tests/emulators && npm ci --no-audit --no-fund --silent)
+    fi
+elif [ "${CI:-}" = "true" ]; then
+    echo "CI needs npm (for Azurite)" >&2
+    exit 1
+else
+    echo "NOTE: npm is not installed: the Azure storage tests will be SKIPPED."
+fi
+if ! [ -x /usr/sbin/sshd ] && [ "${CI:-}" != "true" ]; then
+    echo "NOTE: OpenSSH's sshd is not installed (apt install openssh-server): the SFTP tests"
+    echo "      will be SKIPPED."
+fi
 echo "== pytest"
 pg_url="${RECKIT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$pg_url" 2>/dev/null; then
