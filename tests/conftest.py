@@ -12,10 +12,11 @@ import contextlib
 import os
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from reckit.accounts.service import create_account
 from reckit.apps.service import create_app
 from reckit.auth.tokens import create_token
 from reckit.clock import Clock, SystemClock
-from reckit.config import Settings
+from reckit.config import DEFAULT_DATA_DIR, Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.http.app import ReckitApp
@@ -147,6 +148,8 @@ def run_server(
     port = settings.port if settings is not None else free_port()
     # No background timers unless a test asks: tests apply them with app.sweep_once().
     settings = settings or Settings(host="127.0.0.1", port=port, sweep_interval_s=0)
+    if settings.data_dir == DEFAULT_DATA_DIR:  # never the working directory's
+        settings = replace(settings, data_dir=Path(tempfile.mkdtemp(prefix="reckit-test-")))
     app = create_asgi_app(settings, db, clock)
     config = uvicorn.Config(
         app,

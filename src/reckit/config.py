@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,6 +32,14 @@ class Settings:
     empty_room_s: float = 60.0  # wire-spec §3.4: a recording stops after 60 s of an empty room
     retention_days: float = 7.0  # wire-spec §5.4: bucket copies expire after 7 days
     sweep_interval_s: float = 1.0  # how often the timers are checked; 0 = never (tests)
+    secret_key: str = ""  # RECKIT_SECRET_KEY; else secret.key in the data directory (crypto.py)
+    # Delivery to customers' storage (delivery/): attempts, the first retry's delay (doubling
+    # after), how long a node holds a transfer before another may take it over, and where each
+    # storage type's API is when it is not the vendor's (RECKIT_STORAGE_ENDPOINT_<TYPE>).
+    delivery_attempts: int = 8
+    delivery_backoff_s: float = 5.0
+    job_lease_s: float = 900.0
+    storage_endpoints: Mapping[str, str] = field(default_factory=dict)
     builtin_recorder: bool = True  # run the reference recorder inside `reckit serve`
     recorder_capacity: int = 4  # recordings the built-in recorder captures at once
 
@@ -61,6 +69,15 @@ class Settings:
             recorder_timeout_s=float(env.get("RECKIT_RECORDER_TIMEOUT", "30")),
             empty_room_s=float(env.get("RECKIT_EMPTY_ROOM_TIMEOUT", "60")),
             retention_days=float(env.get("RECKIT_RETENTION_DAYS", "7")),
+            secret_key=env.get("RECKIT_SECRET_KEY", ""),
+            delivery_attempts=int(env.get("RECKIT_DELIVERY_ATTEMPTS", "8")),
+            delivery_backoff_s=float(env.get("RECKIT_DELIVERY_BACKOFF", "5")),
+            job_lease_s=float(env.get("RECKIT_JOB_LEASE", "900")),
+            storage_endpoints={
+                kind: env[f"RECKIT_STORAGE_ENDPOINT_{kind.upper()}"]
+                for kind in ("aws", "azure", "digitalocean", "gcs", "sftp")
+                if env.get(f"RECKIT_STORAGE_ENDPOINT_{kind.upper()}")
+            },
             builtin_recorder=env.get("RECKIT_BUILTIN_RECORDER", "1") not in ("0", "false", ""),
             recorder_capacity=int(env.get("RECKIT_RECORDER_CAPACITY", "4")),
         )

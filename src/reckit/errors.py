@@ -4,6 +4,8 @@ ReckitError
 ├── BadRequest            a value in a query or body is not acceptable
 ├── NotFound              a resource named in a path does not exist (or is not yours)
 ├── Conflict              a state change that the resource's current state forbids
+├── LinkTampered          a download link whose signature does not match
+├── LinkGone              a download link past its expiry, or to a file deleted since
 └── AuthError
     ├── Unauthenticated   no credentials, or unknown / revoked ones
     ├── MalformedAuth     an Authorization header that cannot be parsed
@@ -31,6 +33,14 @@ class NotFound(ReckitError):
 
 
 class Conflict(ReckitError):
+    pass
+
+
+class LinkTampered(ReckitError):
+    pass
+
+
+class LinkGone(ReckitError):
     pass
 
 

@@ -17,6 +17,7 @@ import orjson
 
 from reckit.config import Settings
 from reckit.db.engine import Tx
+from reckit.delivery.service import Publisher, files_in, purge_expired
 from reckit.errors import BadRequest, NotFound
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import TERMINAL, Status, StoredRecording
@@ -130,48 +131,26 @@ def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> N
 
 
 def complete(
-    tx: Tx,
-    now: int,
-    recorder: str,
-    recording_id: str,
-    files: dict[str, dict[str, Any]],
-    duration_s: float,
-    base_url: str,
-    timers: Timers,
-) -> None:
-    """Files are in: UPLOADING → UPLOADED with what was measured from them (wire-spec §5.2).
-    ``files``: name → {"key": bucket key, "size": bytes, "role": "video"|"audio"|"track"}."""
+    tx: Tx, now: int, recorder: str, recording_id: str, files: dict[str, dict[str, Any]],
+    duration_s: float, publisher: Publisher,
+) -> None:  # fmt: skip
+    """Files are in (``files``: name → {"key", "size", "sha256", "role"}, measured by the
+    server): on to delivery, or UPLOADED at once (wire-spec §5.2)."""
     rec = _held(tx, recorder, recording_id)
     if rec.status != Status.UPLOADING:
         raise BadRequest(f"cannot complete a recording that is {rec.status}")
     if not files:
         raise BadRequest.field("files", "must name at least one file")
-    config = orjson.loads(rec.config) if rec.config else {}
-    bucket = bool(config.get("bucket_enabled", True))
-    main = next((f for f in files.values() if f.get("role") != "audio"), None)
-    audio = next((f for f in files.values() if f.get("role") == "audio"), None)
-    primary = main or audio
-    assert primary is not None
-
-    def url(f: dict[str, Any] | None) -> str | None:
-        return f"{base_url}/dl/{f['key']}" if f is not None and bucket else None
-
-    live.transition(
-        tx, rec, Status.UPLOADED,
-        file_size=int(primary["size"]),
-        # decisions.md: whole seconds of captured media, pauses excluded (measured).
-        recording_duration=max(0, int(duration_s)),
-        download_url=url(primary),
-        audio_download_url=url(audio) if main is not None else None,
-        download_url_expiry=now + timers.retention_ms if bucket else None,
-        files=orjson.dumps(files).decode(),
-    )  # fmt: skip
+    if rec.files is not None:
+        return  # a replay: the files are in already
+    files_in(tx, now, rec, files, duration_s, publisher)
 
 
-def sweep(tx: Tx, now: int, timers: Timers) -> int:
+def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher) -> int:
     """The timers of wire-spec §5.2: ``max_seconds`` (wall-clock from ``started_time``, pauses
-    included, §7 item 30b), the empty room, and silent recorders. Returns how many changed."""
-    changed = 0
+    included, §7 item 30b), the empty room, silent recorders, and retention (§5.4). Returns
+    how many recordings changed."""
+    changed = purge_expired(tx, now, publisher)
     for rec in live.past_max_seconds(tx, now):
         assert rec.started_time is not None and rec.max_seconds is not None
         # §7 item 21: a stop at max_seconds carries a stop_reason without a reason.

@@ -132,6 +132,13 @@ PG_TITLE_INDEX = (
 )
 
 
+# Recordings with files in reckit's bucket that retention has not deleted yet (seeded rows
+# have no files, so they are not in it).
+PURGE_INDEX = (
+    "INDEX recordings_to_purge ON recordings (download_url_expiry)"
+    " WHERE purged_at IS NULL AND files IS NOT NULL"
+)
+
 # Recordings that may still change (the sweeper and the recorders look only at these).
 LIVE_INDEX = (
     "INDEX recordings_live ON recordings (status, invoked_time)"
@@ -187,10 +194,33 @@ CREATE """
 )
 
 
+_DELIVERY = (
+    """
+ALTER TABLE recordings ADD COLUMN purged_at BIGINT;
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    recording_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at BIGINT NOT NULL,
+    lease_until BIGINT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (next_at) WHERE status = 'pending';
+CREATE INDEX jobs_by_recording ON jobs (recording_id);
+CREATE """
+    + PURGE_INDEX
+)
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
-    for name in [*RECORDING_INDEXES, "recordings_live"]:
+    for name in [*RECORDING_INDEXES, "recordings_live", "recordings_to_purge"]:
         tx.script(f"DROP INDEX IF EXISTS {name}")
     if tx.dialect == "postgres":
         tx.script("ALTER TABLE recordings DROP CONSTRAINT IF EXISTS recordings_meeting_fk")
@@ -199,7 +229,7 @@ def drop_recording_indexes(tx: Tx) -> None:
 def create_recording_indexes(tx: Tx) -> None:
     """After a bulk load: build the indexes from the table; on PostgreSQL add the foreign key
     back, which checks every row in one join (the load fails if any row breaks it)."""
-    for sql in [*RECORDING_INDEXES.values(), LIVE_INDEX]:
+    for sql in [*RECORDING_INDEXES.values(), LIVE_INDEX, PURGE_INDEX]:
         tx.script(f"CREATE {sql}".replace(" INDEX ", " INDEX IF NOT EXISTS ", 1))
     if tx.dialect == "postgres":
         tx.script(f"ALTER TABLE recordings ADD CONSTRAINT {_FK}")
@@ -244,6 +274,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         "the recording lifecycle: options, pauses, recorders, sessions, recorder tokens",
         common=_LIFECYCLE,
     ),
+    Migration(4, "delivery: jobs, and when a bucket copy was deleted", common=_DELIVERY),
 )
 
 

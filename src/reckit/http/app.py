@@ -18,7 +18,10 @@ from reckit.auth.tokens import authenticate, parse_authorization
 from reckit.capture.service import sweep, timers
 from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
+from reckit.crypto import SecretBox, load_master_key
 from reckit.db.engine import Database, Tx
+from reckit.delivery.links import Links
+from reckit.delivery.service import Policy, Publisher, deliver_once
 from reckit.errors import BadRequest, Forbidden, ReckitError
 from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
@@ -26,6 +29,7 @@ from reckit.http.page_cache import PageCache
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
+from reckit.storage.local import LocalBucket
 
 log = logging.getLogger("reckit.http")
 T = TypeVar("T")
@@ -37,6 +41,9 @@ class Context:
     settings: Settings
     db: Database
     clock: Clock
+    box: SecretBox
+    publisher: Publisher
+    policy: Policy
 
 
 def _check_ids(account_id: str, app_id: str) -> None:
@@ -59,9 +66,9 @@ class ReckitApp:
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
         # Imported here: the route modules import this one for its types.
-        from reckit.http.routes import apps, capture, meetings, recordings
+        from reckit.http.routes import apps, capture, downloads, meetings, recordings
 
-        for module in (recordings, meetings, apps, capture):
+        for module in (recordings, meetings, apps, capture, downloads):
             module.register(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,32 +81,40 @@ class ReckitApp:
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        sweeper: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if self.ctx.settings.sweep_interval_s > 0:
-                    sweeper = asyncio.create_task(self._sweep_forever())
+                    tasks.append(asyncio.create_task(self._forever(self.sweep_once)))
+                    tasks.append(asyncio.create_task(self._forever(self.deliver_once)))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if sweeper is not None:
-                    sweeper.cancel()
+                for task in tasks:
+                    task.cancel()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     def sweep_once(self) -> int:
-        """Apply the lifecycle's timers once (capture/service.py ``sweep``)."""
-        with self.ctx.db.transaction(write=True) as tx:
-            return sweep(tx, self.ctx.clock.now_ms(), timers(self.ctx.settings))
+        """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""
+        ctx = self.ctx
+        with ctx.db.transaction(write=True) as tx:
+            return sweep(tx, ctx.clock.now_ms(), timers(ctx.settings), ctx.publisher)
 
-    async def _sweep_forever(self) -> None:
-        # Every worker process sweeps; each change is a compare-and-set, so they never clash.
+    def deliver_once(self) -> int:
+        """Run the due transfers to customers' storage (delivery/service.py)."""
+        ctx = self.ctx
+        return deliver_once(ctx.db, ctx.box, ctx.publisher, ctx.policy, ctx.clock.now_ms())
+
+    async def _forever(self, work: Callable[[], int]) -> None:
+        # Every worker process runs these; each change is a compare-and-set and each transfer
+        # is leased, so they never clash.
         while True:
             await asyncio.sleep(self.ctx.settings.sweep_interval_s)
             try:
-                await run_in_threadpool(self.sweep_once)
+                await asyncio.to_thread(work)
             except Exception:
-                log.exception("sweep failed; retrying")
+                log.exception("%s failed; retrying", work.__name__)
 
     async def _dispatch(self, scope: Scope, receive: Receive) -> Response:
         try:
@@ -204,4 +219,16 @@ class ReckitApp:
 
 
 def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> ReckitApp:
-    return ReckitApp(Context(settings, db, clock or SystemClock()))
+    box = SecretBox(load_master_key(settings.data_dir, settings.secret_key))
+    publisher = Publisher(
+        LocalBucket(settings.media_dir),
+        Links(settings.base_url, box),
+        int(settings.retention_days * 86_400_000),
+    )
+    policy = Policy(
+        attempts=settings.delivery_attempts,
+        backoff_ms=int(settings.delivery_backoff_s * 1000),
+        lease_ms=int(settings.job_lease_s * 1000),
+        endpoints=dict(settings.storage_endpoints),
+    )
+    return ReckitApp(Context(settings, db, clock or SystemClock(), box, publisher, policy))

@@ -11,6 +11,8 @@ from reckit.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    LinkGone,
+    LinkTampered,
     MalformedAuth,
     NotFound,
     ReckitError,
@@ -69,6 +71,10 @@ def for_error(exc: ReckitError) -> JSONResponse:
             return generic_error(400, f"BAD_REQUEST: {exc.message}")
         case NotFound():
             return generic_error(404, exc.message)
+        case LinkTampered():
+            return generic_error(403, exc.message)
+        case LinkGone():
+            return generic_error(410, exc.message)
         case Unauthenticated():
             return gateway_error(401, 10000, "Authentication error")
         case MalformedAuth():

@@ -13,6 +13,7 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from reckit.crypto import SecretBox
 from reckit.errors import BadRequest
 from reckit.meetings.models import DEFAULT_KEEP_ALIVE_S
 from reckit.recordings.options import RecordingConfig, check_recording_config, decode, public
@@ -131,7 +132,7 @@ def _ai_json(value: AIConfig) -> str:
     return orjson.dumps(out).decode()
 
 
-def _given(body: MeetingBody | UpdateBody) -> dict[str, Any]:
+def _given(body: MeetingBody | UpdateBody, box: SecretBox) -> dict[str, Any]:
     """The fields a body gives, as column values (``recording_config`` without secrets)."""
     out: dict[str, Any] = {}
     for name in body.__struct_fields__:
@@ -139,7 +140,7 @@ def _given(body: MeetingBody | UpdateBody) -> dict[str, Any]:
         if value is UNSET:
             continue
         if name == "recording_config":
-            value = orjson.dumps(public(value)).decode()
+            value = orjson.dumps(public(value, box)).decode()
         elif name == "ai_config":
             value = _ai_json(value)
         elif name == "session_keep_alive_time_in_secs":
@@ -161,12 +162,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def full_columns(body: MeetingBody) -> dict[str, Any]:
+def full_columns(body: MeetingBody, box: SecretBox) -> dict[str, Any]:
     """Every column a create or replace sets: a field omitted, or a nullable boolean sent as
     ``null``, takes its default (wire-spec §4.1)."""
-    given = {k: v for k, v in _given(body).items() if v is not None or k == "title"}
+    given = {k: v for k, v in _given(body, box).items() if v is not None or k == "title"}
     return {**DEFAULTS, **given}
 
 
-def changed_columns(body: UpdateBody) -> dict[str, Any]:
-    return _given(body)
+def changed_columns(body: UpdateBody, box: SecretBox) -> dict[str, Any]:
+    return _given(body, box)

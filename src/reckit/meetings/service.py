@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reckit.clock import Clock
+from reckit.crypto import SecretBox
 from reckit.db.engine import Tx
 from reckit.errors import NotFound
 from reckit.ids import is_uuid, new_uuid
@@ -56,23 +57,25 @@ def require_meeting(tx: Tx, app_id: str, meeting_id: str) -> Meeting:
     return found
 
 
-def create_meeting(tx: Tx, clock: Clock, app_id: str, body: MeetingBody) -> Meeting:
+def create_meeting(tx: Tx, clock: Clock, box: SecretBox, app_id: str, body: MeetingBody) -> Meeting:
     now = clock.now_ms()
     new = NewMeeting(id=new_uuid(), app_id=app_id, created_at=now, updated_at=now,
-                     **full_columns(body))  # fmt: skip
+                     **full_columns(body, box))  # fmt: skip
     repository.insert(tx, new)
     return _reread(tx, app_id, new.id)
 
 
-def update_meeting(tx: Tx, clock: Clock, app_id: str, meeting_id: str, body: UpdateBody) -> Meeting:
-    return _write(tx, clock, app_id, meeting_id, changed_columns(body))
+def update_meeting(
+    tx: Tx, clock: Clock, box: SecretBox, app_id: str, meeting_id: str, body: UpdateBody
+) -> Meeting:
+    return _write(tx, clock, app_id, meeting_id, changed_columns(body, box))
 
 
 def replace_meeting(
-    tx: Tx, clock: Clock, app_id: str, meeting_id: str, body: MeetingBody
+    tx: Tx, clock: Clock, box: SecretBox, app_id: str, meeting_id: str, body: MeetingBody
 ) -> Meeting:
     # The replace body has no status: a replace leaves it as it is.
-    return _write(tx, clock, app_id, meeting_id, full_columns(body))
+    return _write(tx, clock, app_id, meeting_id, full_columns(body, box))
 
 
 def list_meetings(tx: Tx, app_id: str, q: MeetingQuery) -> Page:

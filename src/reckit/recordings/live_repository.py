@@ -128,3 +128,16 @@ def in_empty_rooms(tx: Tx, empty_since_ms: int) -> list[StoredRecording]:
         " AND s.empty_since <= ?",
         (empty_since_ms,),
     ))  # fmt: skip
+
+
+def due_for_purge(tx: Tx, now_ms: int, limit: int = 500) -> list[StoredRecording]:
+    """Finished recordings whose bucket copy has expired and is still there."""
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.purged_at IS NULL AND r.files IS NOT NULL"
+        " AND r.download_url_expiry <= ? AND r.status IN ('UPLOADED', 'ERRORED') LIMIT ?",
+        (now_ms, limit),
+    ))  # fmt: skip
+
+
+def mark_purged(tx: Tx, recording_id: str, now_ms: int) -> None:
+    tx.run("UPDATE recordings SET purged_at = ? WHERE id = ?", (now_ms, recording_id))

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from reckit.crypto import SecretBox
 from reckit.errors import BadRequest
 from reckit.ids import is_uuid
 from reckit.recordings.models import SECRET_STORAGE_FIELDS
@@ -232,15 +233,26 @@ def check_recording_config(config: RecordingConfig, name: str = "recording_confi
         check_storage(config.storage_config)
 
 
-def public(layer: Struct) -> dict[str, Any]:
-    """A layer as plain JSON, with the storage secrets left out. Until delivery (issue 4) stores
-    them encrypted, reckit keeps no secret at all: it accepts and validates them, then drops
-    them, so none can leak from the database either."""
+def public(layer: Struct, box: SecretBox) -> dict[str, Any]:
+    """A layer as plain JSON for storing: the storage secrets leave it, sealed under the
+    server's key into one ``sealed`` field (which no response ever shows)."""
     out: dict[str, Any] = msgspec.to_builtins(layer)
     storage = out.get("storage_config")
     if isinstance(storage, dict):
-        out["storage_config"] = {k: v for k, v in storage.items()
-                                 if k not in SECRET_STORAGE_FIELDS}  # fmt: skip
+        kept = {k: v for k, v in storage.items() if k not in SECRET_STORAGE_FIELDS}
+        hidden = {k: v for k, v in storage.items() if k in SECRET_STORAGE_FIELDS}
+        if hidden:
+            kept["sealed"] = box.seal(hidden)
+        out["storage_config"] = kept
+    return out
+
+
+def unsealed(storage: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    """A stored storage config with its secrets back, for the one place that needs them: the
+    transfer to that very destination."""
+    out = {k: v for k, v in storage.items() if k != "sealed"}
+    if "sealed" in storage:
+        out.update(box.open(storage["sealed"]))
     return out
 
 
@@ -260,7 +272,7 @@ class Resolved:
     max_seconds: int
     file_name_prefix: str | None
     bucket_enabled: bool
-    storage_config: dict[str, Any] | None  # public fields only
+    storage_config: dict[str, Any] | None  # secrets sealed (see ``public``)
     rtmp_url: str | None
     interactive: bool
     url: str | None

@@ -10,6 +10,7 @@ import orjson
 
 from reckit.apps import repository as apps_repo
 from reckit.clock import Clock
+from reckit.crypto import SecretBox
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_uuid
@@ -122,7 +123,7 @@ def video_extension(codec: str) -> str:
 
 
 def start_recording(
-    tx: Tx, clock: Clock, app_id: str, raw: bytes, *, retried: bool = False
+    tx: Tx, clock: Clock, box: SecretBox, app_id: str, raw: bytes, *, retried: bool = False
 ) -> dict[str, Any]:
     body = options.decode(raw, options.StartBody)
     meeting_id = options.check_start(body)
@@ -145,7 +146,7 @@ def start_recording(
     # Several at once only if this one and every running one asked for it (§7 item 24).
     if active and not (body.allow_multiple_recordings and all(r.allow_multiple for r in active)):
         raise BadRequest("meeting already has an active recording")
-    resolved = _resolve(tx, app_id, meeting, options.public(body))
+    resolved = _resolve(tx, app_id, meeting, options.public(body, box))
     rec = _create(
         tx, now, app_id, meeting_id, resolved, start_reason=api_caller(),
         allow_multiple=body.allow_multiple_recordings, request_key=key,

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from reckit.auth.tokens import parse_authorization
 from reckit.capture import bodies, service
-from reckit.capture.service import timers
 from reckit.capture.tokens import authenticate_recorder
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
@@ -21,7 +20,6 @@ from reckit.ids import new_uuid
 from reckit.recordings import live_repository as live
 from reckit.recordings.options import decode, require_uuid
 from reckit.sessions.repository import Source
-from reckit.storage.local import LocalBucket
 
 if TYPE_CHECKING:
     from reckit.http.app import ReckitApp
@@ -43,15 +41,12 @@ def register(app: ReckitApp) -> None:
     add("POST", f"{BASE}/sessions/{{session_id}}/participants", r.joined)
     add("DELETE", f"{BASE}/sessions/{{session_id}}/participants/{{participant_id}}", r.left)
     add("POST", f"{BASE}/sessions/{{session_id}}/end", r.session_ended)
-    add("GET", "/dl/{app_id}/{recording_id}/{name}", r.download)
 
 
 class _Routes:
     def __init__(self, app: ReckitApp) -> None:
         self.app = app
-        s = app.ctx.settings
-        self.bucket = LocalBucket(s.media_dir)
-        self.timers = timers(s)
+        self.bucket = app.ctx.publisher.bucket
 
     def _now(self) -> int:
         return self.app.ctx.clock.now_ms()
@@ -130,7 +125,7 @@ class _Routes:
                     "participant_id": entry.participant_id,
                 }
             service.complete(tx, self._now(), who, rid, files, body.duration_s,
-                             self.app.ctx.settings.base_url, self.timers)  # fmt: skip
+                             self.app.ctx.publisher)  # fmt: skip
 
         await self._as_recorder(request, work)
         return envelopes.ok(None)
@@ -167,11 +162,3 @@ class _Routes:
             request, lambda tx, who: service.session_ended(tx, self._now(), sid)
         )
         return envelopes.ok(None)
-
-    async def download(self, request: Request, params: dict[str, str]) -> Response:
-        # Range requests are served by FileResponse. Signed, expiring links: issue 4.
-        key = f"{params['app_id']}/{params['recording_id']}/{params['name']}"
-        path = self.bucket.path(key)
-        if not path.is_file():
-            raise NotFound("No such file")
-        return FileResponse(path, filename=params["name"])

@@ -58,7 +58,7 @@ class _Routes:
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
             body = bodies.parse_create(raw)
-            return render.meeting(service.create_meeting(tx, clock, app_id, body))
+            return render.meeting(service.create_meeting(tx, clock, self.app.ctx.box, app_id, body))
 
         return envelopes.ok(await self.app.in_app(request, params, work, write=True), 201)
 
@@ -76,7 +76,9 @@ class _Routes:
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
             service.require_meeting(tx, app_id, params["meeting_id"])  # 400/404 before the body
             body = bodies.parse_update(raw)
-            meeting = service.update_meeting(tx, clock, app_id, params["meeting_id"], body)
+            meeting = service.update_meeting(
+                tx, clock, self.app.ctx.box, app_id, params["meeting_id"], body
+            )
             return render.meeting(meeting)
 
         return envelopes.ok(await self.app.in_app(request, params, work, write=True))
@@ -88,7 +90,9 @@ class _Routes:
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
             service.require_meeting(tx, app_id, params["meeting_id"])
             body = bodies.parse_create(raw)
-            meeting = service.replace_meeting(tx, clock, app_id, params["meeting_id"], body)
+            meeting = service.replace_meeting(
+                tx, clock, self.app.ctx.box, app_id, params["meeting_id"], body
+            )
             return render.meeting(meeting)
 
         return envelopes.ok(await self.app.in_app(request, params, work, write=True))

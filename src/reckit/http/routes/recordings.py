@@ -42,8 +42,8 @@ class _Routes:
         retried = request.headers.get("x-stainless-retry-count", "0").strip() not in ("", "0")
         data = await self.app.in_app(
             request, params,
-            lambda tx, app_id: service.start_recording(tx, self.clock, app_id, raw,
-                                                       retried=retried),
+            lambda tx, app_id: service.start_recording(
+                tx, self.clock, self.app.ctx.box, app_id, raw, retried=retried),
             write=True,
         )  # fmt: skip
         return envelopes.ok(data)

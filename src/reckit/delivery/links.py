@@ -1,0 +1,37 @@
+"""Signed, expiring download links to files in reckit's bucket (wire-spec §5.4; decisions.md:
+the link dies at ``download_url_expiry`` while the value stays in the API).
+
+A link is ``<public url>/dl/<key>?e=<expiry ms>&s=<signature>``, the signature an HMAC of the
+key and the expiry under the server's key (crypto.py): change either and it no longer matches.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from urllib.parse import quote
+
+from reckit.crypto import SecretBox
+
+
+class Verdict(Enum):
+    OK = "ok"
+    TAMPERED = "tampered"
+    EXPIRED = "expired"
+
+
+class Links:
+    def __init__(self, base_url: str, box: SecretBox) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.box = box
+
+    def url(self, key: str, expiry_ms: int) -> str:
+        sig = self.box.sign(f"{key}\n{expiry_ms}")
+        return f"{self.base_url}/dl/{quote(key)}?e={expiry_ms}&s={sig}"
+
+    def check(self, key: str, expiry: str, signature: str, now_ms: int) -> Verdict:
+        # The signature first: an expiry that was tampered with is tampering, not expiry.
+        if not expiry.isdigit() or len(expiry) > 15:
+            return Verdict.TAMPERED
+        if not self.box.verify(f"{key}\n{int(expiry)}", signature):
+            return Verdict.TAMPERED
+        return Verdict.EXPIRED if int(expiry) <= now_ms else Verdict.OK

@@ -1,0 +1,36 @@
+"""Downloads of recordings from reckit's bucket, by signed, expiring link (delivery/links.py):
+HTTP Range (players seek), the right Content-Type and Content-Length, and Content-Disposition
+with the recording's file name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from reckit.delivery.links import Verdict
+from reckit.errors import LinkGone, LinkTampered
+
+if TYPE_CHECKING:
+    from reckit.http.app import ReckitApp
+
+
+def register(app: ReckitApp) -> None:
+    async def download(request: Request, params: dict[str, str]) -> Response:
+        key = f"{params['app_id']}/{params['recording_id']}/{params['name']}"
+        q = request.query_params
+        ctx = app.ctx
+        verdict = ctx.publisher.links.check(key, q.get("e", ""), q.get("s", ""),
+                                            ctx.clock.now_ms())  # fmt: skip
+        if verdict is Verdict.TAMPERED:
+            raise LinkTampered("This download link is not valid: it has been altered.")
+        if verdict is Verdict.EXPIRED:
+            raise LinkGone("This download link has expired; the recording's copy in reckit's "
+                           "bucket is kept for a limited time (download_url_expiry).")  # fmt: skip
+        path = ctx.publisher.bucket.path(key)
+        if not path.is_file():
+            raise LinkGone("This recording's file is no longer in reckit's bucket.")
+        return FileResponse(path, filename=params["name"])
+
+    app.router.add("GET", "/dl/{app_id}/{recording_id}/{name}", download)

@@ -1,0 +1,36 @@
+"""Pick the destination for a storage config (wire-spec §2.4). Each backend loads only when a
+config needs it: a reckit that never delivers to Azure never imports its SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reckit.storage.base import Destination, StorageError
+
+
+def open_destination(
+    config: Mapping[str, Any], endpoints: Mapping[str, str] | None = None
+) -> Destination:
+    """``config``: a whole storage config, secrets included. ``endpoints``: per type, where
+    its API is when it is not the vendor's public one (an S3-compatible server, an emulator);
+    from RECKIT_STORAGE_ENDPOINT_<TYPE>."""
+    kind = config.get("type")
+    endpoint = (endpoints or {}).get(str(kind))
+    if kind in ("aws", "digitalocean"):
+        from reckit.storage.s3 import S3Destination
+
+        return S3Destination(config, endpoint)
+    if kind == "azure":
+        from reckit.storage.azure import AzureDestination
+
+        return AzureDestination(config, endpoint)
+    if kind == "gcs":
+        from reckit.storage.gcs import GcsDestination
+
+        return GcsDestination(config, endpoint)
+    if kind == "sftp":
+        from reckit.storage.sftp import SftpDestination
+
+        return SftpDestination(config, endpoint)
+    raise StorageError(f"unknown storage type {kind!r}", retryable=False)
