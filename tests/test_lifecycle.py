@@ -11,14 +11,13 @@ import httpx
 import pytest
 from cloudflare import BadRequestError, Cloudflare, NotFoundError
 
-from reckit.capture.tokens import create_recorder_token
 from reckit.clock import ManualClock
 from reckit.config import Settings
 from reckit.db.engine import Database
-from reckit.recorder.client import RecorderClient
 from reckit.recordings import live_repository as live
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_tenant, run_server
+from tests.flows import Scripted
 
 CLOCK = ManualClock(NOW)
 
@@ -50,10 +49,7 @@ def cf(server: LiveServer, tenant: Tenant) -> Iterator[Cloudflare]:
 def recorder(
     server: LiveServer, database: Database, request: pytest.FixtureRequest
 ) -> Iterator[Scripted]:
-    with database.transaction(write=True) as tx:
-        token, _ = create_recorder_token(tx, CLOCK, f"test-{request.node.name}")
-    client = Scripted(server.url, token)
-    client.held = []
+    client = Scripted.connect(server.url, database, CLOCK, f"test-{request.node.name}")
     yield client
     client.close()
 
@@ -77,23 +73,6 @@ def act(cf: Cloudflare, t: Tenant, rid: str, action: str) -> Any:
         app_id=t.app_id,
         action=action,  # type: ignore[arg-type]
     ).data
-
-
-class Scripted(RecorderClient):
-    """The test as a recorder: it holds whatever it was given, and says so on every poll."""
-
-    held: list[str]
-
-    def claim(self, rid: str) -> dict[str, Any]:
-        items = self.poll(50, self.held)
-        self.held += [i["id"] for i in items if i["id"] not in self.held]
-        for item in items:
-            if item["id"] == rid:
-                return item
-        raise AssertionError(f"{rid} was not assigned")
-
-    def beat(self) -> None:
-        self.poll(0, self.held)
 
 
 def claim(recorder: Scripted, rid: str) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""Signed, expiring download links and retention, on a live server with a ManualClock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+
+from reckit.clock import ManualClock
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.recordings import live_repository as live
+from tests.builders import NOW, add_meeting
+from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_tenant, run_server
+from tests.flows import Scripted
+
+CLOCK = ManualClock(NOW)
+DAY_MS = 86_400_000
+
+
+@pytest.fixture(scope="module")
+def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    settings = Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0,
+                        data_dir=tmp_path_factory.mktemp("dl"), retention_days=7)  # fmt: skip
+    with run_server(database, settings, CLOCK) as live_server:
+        yield live_server
+
+
+@pytest.fixture
+def done(
+    server: LiveServer, database: Database, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[Tenant, dict[str, object], bytes, bytes]:
+    t = new_tenant(database)
+    video, audio = os.urandom(300_000), os.urandom(50_000)
+    (tmp_path / "v.mp4").write_bytes(video)
+    (tmp_path / "a.m4a").write_bytes(audio)
+    recorder = Scripted.connect(server.url, database, CLOCK, f"dl-{request.node.name}")
+    meeting = add_meeting(database, t.app_id, "downloads")
+    rid = recorder.record(server.url, t, {"meeting_id": meeting.id},
+                          {"video": tmp_path / "v.mp4", "audio": tmp_path / "a.m4a"})  # fmt: skip
+    recorder.close()
+    with ValidatingClient() as http:
+        url = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings/{rid}"
+        data = http.get(url, headers=t.auth).json()["data"]
+    assert data["status"] == "UPLOADED"
+    return t, data, video, audio
+
+
+def test_links_serve_the_files_with_range(
+    done: tuple[Tenant, dict[str, object], bytes, bytes],
+) -> None:
+    _, rec, video, audio = done
+    url, audio_url = str(rec["download_url"]), str(rec["audio_download_url"])
+    assert rec["file_size"] == len(video)
+    expiry = rec["download_url_expiry"]
+    assert isinstance(expiry, str) and expiry.endswith("Z")
+    with httpx.Client() as http:
+        r = http.get(url)
+        assert r.status_code == 200 and r.content == video
+        assert r.headers["content-type"] == "video/mp4"
+        assert r.headers["content-length"] == str(len(video))
+        assert f'filename="{rec["output_file_name"]}"' in r.headers["content-disposition"]
+        assert r.headers["accept-ranges"] == "bytes"
+        part = http.get(url, headers={"range": "bytes=1000-1999"})
+        assert part.status_code == 206 and part.content == video[1000:2000]
+        assert part.headers["content-range"] == f"bytes 1000-1999/{len(video)}"
+        tail = http.get(url, headers={"range": "bytes=-10"})
+        assert tail.status_code == 206 and tail.content == video[-10:]
+        assert http.get(audio_url).content == audio
+
+
+def _with(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query.update(changes)
+    return parts._replace(query=urlencode(query)).geturl()
+
+
+def test_a_tampered_link_is_refused(done: tuple[Tenant, dict[str, object], bytes, bytes]) -> None:
+    _, rec, _, _ = done
+    url = str(rec["download_url"])
+    sig = parse_qs(urlsplit(url).query)["s"][0]
+    other_rec = url.replace(str(rec["id"]), "00000000-0000-4000-8000-000000000000")
+    with httpx.Client() as http:
+        for bad in (
+            _with(url, s=("A" if sig[0] != "A" else "B") + sig[1:]),
+            _with(url, e=str(int(parse_qs(urlsplit(url).query)["e"][0]) + 1)),
+            url.split("?")[0],
+            other_rec,
+        ):
+            r = http.get(bad)
+            assert r.status_code == 403, bad
+            message = "This download link is not valid: it has been altered."
+            assert r.json() == {"success": False, "error": {"code": 403, "message": message}}
+
+
+def test_expiry_then_retention(
+    server: LiveServer, database: Database, done: tuple[Tenant, dict[str, object], bytes, bytes]
+) -> None:
+    t, rec, _, _ = done
+    url = str(rec["download_url"])
+    CLOCK.advance(7 * DAY_MS - 1)
+    server.app.sweep_once()
+    with httpx.Client() as http:
+        assert http.get(url).status_code == 200
+        CLOCK.advance(1)
+        expired = http.get(url)
+        assert expired.status_code == 410 and "expired" in expired.json()["error"]["message"]
+        with database.transaction() as tx:
+            stored = live.get(tx, t.app_id, str(rec["id"]))
+        assert stored is not None and stored.files is not None
+        paths = [server.settings.media_dir / f"{t.app_id}/{rec['id']}/{n}"
+                 for n in (str(rec["output_file_name"]),)]  # fmt: skip
+        assert all(p.is_file() for p in paths)
+        server.app.sweep_once()
+        assert not any(p.exists() for p in paths)
+        with database.transaction() as tx:
+            stored = live.get(tx, t.app_id, str(rec["id"]))
+        assert stored is not None and stored.purged_at is not None
+    # Still listed, with its expiry, and found by expired=true (decisions.md, §7 item 44).
+    with ValidatingClient() as http:
+        kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
+        page = http.get(kit, params={"expired": "true"}, headers=t.auth).json()
+        assert [r["id"] for r in page["data"]] == [rec["id"]]
+        assert page["data"][0]["download_url"] == url
