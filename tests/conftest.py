@@ -9,6 +9,7 @@ server fails the run; elsewhere its tests are skipped with the reason.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import socket
@@ -35,6 +36,7 @@ from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.http.app import ReckitApp
 from reckit.http.app import create_app as create_asgi_app
+from tests.leakwatch import WATCH, watched
 from tests.openapi_check import validate_response
 
 # CI runs the same examples every time (a red CI must mean a real change); elsewhere Hypothesis
@@ -44,6 +46,23 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 ENGINES = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_leaks() -> Iterator[None]:
+    """The leak test: over the whole session, no response body and no log line contains a
+    secret that any test sent (tests/leakwatch.py)."""
+    # Every line of reckit's own, at every level; warnings and errors of every library.
+    root, ours = logging.getLogger(), logging.getLogger("reckit")
+    root.addHandler(WATCH)
+    previous = ours.level
+    ours.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(WATCH)
+    ours.setLevel(previous)
+    assert not WATCH.leaks(), f"secrets leaked: {WATCH.leaks()}"
+
+
 PG_ADMIN_URL = os.environ.get(
     "RECKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -152,7 +171,7 @@ def run_server(
         settings = replace(settings, data_dir=Path(tempfile.mkdtemp(prefix="reckit-test-")))
     app = create_asgi_app(settings, db, clock)
     config = uvicorn.Config(
-        app,
+        watched(app),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from reckit import seeding
+from reckit import cli_client, seeding
 from reckit.accounts import repository as accounts_repo
 from reckit.accounts.service import create_account
 from reckit.apps import repository as apps_repo
@@ -373,6 +373,57 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
             f"in {elapsed:.1f} s ({n_recordings / elapsed:,.0f}/s)"
         )
 
+
+@main.group()
+def storage() -> None:
+    """Customer storage (wire-spec §2.4)."""
+
+
+@storage.command(name="check")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.File("rb"),
+    required=True,
+    help="A JSON storage config, as in a start request's storage_config (secrets "
+    "included); '-' reads it from standard input, which keeps secrets out of `ps`.",
+)
+@click.option(
+    "--endpoint",
+    default=None,
+    help="The storage API's URL, when it is not the "
+    "vendor's public one (an S3-compatible server, an emulator).",
+)
+def storage_check(config_file: Any, endpoint: str | None) -> None:
+    """Round-trip a small object through a storage config: put, read back, compare, delete."""
+    from reckit.recordings.options import StorageConfig, check_storage, decode
+    from reckit.storage.base import StorageError
+    from reckit.storage.check import round_trip
+
+    try:
+        parsed = decode(config_file.read(), StorageConfig)
+        check_storage(parsed)
+    except ReckitError as exc:
+        raise click.ClickException(exc.message) from None
+    config = msgspec_to_dict(parsed)
+    endpoints = {config["type"]: endpoint} if endpoint else None
+    try:
+        key = round_trip(config, endpoints)
+    except StorageError as exc:
+        raise click.ClickException(f"storage check failed: {exc}") from None
+    where = config.get("bucket") or config.get("host")
+    out.print(f"[green]OK[/green]: wrote, read back and deleted {key} in {config['type']} {where}")
+
+
+def msgspec_to_dict(value: object) -> dict[str, Any]:
+    import msgspec
+
+    data: dict[str, Any] = msgspec.to_builtins(value)
+    return data
+
+
+main.add_command(cli_client.meetings)
+main.add_command(cli_client.recordings)
 
 if __name__ == "__main__":
     main()
