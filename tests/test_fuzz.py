@@ -15,6 +15,7 @@ from schemathesis import GenerationMode
 from reckit.http.openapi import openapi_document
 from tests.builders import make_dataset
 from tests.conftest import LiveServer, Tenant
+from tests.openapi_check import validate
 
 EXAMPLES = int(os.environ.get("RECKIT_FUZZ_EXAMPLES", "150"))
 
@@ -59,5 +60,55 @@ def test_fuzz_list_recordings(server: LiveServer, tenant: Tenant, mode: Generati
             return
         response = case.call_and_validate(base_url=server.api, headers=tenant.auth)
         assert response.status_code < 500
+
+    check()
+
+
+_LIST = ("/accounts/{account_id}/realtime/kit/{app_id}/recordings", "GET")
+
+
+def _negatable(op: dict[str, Any]) -> bool:
+    """Whether any input of the operation can be made invalid: a body, or a parameter with a
+    constraint beyond "a string"."""
+    params = [p for p in op.get("parameters", []) if "$ref" not in p]
+    return "requestBody" in op or any(p["schema"] != {"type": "string"} for p in params)
+
+
+OPERATIONS = [
+    (path, method.upper(), mode)
+    for path, item in openapi_document()["paths"].items()
+    for method, op in item.items()
+    if (path, method.upper()) != _LIST and "{account_id}" in path
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or _negatable(op)
+]
+SMALL = max(10, EXAMPLES // 4)
+
+
+@pytest.mark.parametrize(("path", "method", "mode"), OPERATIONS)
+def test_fuzz_every_other_operation(
+    server: LiveServer, tenant: Tenant, path: str, method: str, mode: GenerationMode
+) -> None:
+    """No input gets a 5xx, and every answer is one the document describes (schema, status,
+    envelope). Schema-valid input may still be refused (an unknown meeting, a rule the document
+    states only in prose): acceptance is what the conformance tests check."""
+    schema = schemathesis.openapi.from_dict(openapi_document())
+    operation = schema[path][method]
+    fixed = {"account_id": tenant.account_id}
+    if "{app_id}" in path:
+        fixed["app_id"] = tenant.app_id
+    strategy = operation.as_strategy(
+        generation_mode=mode, path_parameters=fixed, headers=tenant.auth
+    )
+
+    @settings(max_examples=SMALL, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=strategy)
+    def check(case: Any) -> None:
+        response = case.call(base_url=server.api, headers=tenant.auth)
+        assert response.status_code < 500, (case.path, case.body, response.text)
+        kind = response.headers.get("content-type") or [""]
+        validate(method, case.formatted_path, response.status_code,
+                 kind[0] if isinstance(kind, list) else kind, response.json())  # fmt: skip
 
     check()
