@@ -12,6 +12,7 @@ from reckit.clock import Clock
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_hex_id
+from reckit.paging import Page
 from reckit.recordings.list_query import MAX_PAGE_NO, enum, whole_number
 from reckit.recordings.models import SORT_ORDERS
 from reckit.recordings.options import decode
@@ -51,23 +52,12 @@ class AppQuery:
     descending: bool = True
 
 
-@dataclass(frozen=True)
-class AppPage:
-    items: list[App]
-    total_count: int
-    start_offset: int
-    end_offset: int
-
-
-def list_apps(tx: Tx, account_id: str, q: AppQuery) -> AppPage:
+def list_apps(tx: Tx, account_id: str, q: AppQuery) -> Page[App]:
     offset = (q.page_no - 1) * q.per_page
     total, rows = repository.list_page(tx, account_id, q.search, q.descending, q.per_page,
                                        offset)  # fmt: skip
     items = [App(str(r[0]), str(r[1]), int(r[2])) for r in rows]
-    # Paging as on the recordings list (decisions.md): 1-based, inclusive.
-    if items:
-        return AppPage(items, total, offset + 1, offset + len(items))
-    return AppPage(items, total, offset, offset)
+    return Page.at(items, total, offset)
 
 
 # --- the wire side's inputs (wire-spec §4.2) ---------------------------------------------------

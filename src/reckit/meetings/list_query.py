@@ -8,19 +8,14 @@ from collections.abc import Sequence
 
 from reckit.errors import BadRequest
 from reckit.meetings.models import STATUSES, MeetingQuery
-from reckit.recordings.list_query import MAX_PAGE_NO, MAX_PER_PAGE_VALUE, MAX_SEARCH, enum
+from reckit.recordings.list_query import (
+    MAX_PAGE_NO,
+    MAX_PER_PAGE_VALUE,
+    MAX_SEARCH,
+    enum,
+    time_bound,
+)
 from reckit.recordings.list_query import whole_number as whole
-from reckit.timestamps import parse_rfc3339
-
-
-def _time(name: str, value: str | None) -> int | None:
-    # As on the recordings list, an empty time is as malformed as any other bad one.
-    if value is None:
-        return None
-    ms = parse_rfc3339(value)
-    if ms is None:
-        raise BadRequest.field(name, "must be a valid ISO 8601 date-time")
-    return ms
 
 
 def parse_meeting_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> MeetingQuery:
@@ -32,8 +27,8 @@ def parse_meeting_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> 
     if per_page is not None and per_page > MAX_PER_PAGE_VALUE:
         raise BadRequest.field("per_page", "must be less than or equal to 1e99")
 
-    start_ms = _time("start_time", last.get("start_time"))
-    end_ms = _time("end_time", last.get("end_time"))
+    start_ms = time_bound("start_time", last.get("start_time"))
+    end_ms = time_bound("end_time", last.get("end_time"))
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
         raise BadRequest.field("start_time", "must not be later than end_time")
 

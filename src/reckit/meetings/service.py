@@ -5,7 +5,6 @@ meetings, and its cached pages are keyed on that version), in the caller's trans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from reckit.clock import Clock
@@ -16,6 +15,7 @@ from reckit.ids import is_uuid, new_uuid
 from reckit.meetings import repository
 from reckit.meetings.bodies import MeetingBody, UpdateBody, changed_columns, full_columns
 from reckit.meetings.models import Meeting, MeetingQuery, NewMeeting
+from reckit.paging import Page
 from reckit.recordings.options import require_uuid
 
 # Meeting is part of this module's interface: the recording lifecycle takes it from here.
@@ -23,14 +23,6 @@ __all__ = [
     "Meeting", "Page", "create_meeting", "get_meeting", "list_meetings", "lock_meeting",
     "replace_meeting", "require_meeting", "update_meeting",
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Meeting]
-    total_count: int
-    start_offset: int
-    end_offset: int
 
 
 def get_meeting(tx: Tx, app_id: str, meeting_id: str) -> Meeting | None:
@@ -78,13 +70,9 @@ def replace_meeting(
     return _write(tx, clock, app_id, meeting_id, full_columns(body, box))
 
 
-def list_meetings(tx: Tx, app_id: str, q: MeetingQuery) -> Page:
+def list_meetings(tx: Tx, app_id: str, q: MeetingQuery) -> Page[Meeting]:
     total, items = repository.list_page(tx, app_id, q)
-    # decisions.md: 1-based inclusive offsets; both equal the offset when the page is empty.
-    offset = q.offset
-    if items:
-        return Page(items, total, offset + 1, offset + len(items))
-    return Page(items, total, offset, offset)
+    return Page.at(items, total, q.offset)
 
 
 def _write(tx: Tx, clock: Clock, app_id: str, meeting_id: str, columns: dict[str, Any]) -> Meeting:

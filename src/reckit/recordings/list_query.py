@@ -39,7 +39,7 @@ def enum(name: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
-def _time(name: str, value: str | None) -> int | None:
+def time_bound(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     ms = parse_rfc3339(value)
@@ -78,8 +78,8 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
     order = last.get("sort_order", "DESC")
     enum("sort_order", order, SORT_ORDERS)
 
-    start_ms = _time("start_time", last.get("start_time"))
-    end_ms = _time("end_time", last.get("end_time"))
+    start_ms = time_bound("start_time", last.get("start_time"))
+    end_ms = time_bound("end_time", last.get("end_time"))
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
         raise BadRequest.field("start_time", "must not be later than end_time")
 

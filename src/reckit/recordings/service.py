@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,6 +15,7 @@ from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_uuid
 from reckit.meetings import service as meetings
 from reckit.meetings.service import Meeting
+from reckit.paging import Page
 from reckit.recordings import live_repository as live
 from reckit.recordings import options, render, repository
 from reckit.recordings.lifecycle import Pauses, after_action, api_caller
@@ -23,22 +23,10 @@ from reckit.recordings.models import ListQuery, NewRecording, Status, StoredReco
 from reckit.sessions import repository as sessions
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    total_count: int
-    start_offset: int
-    end_offset: int
-
-
-def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page:
+def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page[dict[str, Any]]:
     total, rows = repository.list_page(tx, app_id, q, clock.now_ms())
     items = [render.list_item(r) for r in rows]
-    # decisions.md: 1-based inclusive offsets; both equal the offset when the page is empty.
-    offset = q.offset
-    if items:
-        return Page(items, total, offset + 1, offset + len(items))
-    return Page(items, total, offset, offset)
+    return Page.at(items, total, q.offset)
 
 
 # --- the lifecycle, as the public API drives it -------------------------------------------

@@ -40,8 +40,7 @@ class _Routes:
         def work(tx: Tx, account_id: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
             q = parse_app_query(parse_query(query, settings.max_query_bytes), settings.max_per_page)
             page = list_apps(tx, account_id, q)
-            paging = {"end_offset": page.end_offset, "start_offset": page.start_offset,
-                      "total_count": page.total_count}  # fmt: skip
+            paging = page.paging()
             return [_render(a) for a in page.items], paging
 
         items, paging = await self.app.in_account(request, params, work)

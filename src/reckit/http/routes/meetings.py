@@ -45,8 +45,7 @@ class _Routes:
             )
             page = service.list_meetings(tx, app_id, q)
             items = [render.meeting(m, ai_config=False) for m in page.items]
-            paging = {"end_offset": page.end_offset, "start_offset": page.start_offset,
-                      "total_count": page.total_count}  # fmt: skip
+            paging = page.paging()
             return items, paging
 
         items, paging = await self.app.in_app(request, params, work)

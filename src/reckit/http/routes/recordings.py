@@ -109,9 +109,4 @@ class _Routes:
                 parse_query(query, ctx.settings.max_query_bytes), ctx.settings.max_per_page
             )
             page = list_recordings(tx, ctx.clock, app_id, q)
-        paging = {
-            "end_offset": page.end_offset,
-            "start_offset": page.start_offset,
-            "total_count": page.total_count,
-        }
-        return version, envelopes.body(page.items, paging), q.expired is None
+        return version, envelopes.body(page.items, page.paging()), q.expired is None
