@@ -3,6 +3,8 @@ about what happens around capture (lifecycle, delivery, downloads)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,14 @@ class Scripted(RecorderClient):
             roles[name] = {"role": role}
         self.complete(rec["id"], roles, 12.5)
         return str(rec["id"])
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    """Poll ``check`` until it returns something true (which is returned)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -7,10 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,16 +20,7 @@ from reckit.db.engine import Database
 from reckit.recordings import live_repository as live
 from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant, own_database, run_server
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.flows import wait_for
 
 
 def _kit(url: str, t: Tenant) -> str:
