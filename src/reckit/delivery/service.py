@@ -22,7 +22,7 @@ from reckit.recordings import live_repository as live
 from reckit.recordings.models import SECRET_STORAGE_FIELDS, Status, StoredRecording
 from reckit.recordings.options import unsealed
 from reckit.storage.base import StorageError
-from reckit.storage.local import LocalBucket
+from reckit.storage.bucket import Bucket
 from reckit.storage.registry import open_destination
 
 log = logging.getLogger("reckit.delivery")
@@ -31,7 +31,7 @@ DELIVER = "deliver"
 
 @dataclass(frozen=True)
 class Publisher:
-    bucket: LocalBucket
+    bucket: Bucket
     links: Links
     retention_ms: int
 
@@ -40,16 +40,22 @@ class Publisher:
         main = next((f for f in files.values() if f.get("role") != "audio"), None)
         audio = next((f for f in files.values() if f.get("role") == "audio"), None)
         expiry = now + self.retention_ms
+        first = main or audio
+        assert first is not None
         return {
-            "download_url": self.links.url((main or audio or {})["key"], expiry),
-            "audio_download_url": self.links.url(audio["key"], expiry)
+            "download_url": self.link(first["key"], expiry),
+            "audio_download_url": self.link(audio["key"], expiry)
             if audio is not None and main is not None else None,
             "download_url_expiry": expiry,
         }  # fmt: skip
 
+    def link(self, key: str, expiry_ms: int) -> str:
+        filename = key.rsplit("/", 1)[-1]
+        return self.bucket.presigned(key, expiry_ms, filename) or self.links.url(key, expiry_ms)
+
     def delete_files(self, rec: StoredRecording) -> None:
         for f in orjson.loads(rec.files or "{}").values():
-            self.bucket.path(f["key"]).unlink(missing_ok=True)
+            self.bucket.delete(f["key"])
 
 
 def _bucket_enabled(rec: StoredRecording) -> bool:
@@ -135,11 +141,12 @@ def _deliver(
     error, retryable, config = None, True, public
     try:
         config = unsealed(public, box)
-        source = publisher.bucket.path(job.payload["key"])
-        kind = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+        name = job.payload["name"]
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         destination = open_destination(config, policy.endpoints)
         try:
-            stat = destination.put(job.payload["name"], source, kind)
+            with publisher.bucket.local_copy(job.payload["key"]) as source:
+                stat = destination.put(name, source, kind)
         finally:
             destination.close()
         if stat.size != int(job.payload["size"]):

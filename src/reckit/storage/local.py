@@ -1,29 +1,22 @@
-"""reckit's own bucket on the local disk: files by key under one directory. A file appears
-under its key only once it is complete (written beside it, then renamed)."""
+"""reckit's own bucket on the local disk (the default): files by key under one directory. A file
+appears under its key only once it is complete and its checksum matched (written beside it,
+then renamed). Its download links are reckit's own signed links (delivery/links.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import re
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from reckit.errors import BadRequest
-
-_KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+from reckit.storage.bucket import KEY_PART, Stored, bad_checksum, bad_key
 
 
-@dataclass(frozen=True)
-class Stored:
-    key: str
-    size: int
-    sha256: str
-
-
-class Upload:
-    def __init__(self, final: Path) -> None:
+class LocalUpload:
+    def __init__(self, key: str, final: Path) -> None:
+        self.key = key
         self.final = final
         self.part = final.with_name(final.name + ".part")
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -36,20 +29,28 @@ class Upload:
         self._hash.update(chunk)
         self.size += len(chunk)
 
-    def commit(self, key: str, expected_sha256: str | None) -> Stored:
+    def commit(self, expected_sha256: str | None) -> Stored:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         digest = self._hash.hexdigest()
         if expected_sha256 is not None and expected_sha256.lower() != digest:
             self.part.unlink(missing_ok=True)
-            raise BadRequest(f"checksum mismatch for {key}: the file arrived as sha256 {digest}")
+            raise bad_checksum(self.key, digest)
         os.replace(self.part, self.final)
-        return Stored(key, self.size, digest)
+        return Stored(self.key, self.size, digest)
 
     def abort(self) -> None:
         self._file.close()
         self.part.unlink(missing_ok=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class LocalBucket:
@@ -58,19 +59,30 @@ class LocalBucket:
 
     def path(self, key: str) -> Path:
         parts = key.split("/")
-        if not parts or any(_KEY_PART.match(p) is None for p in parts):
-            raise BadRequest(f"not a valid file key: {key!r}")
+        if not parts or any(KEY_PART.match(p) is None for p in parts):
+            raise bad_key(key)
         return self.root.joinpath(*parts)
 
-    def upload(self, key: str) -> Upload:
-        return Upload(self.path(key))
+    def upload(self, key: str) -> LocalUpload:
+        return LocalUpload(key, self.path(key))
 
     def stat(self, key: str) -> Stored | None:
         path = self.path(key)
         if not path.is_file():
             return None
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return Stored(key, path.stat().st_size, digest.hexdigest())
+        return Stored(key, path.stat().st_size, sha256_of(path))
+
+    @contextlib.contextmanager
+    def local_copy(self, key: str) -> Iterator[Path]:
+        yield self.path(key)
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def presigned(self, key: str, expiry_ms: int, filename: str) -> str | None:
+        # None: reckit serves the file itself, by its own signed link.
+        return None
+
+    def served_path(self, key: str) -> Path | None:
+        path = self.path(key)
+        return path if path.is_file() else None

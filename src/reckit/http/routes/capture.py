@@ -99,7 +99,7 @@ class _Routes:
                 upload.write(chunk)
                 if upload.size > MAX_FILE_BYTES:
                     raise BadRequest(f"file must be at most {MAX_FILE_BYTES} bytes")
-            stored = upload.commit(key, request.headers.get("x-reckit-sha256"))
+            stored = upload.commit(request.headers.get("x-reckit-sha256"))
         except BaseException:
             upload.abort()
             raise

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, Response
 
 from reckit.delivery.links import Verdict
 from reckit.errors import LinkGone, LinkTampered
+from reckit.storage.bucket import check_key
 
 if TYPE_CHECKING:
     from reckit.http.app import ReckitApp
@@ -28,8 +29,8 @@ def register(app: ReckitApp) -> None:
         if verdict is Verdict.EXPIRED:
             raise LinkGone("This download link has expired; the recording's copy in reckit's "
                            "bucket is kept for a limited time (download_url_expiry).")  # fmt: skip
-        path = ctx.publisher.bucket.path(key)
-        if not path.is_file():
+        path = ctx.publisher.bucket.served_path(check_key(key))
+        if path is None:
             raise LinkGone("This recording's file is no longer in reckit's bucket.")
         return FileResponse(path, filename=params["name"])
 
