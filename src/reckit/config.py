@@ -40,6 +40,12 @@ class Settings:
     delivery_backoff_s: float = 5.0
     job_lease_s: float = 900.0
     storage_endpoints: Mapping[str, str] = field(default_factory=dict)
+    # reckit's own bucket: the data directory, or S3-compatible storage (storage/s3_bucket.py).
+    bucket_url: str = ""
+    bucket_endpoint: str | None = None
+    bucket_region: str = "us-east-1"
+    bucket_access_key: str = ""
+    bucket_secret: str = ""
     builtin_recorder: bool = True  # run the reference recorder inside `reckit serve`
     recorder_capacity: int = 4  # recordings the built-in recorder captures at once
 
@@ -70,6 +76,11 @@ class Settings:
             empty_room_s=float(env.get("RECKIT_EMPTY_ROOM_TIMEOUT", "60")),
             retention_days=float(env.get("RECKIT_RETENTION_DAYS", "7")),
             secret_key=env.get("RECKIT_SECRET_KEY", ""),
+            bucket_url=env.get("RECKIT_BUCKET_URL", ""),
+            bucket_endpoint=env.get("RECKIT_BUCKET_ENDPOINT") or None,
+            bucket_region=env.get("RECKIT_BUCKET_REGION", "us-east-1"),
+            bucket_access_key=env.get("RECKIT_BUCKET_ACCESS_KEY", env.get("AWS_ACCESS_KEY_ID", "")),
+            bucket_secret=env.get("RECKIT_BUCKET_SECRET", env.get("AWS_SECRET_ACCESS_KEY", "")),
             delivery_attempts=int(env.get("RECKIT_DELIVERY_ATTEMPTS", "8")),
             delivery_backoff_s=float(env.get("RECKIT_DELIVERY_BACKOFF", "5")),
             job_lease_s=float(env.get("RECKIT_JOB_LEASE", "900")),

@@ -43,15 +43,16 @@ class Publisher:
         first = main or audio
         assert first is not None
         return {
-            "download_url": self.link(first["key"], expiry),
-            "audio_download_url": self.link(audio["key"], expiry)
+            "download_url": self.link(first["key"], expiry, now),
+            "audio_download_url": self.link(audio["key"], expiry, now)
             if audio is not None and main is not None else None,
             "download_url_expiry": expiry,
         }  # fmt: skip
 
-    def link(self, key: str, expiry_ms: int) -> str:
+    def link(self, key: str, expiry_ms: int, now: int) -> str:
         filename = key.rsplit("/", 1)[-1]
-        return self.bucket.presigned(key, expiry_ms, filename) or self.links.url(key, expiry_ms)
+        signed = self.bucket.presigned(key, expiry_ms, filename, now)
+        return signed or self.links.url(key, expiry_ms)
 
     def delete_files(self, rec: StoredRecording) -> None:
         for f in orjson.loads(rec.files or "{}").values():

@@ -29,7 +29,7 @@ from reckit.http.page_cache import PageCache
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
-from reckit.storage.local import LocalBucket
+from reckit.storage.registry import open_bucket
 
 log = logging.getLogger("reckit.http")
 T = TypeVar("T")
@@ -221,7 +221,7 @@ class ReckitApp:
 def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> ReckitApp:
     box = SecretBox(load_master_key(settings.data_dir, settings.secret_key))
     publisher = Publisher(
-        LocalBucket(settings.media_dir),
+        open_bucket(settings),
         Links(settings.base_url, box),
         int(settings.retention_days * 86_400_000),
     )

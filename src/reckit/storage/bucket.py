@@ -45,7 +45,7 @@ class Bucket(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def presigned(self, key: str, expiry_ms: int, filename: str) -> str | None:
+    def presigned(self, key: str, expiry_ms: int, filename: str, now_ms: int) -> str | None:
         """A link the bucket itself serves until ``expiry_ms``; None if reckit serves it."""
         ...
 

@@ -79,7 +79,7 @@ class LocalBucket:
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def presigned(self, key: str, expiry_ms: int, filename: str) -> str | None:
+    def presigned(self, key: str, expiry_ms: int, filename: str, now_ms: int) -> str | None:
         # None: reckit serves the file itself, by its own signed link.
         return None
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reckit.config import Settings
 from reckit.storage.base import Destination, StorageError
+from reckit.storage.bucket import Bucket
+from reckit.storage.local import LocalBucket
 
 
 def open_destination(
@@ -34,3 +37,15 @@ def open_destination(
 
         return SftpDestination(config, endpoint)
     raise StorageError(f"unknown storage type {kind!r}", retryable=False)
+
+
+def open_bucket(settings: Settings) -> Bucket:
+    """reckit's own bucket: the data directory, or S3 when RECKIT_BUCKET_URL says so."""
+    if not settings.bucket_url:
+        return LocalBucket(settings.media_dir)
+    from reckit.storage.s3_bucket import S3Bucket
+
+    return S3Bucket(
+        settings.bucket_url, settings.bucket_endpoint, settings.bucket_region,
+        settings.bucket_access_key, settings.bucket_secret, settings.data_dir / "tmp",
+    )  # fmt: skip
