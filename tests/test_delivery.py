@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,15 @@ from reckit.storage.registry import open_destination
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, run_server
 from tests.flows import Scripted
+from tests.storage_servers import (
+    create_gcs_bucket,
+    create_s3_bucket,
+    gcs_config,
+    gcs_emulator,
+    moto_server,
+    s3_config,
+    service_account_json,
+)
 from tests.storage_servers_az_sftp import (
     AzuriteServer,
     SshdServer,
@@ -48,10 +58,29 @@ def sshd() -> Iterator[SshdServer]:
 
 
 @pytest.fixture(scope="module")
-def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def moto() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def gcs() -> Iterator[str]:
+    with gcs_emulator() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def endpoints(moto: str, gcs: str) -> dict[str, str]:
+    return {"aws": moto, "digitalocean": moto, "gcs": gcs}
+
+
+@pytest.fixture(scope="module")
+def server(
+    database: Database, tmp_path_factory: pytest.TempPathFactory, endpoints: dict[str, str]
+) -> Iterator[LiveServer]:
     settings = Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0,
                         data_dir=tmp_path_factory.mktemp("delivery"), delivery_attempts=3,
-                        delivery_backoff_s=5)  # fmt: skip
+                        delivery_backoff_s=5, storage_endpoints=endpoints)  # fmt: skip
     with run_server(database, settings, CLOCK) as live_server:
         yield live_server
 
@@ -108,8 +137,10 @@ def deliver_all(server: LiveServer) -> None:
         pass
 
 
-def landed(config: dict[str, Any], name: str, tmp_path: Path) -> bytes:
-    dest: Destination = open_destination(config)
+def landed(
+    config: dict[str, Any], name: str, tmp_path: Path, endpoints: dict[str, str] | None = None
+) -> bytes:
+    dest: Destination = open_destination(config, endpoints)
     try:
         out = tmp_path / f"landed-{name}"
         dest.get(name, out)
@@ -118,20 +149,33 @@ def landed(config: dict[str, Any], name: str, tmp_path: Path) -> bytes:
         dest.close()
 
 
-Configs = Callable[[AzuriteServer, SshdServer], dict[str, Any]]
-CASES: dict[str, Configs] = {
-    "azure": lambda az, ssh: azure_config(az),
-    "sftp-password": lambda az, ssh: sftp_config(ssh, "PASSWORD"),
-    "sftp-key": lambda az, ssh: sftp_config(ssh, "KEY"),
-}
+@dataclass
+class Servers:
+    azurite: AzuriteServer
+    sshd: SshdServer
+    moto: str
+    gcs: str
+
+
+CASES: dict[str, Callable[[Servers], dict[str, Any]]] = {
+    "aws": lambda s: s3_config(create_s3_bucket(s.moto), path="recordings/eu"),
+    "digitalocean": lambda s: s3_config(create_s3_bucket(s.moto), kind="digitalocean",
+                                        region="SGP1", path="do"),
+    "azure": lambda s: azure_config(s.azurite),
+    "gcs": lambda s: gcs_config(create_gcs_bucket(s.gcs), path="gcs/path",
+                                secret=service_account_json()),
+    "sftp-password": lambda s: sftp_config(s.sshd, "PASSWORD"),
+    "sftp-key": lambda s: sftp_config(s.sshd, "KEY"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_recording_arrives_byte_identical(
     case: str, server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
-    azurite: AzuriteServer, sshd: SshdServer, tmp_path: Path,
+    azurite: AzuriteServer, sshd: SshdServer, moto: str, gcs: str, endpoints: dict[str, str],
+    tmp_path: Path,
 ) -> None:  # fmt: skip
-    config = CASES[case](azurite, sshd)
+    config = CASES[case](Servers(azurite, sshd, moto, gcs))
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "delivery")
     rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
@@ -142,15 +186,16 @@ def test_a_recording_arrives_byte_identical(
     deliver_all(server)
     done = get_recording(server, tenant, rid)
     assert done["status"] == "UPLOADED"
-    assert landed(config, done["output_file_name"], tmp_path) == files["video"].read_bytes()
-    assert landed(config, "a.m4a", tmp_path) == files["audio"].read_bytes()
+    got = landed(config, done["output_file_name"], tmp_path, endpoints)
+    assert got == files["video"].read_bytes()
+    assert landed(config, "a.m4a", tmp_path, endpoints) == files["audio"].read_bytes()
     # reckit's own copy too, by its link.
     assert httpx.get(done["download_url"]).content == files["video"].read_bytes()
     # At rest, the secrets are sealed: the stored config holds none of them in the clear.
     with database.transaction() as tx:
         stored = live.get(tx, tenant.app_id, rid)
     assert stored is not None and stored.storage_config is not None
-    for name in ("access_key", "password", "private_key"):
+    for name in ("access_key", "secret", "password", "private_key"):
         value = config.get(name)
         if isinstance(value, str) and len(value) > 6:
             assert value not in stored.storage_config
