@@ -134,6 +134,8 @@ class S3Destination:
             "when_supported" if aws_proper else "when_required"
         )
         client_config = Config(
+            # SigV4 everywhere, presigned links included (SigV2 is deprecated).
+            signature_version="s3v4",
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries={"max_attempts": max_attempts, "mode": "standard"},
