@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from cloudflare import Cloudflare, NotFoundError
 
@@ -112,3 +113,52 @@ def test_a_recording_end_to_end_with_real_media(
     assert done.recording_duration == int(p.duration_s)
     a = probe(audio)
     assert a.audio_codec == "aac" and a.channels == 1 and a.video_codec is None
+
+
+def test_a_track_recording_gives_one_audio_file_per_participant(
+    world: tuple[LiveServer, Tenant], tmp_path: Path
+) -> None:
+    server, _ = world
+    t = new_tenant(server.db)
+    with server.db.transaction(write=True) as tx:
+        token, _ = create_recorder_token(tx, SystemClock(), f"media-plane-{server.db.dialect}")
+    media_plane = RecorderClient(server.url, token)
+    with Cloudflare(api_token=t.token, base_url=server.api, max_retries=0,
+                    http_client=ValidatingClient(),
+                    _strict_response_validation=True) as cf:  # fmt: skip
+        rk = cf.realtime_kit
+        meeting = rk.meetings.create(t.app_id, account_id=t.account_id, title="tracks").data
+        assert meeting is not None and meeting.id is not None
+        # Participants without a media URL: the reference recorder gives each a tone.
+        session = media_plane.session_started(t.app_id, meeting.id)
+        media_plane.joined(session, "alice", "user-a")
+        media_plane.joined(session, "bob", "user-b")
+        started = rk.recordings.start_track_recording(
+            t.app_id, account_id=t.account_id, meeting_id=meeting.id,
+            layers={"default": {"file_name_prefix": "voices", "media_kind": "audio"}},
+        ).data  # fmt: skip
+        assert started is not None
+        rid = started.recording.id
+
+        def get() -> Any:
+            return rk.recordings.get_one_recording(
+                rid, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+
+        wait_for(lambda: get().status == "RECORDING", "RECORDING")
+        time.sleep(2.5)
+        rk.recordings.pause_resume_stop_recording(
+            rid, account_id=t.account_id, app_id=t.app_id, action="stop")  # fmt: skip
+        done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
+    media_plane.close()
+    with server.db.transaction() as tx:
+        stored = live.get(tx, t.app_id, rid)
+    assert stored is not None and stored.files is not None
+    files = orjson.loads(stored.files)
+    assert sorted(f["participant_id"] for f in files.values()) == ["alice", "bob"]
+    assert all(name.startswith("voices_") and name.endswith(".webm") for name in files)
+    first = tmp_path / "first.webm"
+    with httpx.Client(timeout=30) as http:
+        first.write_bytes(http.get(done.download_url).content)
+    p = probe(first)
+    assert p.video_codec is None and p.audio_codec == "opus"
+    assert p.duration_s >= 1.5
