@@ -25,6 +25,7 @@ from reckit.storage.registry import open_destination
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, run_server
 from tests.flows import Scripted
+from tests.netgate import Gate
 from tests.storage_servers import (
     create_gcs_bucket,
     create_s3_bucket,
@@ -247,9 +248,9 @@ def test_a_destination_that_is_down_is_retried_until_it_is_back(
     server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
     sshd: SshdServer, tmp_path: Path,
 ) -> None:  # fmt: skip
-    # The SFTP server "moves": the stored config points at a closed port, then (the same
-    # destination, back) at the live one. Secrets stay sealed throughout.
-    config = sftp_config(sshd, "PASSWORD", port=closed_port())
+    # The SFTP server's address refuses connections, then serves again: same config throughout.
+    gate = Gate(sshd.port)
+    config = sftp_config(sshd, "PASSWORD", port=gate.port)
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "down")
     rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
@@ -258,32 +259,21 @@ def test_a_destination_that_is_down_is_retried_until_it_is_back(
     with database.transaction() as tx:
         pending = jobs.for_recording(tx, rid)
     assert {j.status for j in pending} == {jobs.PENDING}
-    assert all("failed" in (j.last_error or "") for j in pending)
+    assert all("could not connect" in (j.last_error or "") for j in pending)
     assert server.app.deliver_once() == 0  # not due before the backoff
     CLOCK.advance(5_000)
     assert server.app.deliver_once() == 2
     assert get_recording(server, tenant, rid)["status"] == "UPLOADING"
-    # Back: the second retry (10 s later) reaches it.
-    _point_at(database, rid, sshd.port, server)
-    CLOCK.advance(10_000)
-    deliver_all(server)
-    done = get_recording(server, tenant, rid)
-    assert done["status"] == "UPLOADED"
-    live_config = {**config, "port": sshd.port}
-    assert landed(live_config, done["output_file_name"], tmp_path) == files["video"].read_bytes()
-
-
-def _point_at(database: Database, rid: str, port: int, server: LiveServer) -> None:
-    """The destination comes back on another port: rewrite the recording's stored (public)
-    storage config, as an operator fixing a firewall would see it."""
-    import orjson
-
-    with database.transaction(write=True) as tx:
-        rec = live.get_by_id(tx, rid)
-        assert rec is not None and rec.storage_config is not None
-        config = orjson.loads(rec.storage_config)
-        config["port"] = port
-        live.transition(tx, rec, rec.status, storage_config=orjson.dumps(config).decode())
+    gate.forward()  # back
+    try:
+        CLOCK.advance(10_000)
+        deliver_all(server)
+        done = get_recording(server, tenant, rid)
+        assert done["status"] == "UPLOADED"
+        got = landed(config, done["output_file_name"], tmp_path)
+    finally:
+        gate.close()
+    assert got == files["video"].read_bytes()
 
 
 def test_attempts_run_out_and_the_recording_ends_errored(

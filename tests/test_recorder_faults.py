@@ -3,18 +3,14 @@ killed mid-recording and started again. Every recording must end in a true state
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from reckit.capture.tokens import create_recorder_token
@@ -27,6 +23,7 @@ from reckit.storage.registry import open_destination
 from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant, own_database, run_server
 from tests.flows import Scripted, wait_for
+from tests.netgate import Gate
 from tests.storage_servers_az_sftp import sshd_server
 
 
@@ -129,39 +126,18 @@ def test_reckit_killed_mid_recording_leaves_nothing_stuck(store: Database, tmp_p
         proc.wait(30)
 
 
-class _BlackHole:
-    """A TCP server that accepts connections and never answers: a transfer to it hangs, which
-    is the moment to kill reckit."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.sock.accept()
-                self.accepted.append(conn)
-
-    def close(self) -> None:
-        for conn in self.accepted:
-            conn.close()
-        self.sock.close()
-
-
 def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_path: Path) -> None:
     t = new_tenant(store)
     meeting = add_meeting(store, t.app_id, "transfer")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    hole = _BlackHole()
     video = tmp_path / "v.mp4"
     video.write_bytes(os.urandom(500_000))
     env = {"RECKIT_JOB_LEASE": "3", "RECKIT_DELIVERY_BACKOFF": "1", "RECKIT_BUILTIN_RECORDER": "0"}
     with sshd_server() as ssh:
-        config = {"type": "sftp", "host": "127.0.0.1", "port": hole.port,
+        gate = Gate(ssh.port)
+        gate.black_hole()  # the transfer starts and hangs there
+        config = {"type": "sftp", "host": "127.0.0.1", "port": gate.port,
                   "username": ssh.username, "auth_method": "PASSWORD", "password": ssh.password,
                   "path": str(ssh.root / "resumed")}  # fmt: skip
         proc = _serve(tmp_path, port, store.url, env)
@@ -171,24 +147,17 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
             rid = recorder.record(url, t, {"meeting_id": meeting.id, "storage_config": config},
                                   {"video": video})  # fmt: skip
             recorder.close()
-            wait_for(lambda: hole.accepted, "the transfer to begin")
+            wait_for(lambda: gate.accepted, "the transfer to begin")
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-        hole.close()
         with store.transaction() as tx:
             (job,) = jobs.for_recording(tx, rid)
             rec = live.get_by_id(tx, rid)
         # Killed while the transfer was under way: leased, one attempt, nothing lost.
         assert job.status == jobs.PENDING and job.attempts == 1
         assert rec is not None and rec.status == "UPLOADING"
-        # The destination is reachable again (its real port).
-        with store.transaction(write=True) as tx:
-            rec = live.get_by_id(tx, rid)
-            assert rec is not None and rec.storage_config is not None
-            public = orjson.loads(rec.storage_config)
-            public["port"] = ssh.port
-            live.transition(tx, rec, rec.status, storage_config=orjson.dumps(public).decode())
+        gate.forward()  # the destination answers again, at the same address
         proc = _serve(tmp_path, port, store.url, env)
         try:
             wait_for(lambda: _up(url), "reckit to start again")
@@ -196,6 +165,7 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
+            gate.close()
         dest = open_destination({**config, "port": ssh.port})
         try:
             back = tmp_path / "back"
