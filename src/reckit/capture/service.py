@@ -137,12 +137,12 @@ def complete(
     """Files are in (``files``: name → {"key", "size", "sha256", "role"}, measured by the
     server): on to delivery, or UPLOADED at once (wire-spec §5.2)."""
     rec = _held(tx, recorder, recording_id)
+    if rec.files is not None:
+        return  # a replay (the answer to the first was lost): the files are in already
     if rec.status != Status.UPLOADING:
         raise BadRequest(f"cannot complete a recording that is {rec.status}")
     if not files:
         raise BadRequest.field("files", "must name at least one file")
-    if rec.files is not None:
-        return  # a replay: the files are in already
     files_in(tx, now, rec, files, duration_s, publisher)
 
 
