@@ -194,11 +194,17 @@ class ReferenceRecorder:
 
     def run(self, stop: threading.Event) -> None:
         log.info("recorder polling with capacity %d", self.capacity)
+        failures = 0
         while not stop.is_set():
             try:
                 self.poll_once()
+                failures = 0
             except (RecorderAPIError, httpx.HTTPError) as exc:
-                log.warning("poll failed (%s); retrying", exc)
+                failures += 1
+                # The in-process recorder starts before the server listens: a few refused
+                # polls are expected; a server that stays away is worth saying.
+                if failures == 5 or failures % 120 == 0:
+                    log.warning("poll failed %d times (%s); retrying", failures, exc)
             stop.wait(self.poll_interval_s)
         self._drop_all()
 
