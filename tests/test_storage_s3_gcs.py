@@ -235,6 +235,12 @@ def test_server_that_is_down_is_retryable(backend: str, tmp_path: Path) -> None:
         dest.close()
 
 
+# google-resumable-media can drop an error answer's connection without closing it (seen once in
+# about ten runs, with a 503); the socket is closed when collected. Collected here, under this
+# filter, so the warning cannot land in whichever test the collector happens to run in.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
 @pytest.mark.parametrize(("status", "retryable"), [(403, False), (401, False), (503, True)])
 def test_refusal_and_overload_are_told_apart(
     backend: str, status: int, retryable: bool, tmp_path: Path
@@ -260,6 +266,8 @@ def test_refusal_and_overload_are_told_apart(
                 assert caught.value.retryable is retryable
         finally:
             dest.close()
+        del caught
+        gc.collect()
 
 
 # botocore drops (without closing) the connection of a PUT that moto rejects before reading its

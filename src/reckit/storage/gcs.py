@@ -262,6 +262,12 @@ class GcsDestination:
         """A StorageError for ``exc``, from its status and class only: the library's messages
         carry request URLs and server text, and nothing from ``secret`` may reach a log."""
         where = f"could not {action} {self._where(name)}"
+        # An error answer the library raised on may still hold its connection: give it back
+        # now rather than when the exception is collected.
+        response = getattr(exc, "response", None)
+        close = getattr(response, "close", None)
+        if callable(close):
+            close()
         status: int | None = None
         if isinstance(exc, api_exceptions.RetryError):
             return StorageError(f"{where}: gave up after retrying transient failures")
