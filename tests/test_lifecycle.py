@@ -381,3 +381,18 @@ def test_recorder_api_needs_a_recorder_token(server: LiveServer, tenant: Tenant)
         assert r.status_code == 401
         r = http.post(f"{server.url}/recorder/v1/poll", json={})
         assert r.status_code == 401
+
+
+def test_a_lost_poll_answer_is_offered_again_a_restart_is_not(
+    server: LiveServer, tenant: Tenant, database: Database, recorder: Scripted
+) -> None:
+    m = add_meeting(database, tenant.app_id, "t")
+    rid = raw(server, tenant, "POST", "", {"meeting_id": m.id}).json()["data"]["id"]
+    first = [i["id"] for i in recorder.poll(50, [], instance="run-1")]
+    assert rid in first  # claimed; say this answer never arrived
+    again = [i for i in recorder.poll(50, [], instance="run-1") if i["id"] == rid]
+    assert again and again[0]["status"] == "INVOKED" and again[0]["kind"] == "composite"
+    assert raw(server, tenant, "GET", f"/{rid}").json()["data"]["status"] == "INVOKED"
+    # A new run of the recorder that does not hold it: it was lost with the old run.
+    recorder.poll(0, [], instance="run-2")
+    assert raw(server, tenant, "GET", f"/{rid}").json()["data"]["status"] == "ERRORED"

@@ -199,7 +199,9 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
     assert even_size(VideoSpec(width=WIDTH, height=HEIGHT)) == (WIDTH, HEIGHT)
     prefixes = [f"conc{i:02d}" for i in range(N)]
 
-    with httpx.Client(timeout=60) as http:
+    # A new connection per request: a kept-alive one may be closed by the server just as it is
+    # reused, while the machine is busy with 50 encoders.
+    with httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as http:
         meetings = [
             _ok(http.post(f"{w.kit}/meetings", json={"title": f"concurrency {i:02d}"},
                           headers=auth))["id"]

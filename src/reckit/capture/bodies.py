@@ -12,6 +12,8 @@ Url = Annotated[str, Meta(max_length=4096)]
 
 class PollBody(Struct, forbid_unknown_fields=False):
     capacity: Annotated[int, Meta(ge=0, le=1000)] = 1
+    # Random per run of the recorder: tells a lost answer from a restart.
+    instance: Annotated[str, Meta(max_length=64)] | None = None
     holding: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=1000)] = []
 
 

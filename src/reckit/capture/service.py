@@ -67,17 +67,29 @@ def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
 
 
 def poll(
-    tx: Tx, now: int, recorder: str, capacity: int, holding: list[str]
-) -> list[dict[str, Any]]:
+    tx: Tx, now: int, recorder: str, capacity: int, holding: list[str],
+    instance: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """Heartbeat for the held recordings, claims of new ones up to ``capacity``, and the
-    current state of each. A recording this recorder holds in the store but no longer reports
-    was lost (the recorder restarted): it ends ERRORED."""
+    current state of each. A recording this recorder holds in the store but does not report:
+    if this same run claimed it and it has not started, the answer to the poll that claimed it
+    was lost, and it is offered again; otherwise the recorder restarted and lost it: ERRORED."""
     held = {r.id: r for r in live.held_by(tx, recorder)}
+    offered: list[StoredRecording] = []
     for rec in held.values():
-        if rec.id not in holding:
+        if rec.id in holding:
+            continue
+        if (
+            instance is not None
+            and rec.recorder_instance == instance
+            and (rec.status == Status.INVOKED)
+        ):
+            offered.append(rec)
+        else:
             fail(tx, now, rec, f"recorder {recorder} no longer holds it (restarted?)")
-    live.heartbeat(tx, [rid for rid in holding if rid in held], recorder, now)
-    out: list[dict[str, Any]] = []
+    live.heartbeat(tx, [rid for rid in holding if rid in held] + [r.id for r in offered],
+                   recorder, now)  # fmt: skip
+    out: list[dict[str, Any]] = [_assignment(tx, r) for r in offered]
     for rid in holding:
         mine = held.get(rid) or live.get_by_id(tx, rid)
         # Gone, finished or someone else's: the recorder drops it.
@@ -85,10 +97,10 @@ def poll(
             out.append({"id": rid, "status": mine.status if mine else "GONE"})
         else:
             out.append(_assignment(tx, mine))
-    free = capacity - len(holding)
+    free = capacity - len(holding) - len(offered)
     if free > 0:
         for rec in live.claimable(tx, free):
-            if live.claim(tx, rec.id, recorder, now):
+            if live.claim(tx, rec.id, recorder, instance, now):
                 out.append(_assignment(tx, rec))
     return out
 

@@ -275,6 +275,11 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         common=_LIFECYCLE,
     ),
     Migration(4, "delivery: jobs, and when a bucket copy was deleted", common=_DELIVERY),
+    Migration(
+        5,
+        "which run of a recorder claimed a recording (a lost answer vs a restart)",
+        common="ALTER TABLE recordings ADD COLUMN recorder_instance TEXT",
+    ),
 )
 
 

@@ -4,6 +4,7 @@ anything else that captures media for reckit."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 
 CHUNK = 1 << 20
+RETRIES = 3
 
 
 class RecorderAPIError(Exception):
@@ -43,16 +45,29 @@ class RecorderClient:
     def close(self) -> None:
         self.http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        r = self.http.request(method, path, **kwargs)
+    def _call(self, method: str, path: str, upload: Path | None = None, **kwargs: Any) -> Any:
+        """Every call of this API may be repeated harmlessly (the server treats replays as
+        no-ops), so a dropped connection (a keep-alive closed just as it was reused, a server
+        restarting) is retried a few times before it counts as a failure."""
+        for attempt in range(RETRIES + 1):
+            if upload is not None:
+                kwargs["content"] = _chunks(upload)
+            try:
+                r = self.http.request(method, path, **kwargs)
+                break
+            except httpx.TransportError:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(0.2 * 2**attempt)
         if r.status_code >= 400:
             raise RecorderAPIError(r.status_code, r.text)
         return r.json()["data"]
 
-    def poll(self, capacity: int, holding: list[str]) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = self._call(
-            "POST", "/poll", json={"capacity": capacity, "holding": holding}
-        )
+    def poll(
+        self, capacity: int, holding: list[str], instance: str | None = None
+    ) -> list[dict[str, Any]]:
+        body = {"capacity": capacity, "holding": holding, "instance": instance}
+        data: list[dict[str, Any]] = self._call("POST", "/poll", json=body)
         return data
 
     def started(self, recording_id: str) -> dict[str, Any]:
@@ -64,7 +79,7 @@ class RecorderClient:
 
     def upload(self, recording_id: str, name: str, path: Path) -> dict[str, Any]:
         data: dict[str, Any] = self._call(
-            "PUT", f"/recordings/{recording_id}/files/{name}", content=_chunks(path),
+            "PUT", f"/recordings/{recording_id}/files/{name}", upload=path,
             headers={"x-reckit-sha256": _sha256(path),
                      "content-length": str(path.stat().st_size)},
         )  # fmt: skip

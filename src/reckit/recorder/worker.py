@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import secrets
 import shutil
 import threading
 from pathlib import Path
@@ -172,11 +173,14 @@ class ReferenceRecorder:
         self.capacity = capacity
         self.poll_interval_s = poll_interval_s
         self.jobs: dict[str, _Job] = {}
+        # This run of the recorder: the server re-offers what this run claimed but never heard
+        # of (a lost answer), and fails what an earlier run held (a restart).
+        self.instance = secrets.token_hex(8)
 
     def poll_once(self) -> None:
         for rid in [rid for rid, job in self.jobs.items() if job.done.is_set()]:
             del self.jobs[rid]
-        for item in self.client.poll(self.capacity, list(self.jobs)):
+        for item in self.client.poll(self.capacity, list(self.jobs), self.instance):
             job = self.jobs.get(item["id"])
             if job is not None:
                 job.tell(item["status"])

@@ -94,11 +94,11 @@ def heartbeat(tx: Tx, recording_ids: list[str], recorder_id: str, now_ms: int) -
     )
 
 
-def claim(tx: Tx, recording_id: str, recorder_id: str, now_ms: int) -> bool:
+def claim(tx: Tx, recording_id: str, recorder_id: str, instance: str | None, now_ms: int) -> bool:
     return tx.run(
-        "UPDATE recordings SET recorder_id = ?, heartbeat_at = ?"
+        "UPDATE recordings SET recorder_id = ?, recorder_instance = ?, heartbeat_at = ?"
         " WHERE id = ? AND status = 'INVOKED' AND recorder_id IS NULL",
-        (recorder_id, now_ms, recording_id),
+        (recorder_id, instance, now_ms, recording_id),
     ) == 1  # fmt: skip
 
 

@@ -113,3 +113,4 @@ class StoredRecording:
     user_ids: str | None
     max_seconds: int | None
     purged_at: int | None
+    recorder_instance: str | None

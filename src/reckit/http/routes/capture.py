@@ -64,7 +64,7 @@ class _Routes:
         body = decode(await self.app.body(request), bodies.PollBody)
         data = await self._as_recorder(
             request, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
-                                                  body.holding))  # fmt: skip
+                                                  body.holding, body.instance))  # fmt: skip
         return envelopes.ok(data)
 
     async def started(self, request: Request, params: dict[str, str]) -> Response:
