@@ -133,7 +133,8 @@ def _fill(db: Database, engine: str, n: int) -> Store:
         meetings=max(1, n // 8),  # what `reckit seed` does
         seed=1,
         now_ms=int(time.time() * 1000),
-        download_base="http://127.0.0.1:8000/dl",
+        public_url="http://127.0.0.1:8000",
+        master_key=secrets.token_bytes(32),
     )
     print(f"[{engine}] seeding {n:,} recordings ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()

@@ -12,8 +12,10 @@ import pytest
 
 from reckit.clock import ManualClock
 from reckit.config import Settings
+from reckit.crypto import load_master_key
 from reckit.db.engine import Database
 from reckit.recordings import live_repository as live
+from reckit.seeding import SeedPlan, seed
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_tenant, run_server
 from tests.flows import Scripted
@@ -127,3 +129,21 @@ def test_expiry_then_retention(
         page = http.get(kit, params={"expired": "true"}, headers=t.auth).json()
         assert [r["id"] for r in page["data"]] == [rec["id"]]
         assert page["data"][0]["download_url"] == url
+
+
+def test_seeded_links_are_signed_and_gone(server: LiveServer, database: Database) -> None:
+    """Seeded recordings have links like real ones, and, having no media, answer 410."""
+    t = new_tenant(database)
+    plan = SeedPlan(t.app_id, 300, 40, 3, CLOCK.now_ms(), server.url,
+                    load_master_key(server.settings.data_dir))  # fmt: skip
+    with database.transaction(write=True) as tx:
+        seed(tx, plan)
+    with ValidatingClient() as http:
+        kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
+        items = http.get(kit, params={"per_page": "100"}, headers=t.auth).json()["data"]
+    urls = [i["download_url"] for i in items if i["download_url"]]
+    assert urls
+    with httpx.Client() as http:
+        for url in urls[:10]:
+            r = http.get(url)
+            assert r.status_code == 410, (url, r.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from collections import Counter
 
 from reckit.db.engine import Database
@@ -13,10 +14,12 @@ from reckit.timestamps import DAY_MS
 from tests.builders import NOW
 from tests.conftest import new_tenant
 
+KEY = secrets.token_bytes(32)
+
 
 def _seeded(db: Database, n: int, seed_value: int = 5) -> str:
     tenant = new_tenant(db)
-    plan = SeedPlan(tenant.app_id, n, max(1, n // 8), seed_value, NOW, "http://127.0.0.1/dl")
+    plan = SeedPlan(tenant.app_id, n, max(1, n // 8), seed_value, NOW, "http://127.0.0.1", KEY)
     with db.transaction(write=True) as tx:
         seed(tx, plan)
     return tenant.app_id
@@ -54,14 +57,14 @@ def test_seeded_data_is_realistic(database: Database) -> None:
 
 
 def test_same_seed_same_data() -> None:
-    plan = SeedPlan("a" * 32, 500, 60, 9, NOW, "http://127.0.0.1/dl")
+    plan = SeedPlan("a" * 32, 500, 60, 9, NOW, "http://127.0.0.1", KEY)
     runs = []
     for _ in range(2):
         rng = random.Random(plan.seed)
         meetings = make_meetings(plan, rng)
         runs.append((meetings, list(make_recordings(plan, [m.id for m in meetings], rng))))
     assert runs[0] == runs[1]
-    other = SeedPlan("a" * 32, 500, 60, 10, NOW, "http://127.0.0.1/dl")
+    other = SeedPlan("a" * 32, 500, 60, 10, NOW, "http://127.0.0.1", KEY)
     rng = random.Random(other.seed)
     assert make_meetings(other, rng) != runs[0][0]
 

@@ -24,6 +24,7 @@ from reckit.auth.tokens import PERMISSIONS, create_token, list_tokens, revoke_to
 from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
 from reckit.clock import SystemClock
 from reckit.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
+from reckit.crypto import load_master_key
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.errors import ReckitError
@@ -338,13 +339,14 @@ def tokens_revoke(token_id: str, data_dir: Path | None) -> None:
     help="Random seed: the same seed gives the same data.",
 )
 @click.option(
-    "--download-base",
+    "--public-url",
     default=None,
-    help="Base URL of the seeded download links (default: this host's /dl).",
+    help="The server's public URL, for the seeded download links (default: RECKIT_PUBLIC_URL, "
+    "else this host and port).",
 )
 @data_dir_option
 def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int,
-         download_base: str | None, data_dir: Path | None) -> None:  # fmt: skip
+         public_url: str | None, data_dir: Path | None) -> None:  # fmt: skip
     """Fill an app with realistic synthetic meetings and recordings."""
     with _open(data_dir) as (settings, db):
         with db.transaction() as tx:
@@ -356,7 +358,8 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
             meetings=n_meetings or max(1, n_recordings // 8),
             seed=seed_value,
             now_ms=SystemClock().now_ms(),
-            download_base=download_base or f"http://{settings.host}:{settings.port}/dl",
+            public_url=public_url or settings.base_url,
+            master_key=load_master_key(settings.data_dir, settings.secret_key),
         )
         started = time.monotonic()
         columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(),

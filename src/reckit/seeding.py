@@ -30,8 +30,10 @@ from typing import Any
 
 import orjson
 
+from reckit.crypto import SecretBox
 from reckit.db import schema
 from reckit.db.engine import Tx
+from reckit.delivery.links import Links
 from reckit.meetings import repository as meetings
 from reckit.meetings.models import NewMeeting
 from reckit.recordings import repository as recordings
@@ -74,7 +76,10 @@ class SeedPlan:
     meetings: int
     seed: int
     now_ms: int
-    download_base: str
+    # The server's public URL and key: seeded links are signed as real ones are (delivery/
+    # links.py), so they answer as real ones do: 410, since no media was ever made for them.
+    public_url: str
+    master_key: bytes
 
 
 _UUID_BATCH = 40_000
@@ -161,7 +166,8 @@ def _past_rows(
     ``recordings.COLUMNS`` order; ``ids`` holds two UUIDs per row (recording, session). Hot
     loop: locals only, no objects but the tuples."""
     rand, gauss, exp = rng.random, rng.gauss, math.exp
-    app, base, n_meetings = plan.app_id, plan.download_base, len(meeting_ids)
+    app, n_meetings = plan.app_id, len(meeting_ids)
+    link = Links(plan.public_url, SecretBox(plan.master_key)).url
     # The upload (at most _UPLOAD_MS after the stop) must be over by now.
     latest_stop = plan.now_ms - _UPLOAD_MS[1]
     rows: list[Row] = []
@@ -193,9 +199,9 @@ def _past_rows(
         if storage is None or rand() < 0.5:  # a copy in reckit's bucket
             uploaded = stopped + _UPLOAD_MS[0] + int(rand() * (_UPLOAD_MS[1] - _UPLOAD_MS[0]))
             expiry = uploaded + RETENTION_MS
-            url = f"{base}/{rid}/{name}"
+            url = link(f"{app}/{rid}/{name}", expiry)
             if rand() < 0.5:
-                audio = f"{base}/{rid}/{mid}_{invoked}_audio.m4a"
+                audio = link(f"{app}/{rid}/{mid}_{invoked}.m4a", expiry)
         add((rid, app, mid, "composite", "UPLOADED", invoked, started, stopped, session, name,
              size, duration, url, audio, expiry, storage, _API_CALL, _API_CALL))  # fmt: skip
     return rows
