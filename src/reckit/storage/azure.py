@@ -21,7 +21,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings, ExponentialRetry
 
-from reckit.storage.base import Stat, StorageError
+from reckit.storage.base import Stat, StorageError, object_name, path_prefix
 
 # Blocks of this size go up (and come down) at most ``_CONCURRENCY`` at a time, so one transfer
 # holds a few MiB in memory whatever the recording's size. The SDK's own single-request limit
@@ -82,7 +82,7 @@ class AzureDestination:
         if not isinstance(container, str) or not container:
             raise StorageError("Azure storage config has no container (bucket)", retryable=False)
         self.container = container
-        self.prefix = str(config.get("path") or "").strip("/")
+        self.prefix = path_prefix(config)
         conn = _connection_string(config, endpoint)
         try:
             self._service = BlobServiceClient.from_connection_string(
@@ -109,7 +109,7 @@ class AzureDestination:
             ) from None
 
     def _name(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
+        return object_name(self.prefix, key)
 
     def _blob(self, key: str) -> BlobClient:
         return self._service.get_blob_client(self.container, self._name(key))

@@ -9,9 +9,11 @@ exception, and never a secret in the message.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class StorageError(Exception):
@@ -46,3 +48,25 @@ class Destination(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def path_prefix(config: Mapping[str, Any]) -> str:
+    """A config's ``path`` as an object-name prefix: no leading or trailing slash ("" = root)."""
+    return str(config.get("path") or "").strip("/")
+
+
+def object_name(prefix: str, key: str) -> str:
+    """``key`` under ``prefix``, for the object stores (S3, Azure, GCS)."""
+    name = key.strip("/")
+    if not name:
+        raise StorageError("empty object key", retryable=False)
+    return f"{prefix}/{name}" if prefix else name
+
+
+def md5_of(path: Path) -> str:
+    """Hex MD5 of a file (what the object stores report back), read in 1 MiB blocks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

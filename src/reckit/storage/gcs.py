@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import shutil
 from collections.abc import Mapping
@@ -31,20 +30,12 @@ from google.cloud.storage import exceptions as storage_exceptions  # type: ignor
 from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
 from google.oauth2 import service_account
 
-from reckit.storage.base import Stat, StorageError
+from reckit.storage.base import Stat, StorageError, md5_of, object_name, path_prefix
 
 MiB = 1024 * 1024
 # Resumable upload chunks must be a multiple of this (a GCS rule).
 _CHUNK_UNIT = 256 * 1024
 _SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
-
-
-def _md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(MiB), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _hex_md5(b64: str | None) -> str | None:
@@ -123,7 +114,7 @@ class GcsDestination:
         if not isinstance(bucket, str) or not bucket:
             raise StorageError("gcs storage needs bucket", retryable=False)
         self.bucket_name = bucket
-        self.prefix = str(config.get("path") or "").strip("/")
+        self.prefix = path_prefix(config)
         self.part_size = part_size
         self._timeout = (connect_timeout, read_timeout)
         self._retry: Retry | None = (
@@ -161,10 +152,7 @@ class GcsDestination:
         self._bucket = self._client.bucket(bucket)
 
     def _key(self, key: str) -> str:
-        name = key.strip("/")
-        if not name:
-            raise StorageError("empty object key", retryable=False)
-        return f"{self.prefix}/{name}" if self.prefix else name
+        return object_name(self.prefix, key)
 
     def _where(self, name: str) -> str:
         return f"gs://{self.bucket_name}/{name}"
@@ -172,7 +160,7 @@ class GcsDestination:
     def put(self, key: str, source: Path, content_type: str) -> Stat:
         name = self._key(key)
         size = source.stat().st_size
-        md5 = _md5_of(source)
+        md5 = md5_of(source)
         # A fresh Blob per upload: chunk_size on it makes the library send a resumable upload
         # in pieces of that size instead of its 100 MiB default, which it holds in memory.
         blob = self._bucket.blob(name, chunk_size=self.part_size)

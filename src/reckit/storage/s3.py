@@ -9,7 +9,6 @@ must match the file, so a transfer that silently truncated is caught here, not b
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -19,7 +18,7 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from reckit.storage.base import Stat, StorageError
+from reckit.storage.base import Stat, StorageError, md5_of, object_name, path_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -56,18 +55,6 @@ _TRANSIENT_CODES = {
     "BadDigest",
     "IncompleteBody",
 }
-
-
-def _prefix(config: Mapping[str, Any]) -> str:
-    return str(config.get("path") or "").strip("/")
-
-
-def _md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(MiB), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _etag_md5(etag: str | None) -> str | None:
@@ -118,7 +105,7 @@ class S3Destination:
         if not isinstance(bucket, str) or not bucket:
             raise StorageError(f"{self.kind} storage needs bucket", retryable=False)
         self.bucket = bucket
-        self.prefix = _prefix(config)
+        self.prefix = path_prefix(config)
         region = str(config.get("region") or "").strip()
 
         if endpoint is None and self.kind == "digitalocean":
@@ -162,10 +149,7 @@ class S3Destination:
         )
 
     def _key(self, key: str) -> str:
-        name = key.strip("/")
-        if not name:
-            raise StorageError("empty object key", retryable=False)
-        return f"{self.prefix}/{name}" if self.prefix else name
+        return object_name(self.prefix, key)
 
     def _where(self, key: str) -> str:
         return f"{self.bucket}/{key}"
@@ -173,7 +157,7 @@ class S3Destination:
     def put(self, key: str, source: Path, content_type: str) -> Stat:
         name = self._key(key)
         size = source.stat().st_size
-        md5 = _md5_of(source)
+        md5 = md5_of(source)
         try:
             self._client.upload_file(
                 str(source),
