@@ -7,7 +7,7 @@ naming the parameter. Unknown parameters are ignored; for a repeated scalar the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reckit.errors import BadRequest
 from reckit.ids import is_uuid, normalise_uuid
@@ -48,6 +48,42 @@ def time_bound(name: str, value: str | None) -> int | None:
     return ms
 
 
+# Shared by every list query (recordings, meetings): paging, the time window, the search.
+
+
+def paging(last: Mapping[str, str], max_per_page: int) -> tuple[int, int]:
+    """(page_no, per_page) with decisions.md's defaults and clamping."""
+    page_no = whole_number("page_no", last.get("page_no", ""))
+    if page_no is not None and page_no > MAX_PAGE_NO:
+        raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
+    per_page = whole_number("per_page", last.get("per_page", ""))
+    if per_page is not None and per_page > MAX_PER_PAGE_VALUE:
+        # Anything up to here is clamped (decisions.md); past it, the number is not one.
+        raise BadRequest.field("per_page", "must be less than or equal to 1e99")
+    # decisions.md: 0 means 1; per_page defaults to 20 and is clamped to the maximum.
+    return max(page_no or 1, 1), min(20 if per_page is None else per_page, max_per_page)
+
+
+def window(last: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``start_time`` and ``end_time`` as epoch ms, both ends inclusive."""
+    start_ms = time_bound("start_time", last.get("start_time"))
+    end_ms = time_bound("end_time", last.get("end_time"))
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise BadRequest.field("start_time", "must not be later than end_time")
+    return start_ms, end_ms
+
+
+def search_text(last: Mapping[str, str]) -> str | None:
+    """``search``; empty = no filter."""
+    search = last.get("search", "") or None
+    if search is not None:
+        if len(search) > MAX_SEARCH:
+            raise BadRequest.field("search", f"must be at most {MAX_SEARCH} characters")
+        if "\x00" in search:
+            raise BadRequest.field("search", "must not contain NUL characters")
+    return search
+
+
 def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> ListQuery:
     last: dict[str, str] = {}
     statuses: list[str] = []
@@ -63,13 +99,7 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
         else:
             last[key] = value
 
-    page_no = whole_number("page_no", last.get("page_no", ""))
-    if page_no is not None and page_no > MAX_PAGE_NO:
-        raise BadRequest.field("page_no", f"must be less than or equal to {MAX_PAGE_NO}")
-    per_page = whole_number("per_page", last.get("per_page", ""))
-    if per_page is not None and per_page > MAX_PER_PAGE_VALUE:
-        # Anything up to here is clamped (decisions.md); past it, the number is not one.
-        raise BadRequest.field("per_page", "must be less than or equal to 1e99")
+    page_no, per_page = paging(last, max_per_page)
 
     # Only page_no, per_page (allowEmptyValue), status and search may be empty; an empty value
     # of any other parameter is as invalid as any other malformed one.
@@ -78,10 +108,7 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
     order = last.get("sort_order", "DESC")
     enum("sort_order", order, SORT_ORDERS)
 
-    start_ms = time_bound("start_time", last.get("start_time"))
-    end_ms = time_bound("end_time", last.get("end_time"))
-    if start_ms is not None and end_ms is not None and start_ms > end_ms:
-        raise BadRequest.field("start_time", "must not be later than end_time")
+    start_ms, end_ms = window(last)
 
     meeting_id = last.get("meeting_id")
     if meeting_id is not None:
@@ -96,21 +123,14 @@ def parse_list_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> Lis
             raise BadRequest.field("expired", "must be a boolean (true or false)")
         expired = flag == "true"
 
-    search = last.get("search", "") or None
-    if search is not None:
-        if len(search) > MAX_SEARCH:
-            raise BadRequest.field("search", f"must be at most {MAX_SEARCH} characters")
-        if "\x00" in search:
-            raise BadRequest.field("search", "must not contain NUL characters")
-
     return ListQuery(
-        page_no=max(page_no or 1, 1),  # decisions.md: 0 means 1
-        per_page=min(20 if per_page is None else per_page, max_per_page),
+        page_no=page_no,
+        per_page=per_page,
         statuses=tuple(statuses) or None,
         start_ms=start_ms,
         end_ms=end_ms,
         meeting_id=meeting_id,
         expired=expired,
-        search=search,
+        search=search_text(last),
         descending=order == "DESC",
     )
