@@ -15,6 +15,7 @@ from reckit.clock import ManualClock
 from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.recordings import live_repository as live
+from reckit.seeding import SeedPlan, seed
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_tenant, run_server
 from tests.flows import Scripted
@@ -396,3 +397,22 @@ def test_a_lost_poll_answer_is_offered_again_a_restart_is_not(
     # A new run of the recorder that does not hold it: it was lost with the old run.
     recorder.poll(0, [], instance="run-2")
     assert raw(server, tenant, "GET", f"/{rid}").json()["data"]["status"] == "ERRORED"
+
+
+def test_seeded_recordings_are_never_captured(
+    server: LiveServer, tenant: Tenant, database: Database, recorder: Scripted
+) -> None:
+    """A seeded INVOKED recording is a catalogue entry: no recorder claims it, so `reckit
+    seed` followed by `reckit serve` does not start capturing hundreds of recordings."""
+    plan = SeedPlan(tenant.app_id, 400, 50, 7, CLOCK.now_ms(), server.url, b"k" * 32)
+    with database.transaction(write=True) as tx:
+        seed(tx, plan)
+    seeded = raw(server, tenant, "GET", "?status=INVOKED&per_page=100").json()["data"]
+    assert seeded, "the seeder made no INVOKED recording"
+    m = add_meeting(database, tenant.app_id, "started through the API")
+    rid = raw(server, tenant, "POST", "", {"meeting_id": m.id}).json()["data"]["id"]
+    claimed = {i["id"] for i in recorder.poll(50, [])}
+    assert rid in claimed
+    assert not claimed & {r["id"] for r in seeded}
+    for r in seeded:
+        assert raw(server, tenant, "GET", f"/{r['id']}").json()["data"]["status"] == "INVOKED"

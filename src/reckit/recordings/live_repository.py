@@ -72,10 +72,13 @@ def transition(tx: Tx, rec: StoredRecording, new_status: str, **fields: Any) -> 
 
 
 def claimable(tx: Tx, limit: int) -> list[StoredRecording]:
-    """INVOKED recordings no recorder holds, oldest first."""
+    """INVOKED recordings no recorder holds, oldest first. Only those started through the API
+    (they carry the capture ``config``): a seeded or bulk-loaded recording is a catalogue
+    entry with nothing to capture, whatever its status."""
     skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgres" else ""
     return _many(tx.all(
         f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
+        " AND r.config IS NOT NULL"
         f" ORDER BY r.invoked_time LIMIT ?{skip}",
         (limit,),
     ))  # fmt: skip
