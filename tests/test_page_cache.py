@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
+
 from reckit.auth.tokens import revoke_token
 from reckit.clock import ManualClock, SystemClock
 from reckit.db.engine import Database
 from reckit.recordings import repository
+from reckit.seeding import SeedPlan, seed
 from reckit.timestamps import DAY_MS
 from tests.builders import NOW, add_meeting, add_recording
 from tests.conftest import LiveServer, ValidatingClient, new_tenant, run_server
@@ -56,3 +61,28 @@ def test_expired_follows_the_clock(database: Database) -> None:
         assert http.get(url, headers=t.auth).json()["paging"]["total_count"] == 0
         clock.advance(DAY_MS)
         assert http.get(url, headers=t.auth).json()["paging"]["total_count"] == 1
+
+
+def test_a_burst_of_identical_requests_is_each_authorised(server: LiveServer) -> None:
+    """Many requests for one page at once (rendered once, the rest wait for it): every caller
+    still gets only what its own token allows, and the same page a lone request gets."""
+    t = new_tenant(server.db)
+    other = new_tenant(server.db)
+    with server.db.transaction(write=True) as tx:
+        seed(tx, SeedPlan(t.app_id, 3_000, 300, 5, NOW, server.url, b"k" * 32))
+    url = _url(server, t.account_id, t.app_id, "?per_page=100&sort_order=ASC")
+    mine, theirs, nobody = t.auth, other.auth, {"Authorization": "Bearer nope"}
+    callers = [mine] * 30 + [theirs] * 5 + [nobody] * 5
+    callers = callers[::2] + callers[1::2]  # interleaved
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(*(client.get(url, headers=h) for h in callers))
+
+    answers = asyncio.run(burst())
+    with ValidatingClient() as http:
+        alone = http.get(url, headers=t.auth)
+    assert alone.status_code == 200 and len(alone.json()["data"]) == 100
+    expected = {id(mine): 200, id(theirs): 403, id(nobody): 401}
+    assert [r.status_code for r in answers] == [expected[id(h)] for h in callers]
+    assert all(r.json() == alone.json() for r in answers if r.status_code == 200)

@@ -86,16 +86,23 @@ class _Routes:
         account_id, app_id = params["account_id"], params["app_id"]
         query: bytes = request.scope["query_string"]
         key = (app_id, query)
-        if self.app.pages.has(key):
-            version = await self.app.point_read(self.app.authorize, token, account_id, app_id)
-            cached = self.app.pages.get(key, version)
-            if cached is not None:
-                return envelopes.raw_json(cached)
-        version, body, cacheable = await run_in_threadpool(
-            self._list_recordings, token, account_id, app_id, query
-        )
-        if cacheable:
-            self.app.pages.put(key, version, body)
+        pages = self.app.pages
+        for waited in (False, True):
+            if pages.has(key):
+                version = await self.app.point_read(self.app.authorize, token, account_id, app_id)
+                cached = pages.get(key, version)
+                if cached is not None:
+                    return envelopes.raw_json(cached)
+            # Another request is rendering this page: wait (once) for its answer to be cached.
+            # If it failed, may not be cached or is already stale, this request renders.
+            if waited or not await pages.wait_for_render(key):
+                break
+        with pages.rendering(key):
+            version, body, cacheable = await run_in_threadpool(
+                self._list_recordings, token, account_id, app_id, query
+            )
+            if cacheable:
+                pages.put(key, version, body)
         return envelopes.raw_json(body)
 
     def _list_recordings(
