@@ -12,10 +12,9 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from reckit import cli_client, seeding
+from reckit import cli_client
 from reckit.accounts import repository as accounts_repo
 from reckit.accounts.service import create_account
 from reckit.apps import repository as apps_repo
@@ -348,6 +347,10 @@ def tokens_revoke(token_id: str, data_dir: Path | None) -> None:
 def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int,
          public_url: str | None, data_dir: Path | None) -> None:  # fmt: skip
     """Fill an app with realistic synthetic meetings and recordings."""
+    from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from reckit import seeding
+
     with _open(data_dir) as (settings, db):
         with db.transaction() as tx:
             if apps_repo.owner_and_version(tx, app_id) is None:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import click
-import httpx
 import orjson
 from rich.console import Console
 from rich.table import Table
 
 from reckit.recordings.models import STATUSES
+
+if TYPE_CHECKING:
+    import httpx
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_URL = "http://127.0.0.1:8787"
@@ -78,6 +80,10 @@ class Api:
         body: dict[str, Any] | None = None,
     ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
         """The answer's ``data`` and ``paging``; a ClickException (exit 1) for anything else."""
+        # Loaded here, not with the module: `reckit serve`'s worker processes import the CLI
+        # (multiprocessing re-imports the main script) and have no use for an HTTP client.
+        import httpx
+
         try:
             with httpx.Client(timeout=TIMEOUT_S) as http:
                 r = http.request(

@@ -12,10 +12,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import psycopg
-import psycopg_pool
+if TYPE_CHECKING:
+    # Loaded only for a PostgreSQL URL (Database.__init__): on the embedded default the driver
+    # would cost every process about 18 MB for nothing.
+    import psycopg
+    import psycopg_pool
 
 Dialect = Literal["sqlite", "postgres"]
 Row = tuple[Any, ...]
@@ -149,7 +152,11 @@ class Database:
         self.url = url
         self.dialect: Dialect
         if url.startswith(("postgresql://", "postgres://")):
+            import psycopg
+            import psycopg_pool
+
             self.dialect = "postgres"
+            self._repeatable_read = psycopg.IsolationLevel.REPEATABLE_READ
             self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = (
                 psycopg_pool.ConnectionPool(
                     url, min_size=1, max_size=16, open=True, kwargs={"autocommit": False}
@@ -189,7 +196,7 @@ class Database:
         if self._pool is not None:
             with self._pool.connection() as pg:
                 # Applied by psycopg to the BEGIN it sends: no extra round trip.
-                pg.isolation_level = None if write else psycopg.IsolationLevel.REPEATABLE_READ
+                pg.isolation_level = None if write else self._repeatable_read
                 pg.read_only = None if write else True
                 with pg.transaction():
                     yield _PgTx(pg)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import av.error
+if TYPE_CHECKING:
+    import av.container
 
 
 class ProbeError(Exception):
@@ -27,6 +28,11 @@ class Probe:
 
 
 def probe(path: Path) -> Probe:
+    # Loaded on the first probe: FFmpeg's libraries are large, and a recorder that has not yet
+    # made a file (or a server whose in-process recorder is idle) need not carry them.
+    import av
+    import av.error
+
     try:
         size = os.stat(path).st_size
         with av.open(str(path)) as container:
@@ -49,6 +55,8 @@ def probe(path: Path) -> Probe:
 
 
 def _duration(container: av.container.InputContainer) -> float:
+    import av
+
     if container.duration is not None and container.duration > 0:
         return container.duration / av.time_base
     # A file cut short by a kill has no duration in its header: read the packet timestamps,
