@@ -15,6 +15,7 @@ from schemathesis import GenerationMode
 from reckit.http.openapi import openapi_document
 from tests.builders import make_dataset
 from tests.conftest import LiveServer, Tenant
+from tests.leakwatch import GENERATED
 from tests.openapi_check import validate
 
 EXAMPLES = int(os.environ.get("RECKIT_FUZZ_EXAMPLES", "150"))
@@ -97,15 +98,14 @@ def test_fuzz_every_other_operation(
     fixed = {"account_id": tenant.account_id}
     if "{app_id}" in path:
         fixed["app_id"] = tenant.app_id
-    strategy = operation.as_strategy(
-        generation_mode=mode, path_parameters=fixed, headers=tenant.auth
-    )
+    headers = {**tenant.auth, GENERATED: "1"}
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed, headers=headers)
 
     @settings(max_examples=SMALL, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(case=strategy)
     def check(case: Any) -> None:
-        response = case.call(base_url=server.api, headers=tenant.auth)
+        response = case.call(base_url=server.api, headers=headers)
         assert response.status_code < 500, (case.path, case.body, response.text)
         kind = response.headers.get("content-type") or [""]
         validate(method, case.formatted_path, response.status_code,

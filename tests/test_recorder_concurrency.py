@@ -135,20 +135,16 @@ def _nearest(colour: tuple[int, int, int]) -> int:
 
 
 def _in_parallel(work: Callable[[httpx.Client, int], Any]) -> list[Any]:
-    """``work(client, i)`` for i in 0..N-1, all at once, each thread with its own client."""
-    local = threading.local()
-    clients: list[httpx.Client] = []
-    lock = threading.Lock()
+    """``work(client, i)`` for i in 0..N-1, all at once, each thread with its own client. The
+    clients are made first: on a machine busy with 50 encoders, making 50 of them inside the
+    threads can take longer than the barrier waits."""
+    clients = [httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
+               for _ in range(N)]  # fmt: skip
     barrier = threading.Barrier(N)
 
     def run(i: int) -> Any:
-        http = getattr(local, "http", None)
-        if http is None:
-            http = local.http = httpx.Client(timeout=60)
-            with lock:
-                clients.append(http)
-        barrier.wait(30)  # every request leaves at the same moment
-        return work(http, i)
+        barrier.wait(120)  # every request leaves at the same moment
+        return work(clients[i], i)
 
     try:
         with ThreadPoolExecutor(max_workers=N) as pool:
