@@ -37,6 +37,7 @@ from reckit import seeding
 from reckit.accounts.service import create_account
 from reckit.apps.service import create_app
 from reckit.clock import ManualClock
+from reckit.db import schema
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.recordings import repository, service
@@ -192,7 +193,7 @@ def _pg_store(n: int, admin_url: str, keep: Path | None, vacuum: bool) -> Iterat
             if vacuum:
                 t0 = time.perf_counter()
                 with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute(b"VACUUM (ANALYZE) recordings, meetings, recording_day_counts")
+                    conn.execute(f"VACUUM (ANALYZE) {', '.join(schema.COUNTED_TABLES)}".encode())
                 print(f"[postgres] VACUUM in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
             if meta is not None:
                 meta.write_text(json.dumps({"app_id": store.app_id, "now_ms": store.now_ms}))

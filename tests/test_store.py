@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reckit.db.engine import Database
+from reckit.recordings import live_repository as live
 from reckit.recordings import repository
 from reckit.recordings.models import STATUSES, ListQuery, NewRecording
 from reckit.timestamps import DAY_MS
@@ -105,16 +106,21 @@ def queries(draw: st.DrawFn, made: Made) -> ListQuery:
     )
 
 
+# The clock for the expired filter: the data's own instants, and midday, midnight, a day on.
+nows = st.sampled_from([NOW, NOW - 1, NOW - DAY_MS // 2, NOW - NOW % DAY_MS, NOW + DAY_MS,
+                        NOW + 3 * DAY_MS])  # fmt: skip
+
+
 def test_list_page_matches_brute_force(store: tuple[Database, str, Made]) -> None:
     db, app_id, made = store
 
     @settings(max_examples=250, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
-    @given(q=queries(made))
-    def check(q: ListQuery) -> None:
+    @given(q=queries(made), now=nows)
+    def check(q: ListQuery, now: int) -> None:
         with db.transaction() as tx:
-            total, rows = repository.list_page(tx, app_id, q, NOW)
-        want_total, want_ids = brute_force(made, q, NOW)
+            total, rows = repository.list_page(tx, app_id, q, now)
+        want_total, want_ids = brute_force(made, q, now)
         assert total == want_total
         assert [r[0] for r in rows] == want_ids
 
@@ -148,3 +154,40 @@ def test_status_changes_keep_day_counts_exact(database: Database) -> None:
                 tx, tenant.app_id, ListQuery(per_page=0, statuses=statuses), NOW
             )
         assert total == want, statuses
+
+
+def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
+    """An upload sets the expiry (live_repository.transition); a bulk load recounts. Either way
+    the expired filter's totals match the rows, at any time of day."""
+    tenant = new_tenant(database)
+    meeting = add_meeting(database, tenant.app_id, "expiring")
+    recs = [add_recording(database, tenant.app_id, meeting.id, status="UPLOADING",
+                          invoked_time=NOW - i * DAY_MS) for i in range(6)]  # fmt: skip
+    expiry = {r.id: NOW + (i - 3) * DAY_MS // 2 for i, r in enumerate(recs[:5])}
+    with database.transaction(write=True) as tx:
+        for rid, at in expiry.items():
+            stored = live.get_by_id(tx, rid)
+            assert stored is not None
+            assert live.transition(tx, stored, "UPLOADED", download_url_expiry=at)
+        stored = live.get_by_id(tx, recs[0].id)
+        assert stored is not None  # a later expiry replaces the first (moved one day on)
+        assert live.transition(tx, stored, "UPLOADED", download_url_expiry=NOW + DAY_MS)
+    expiry[recs[0].id] = NOW + DAY_MS
+
+    def totals(now: int) -> tuple[int, int]:
+        with database.transaction() as tx:
+            return tuple(  # type: ignore[return-value]
+                repository.list_page(tx, tenant.app_id, ListQuery(per_page=0, expired=e), now)[0]
+                for e in (True, False)
+            )
+
+    def want(now: int) -> tuple[int, int]:
+        n = sum(at <= now for at in expiry.values())
+        return n, len(recs) - n
+
+    for now in (NOW - 2 * DAY_MS, NOW - 1, NOW, NOW + DAY_MS // 2, NOW + 2 * DAY_MS):
+        assert totals(now) == want(now), now
+    with database.transaction(write=True) as tx:
+        repository.rebuild_counts(tx, tenant.app_id)
+    for now in (NOW - DAY_MS, NOW, NOW + DAY_MS):
+        assert totals(now) == want(now), now

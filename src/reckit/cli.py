@@ -24,6 +24,7 @@ from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_
 from reckit.clock import SystemClock
 from reckit.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings
 from reckit.crypto import load_master_key
+from reckit.db import schema
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.errors import ReckitError
@@ -372,7 +373,7 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
             task = progress.add_task("Seeding recordings", total=n_recordings)
             seeding.seed(tx, plan, lambda n: progress.advance(task, n))
             progress.update(task, description="Committing")
-        db.vacuum_analyze(("recordings", "meetings", "recording_day_counts"))
+        db.vacuum_analyze(schema.COUNTED_TABLES)
         elapsed = time.monotonic() - started
         err.print(
             f"Seeded {n_recordings:,} recordings in {plan.meetings:,} meetings "

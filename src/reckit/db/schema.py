@@ -217,6 +217,22 @@ CREATE """
 )
 
 
+# Per app and day of ``download_url_expiry``: how many recordings have their expiry on that
+# day (recordings/repository.py keeps it in step). ``expired`` counts come from whole days
+# plus the part of today that has passed.
+_EXPIRY = """
+CREATE TABLE recording_expiry_counts (
+    app_id TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (app_id, day)
+);
+INSERT INTO recording_expiry_counts (app_id, day, n)
+SELECT app_id, download_url_expiry / 86400000, count(*) FROM recordings
+WHERE download_url_expiry IS NOT NULL GROUP BY app_id, download_url_expiry / 86400000
+"""
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
@@ -235,10 +251,14 @@ def create_recording_indexes(tx: Tx) -> None:
         tx.script(f"ALTER TABLE recordings ADD CONSTRAINT {_FK}")
 
 
+# The tables a bulk load fills: the recordings, their meetings and the counts kept beside them.
+COUNTED_TABLES = ("meetings", "recordings", "recording_day_counts", "recording_expiry_counts")
+
+
 def analyze_after_load(tx: Tx) -> None:
     """Fresh planner statistics for the tables a bulk load filled (PostgreSQL's autovacuum may
     be late or off; SQLite has none)."""
-    for table in ("meetings", "recordings", "recording_day_counts"):
+    for table in COUNTED_TABLES:
         tx.script(f"ANALYZE {table}")
 
 
@@ -280,6 +300,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         "which run of a recorder claimed a recording (a lost answer vs a restart)",
         common="ALTER TABLE recordings ADD COLUMN recorder_instance TEXT",
     ),
+    Migration(6, "per-day counts of download_url_expiry (the expired filter)", common=_EXPIRY),
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
 from reckit.recordings.models import ACTIVE, StoredRecording
-from reckit.recordings.repository import BUMP_DAY
+from reckit.recordings.repository import BUMP_DAY, bump_expiry
 from reckit.timestamps import DAY_MS
 
 _FIELDS = tuple(StoredRecording.__dataclass_fields__)
@@ -67,6 +67,8 @@ def transition(tx: Tx, rec: StoredRecording, new_status: str, **fields: Any) -> 
         day = rec.invoked_time // DAY_MS
         tx.run(BUMP_DAY, (rec.app_id, day, rec.status, -1))
         tx.run(BUMP_DAY, (rec.app_id, day, new_status, 1))
+    if "download_url_expiry" in fields:
+        bump_expiry(tx, rec.app_id, rec.download_url_expiry, fields["download_url_expiry"])
     apps.touch(tx, rec.app_id)
     return True
 

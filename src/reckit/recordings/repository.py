@@ -1,13 +1,15 @@
 """All SQL of recordings, including the counts that keep totals and deep pages fast.
 
-Two counts are kept in step, in the same transaction, by every write here:
+Three counts are kept in step, in the same transaction, by every write here (and by
+``live_repository.transition``):
 - ``recording_day_counts``: per app, day of ``invoked_time`` and status, how many recordings;
+- ``recording_expiry_counts``: per app and day of ``download_url_expiry``, how many recordings;
 - ``meetings.recording_count``, ``first_invoked_time`` and ``last_invoked_time``: per meeting,
   how many recordings it has and the invoked time of its first and last (all of the meeting's
   own app: the foreign key ``(app_id, meeting_id) → meetings (app_id, id)`` allows no other).
   Invoked times never change, so only an insert (or a bulk load's recount) moves them.
 
-A list request is answered along one of three paths:
+A list request is answered along one of four paths:
 - filters only on status and a time window: the total is the sum of whole days from the day
   counts plus exact counts of the (at most two) partial days at the window's edges; a deep page
   is found by walking the day counts to the day where the offset lands, and reading from there
@@ -17,7 +19,9 @@ A list request is answered along one of three paths:
   only the meetings whose first/last times can reach the page are read; the page comes either
   from those meetings' recordings (few of them) or from walking the time index and keeping
   theirs (many of them), whichever reads fewer rows;
-- anything else (expiry): count and page straight from the indexes.
+- expiry alone: the total from ``recording_expiry_counts`` (whole days before today) plus an
+  exact count of today's part, and the page from the time index;
+- anything else (expiry with a status or window): count and page straight from the indexes.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ BUMP_DAY = (
     "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
 )
+BUMP_EXPIRY = (
+    "INSERT INTO recording_expiry_counts (app_id, day, n) VALUES (?, ?, ?)"
+    " ON CONFLICT (app_id, day) DO UPDATE SET n = recording_expiry_counts.n + excluded.n"
+)
+
+
+def bump_expiry(tx: Tx, app_id: str, old: int | None, new: int | None) -> None:
+    """Keep ``recording_expiry_counts`` in step with a recording's expiry moving from ``old``
+    to ``new`` (either may be None: no expiry)."""
+    if old == new:
+        return
+    if old is not None:
+        tx.run(BUMP_EXPIRY, (app_id, old // DAY_MS, -1))
+    if new is not None:
+        tx.run(BUMP_EXPIRY, (app_id, new // DAY_MS, 1))
+
+
 # A new recording of a meeting: one more, and maybe a new first or last invoked time.
 _BUMP_MEETING = (
     "UPDATE meetings SET recording_count = recording_count + 1,"
@@ -88,6 +109,7 @@ def insert(tx: Tx, r: NewRecording) -> None:
     lifecycle = (r.config, r.allow_multiple, r.request_key, r.user_ids, r.max_seconds)
     tx.run(_INSERT_ONE, _values(r) + lifecycle)
     tx.run(BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
+    bump_expiry(tx, r.app_id, None, r.download_url_expiry)
     t = r.invoked_time
     tx.run(_BUMP_MEETING, (t, t, t, t, r.app_id, r.meeting_id))
     apps.touch(tx, r.app_id)
@@ -106,7 +128,7 @@ def fewer_than(tx: Tx, n: int) -> bool:
 
 
 def rebuild_counts(tx: Tx, app_id: str) -> None:
-    """Recount an app's day and meeting counts from its recordings."""
+    """Recount an app's day, expiry and meeting counts from its recordings."""
     apps.touch(tx, app_id)
     tx.run("DELETE FROM recording_day_counts WHERE app_id = ?", (app_id,))
     # Integer division: invoked times are after 1970, so it floors like insert's // does.
@@ -114,6 +136,14 @@ def rebuild_counts(tx: Tx, app_id: str) -> None:
         "INSERT INTO recording_day_counts (app_id, day, status, n)"
         " SELECT app_id, invoked_time / 86400000, status, count(*) FROM recordings"
         " WHERE app_id = ? GROUP BY app_id, invoked_time / 86400000, status",
+        (app_id,),
+    )
+    tx.run("DELETE FROM recording_expiry_counts WHERE app_id = ?", (app_id,))
+    tx.run(
+        "INSERT INTO recording_expiry_counts (app_id, day, n)"
+        " SELECT app_id, download_url_expiry / 86400000, count(*) FROM recordings"
+        " WHERE app_id = ? AND download_url_expiry IS NOT NULL"
+        " GROUP BY app_id, download_url_expiry / 86400000",
         (app_id,),
     )
     tx.run(
@@ -210,11 +240,47 @@ def list_page(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list
         return _by_meetings(tx, app_id, q, now_ms)
     if q.expired is None:
         return _by_days(tx, app_id, q)
+    if not q.statuses and q.start_ms is None and q.end_ms is None:
+        return _by_expiry(tx, app_id, q, now_ms)
     f = _recording_filter(app_id, q, now_ms)
     total = _count(tx, f)
     if q.per_page == 0 or q.offset >= total:
         return total, []
     return total, _page(tx, f, q.descending, q.per_page, q.offset)
+
+
+def _app_total(tx: Tx, app_id: str) -> int:
+    row = tx.one("SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?",
+                 (app_id,))  # fmt: skip
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+# --- expired alone: the expiry counts --------------------------------------------------------
+
+
+def _expired_count(tx: Tx, app_id: str, now_ms: int) -> int:
+    """Recordings whose expiry has passed: whole days before today from the counts, and the
+    part of today up to ``now_ms`` from the expiry index."""
+    today = now_ms // DAY_MS
+    row = tx.one(
+        "SELECT CAST(sum(n) AS BIGINT) FROM recording_expiry_counts WHERE app_id = ? AND day < ?",
+        (app_id, today),
+    )
+    whole = int(row[0]) if row and row[0] is not None else 0
+    edge = _count(tx, _Filter(
+        ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+        [app_id, today * DAY_MS, now_ms],
+    ))  # fmt: skip
+    return whole + edge
+
+
+def _by_expiry(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    expired = _expired_count(tx, app_id, now_ms)
+    total = expired if q.expired else _app_total(tx, app_id) - expired
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    f = _recording_filter(app_id, q, now_ms)
+    return total, _page(tx, f, q.descending, q.per_page, q.offset, "recordings_by_time")
 
 
 # --- status and time window: the day counts -----------------------------------------------
@@ -425,10 +491,7 @@ def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, l
     index = "recordings_by_meeting"
     if len(page_meetings) > 1 and gathered > _GATHER_ALWAYS:
         # Many recordings to sort: walking the time index may find the page sooner.
-        row = tx.one("SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?",
-                     (app_id,))  # fmt: skip
-        in_app = int(row[0]) if row and row[0] is not None else 0
-        walked = k * in_app / total
+        walked = k * _app_total(tx, app_id) / total
         if _WALK_COST * walked < gathered:
             index, page_meetings = "recordings_by_time", meetings
     clause, params = _in_meetings(tx, [m[0] for m in page_meetings])
