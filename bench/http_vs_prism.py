@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = int(os.environ.get("RECORDINGS", "1000000"))
 DURATION = os.environ.get("DURATION", "10s")
 RUNS = int(os.environ.get("RUNS", "3"))
-WORKERS = os.environ.get("WORKERS", "2")
+# reckit is measured once per worker count (processes of `reckit serve --workers N`).
+WORKERS = [int(w) for w in os.environ.get("WORKERS", "1,2").split(",") if w.strip()]
 DATA = ROOT / "bench" / ".data" / f"http-{RECORDINGS}"
 RECKIT_PORT, PRISM_PORT = 18787, 14010
 PATH = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings?per_page=25"
@@ -117,62 +118,100 @@ def median_run(url: str, token: str, conns: int) -> Run:
 
 
 def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory of the server: the process and its worker processes, added up."""
-    pids = [pid, *(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    """Peak resident memory of a server: the process and its descendants (workers, helpers),
+    each process's peak (VmHWM) added up, so pages they share count once per process."""
     total = 0
-    for p in pids:
-        status = Path(f"/proc/{p}/status").read_text()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
         total += int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+        todo += [int(c) for c in children]
     return total / 1024
+
+
+@dataclass
+class Measured:
+    c64: Run
+    c1: Run
+    rss_mb: float
+
+
+def measure(url: str, token: str, pid: int) -> Measured:
+    runs = {}
+    for conns in (64, 1):
+        print(f"  wrk -c{conns} ({RUNS} x {DURATION})", file=sys.stderr, flush=True)
+        runs[conns] = median_run(url, token, conns)
+    return Measured(runs[64], runs[1], peak_rss_mb(pid))
+
+
+def serve_reckit(workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ}
+    env.pop("RECKIT_DATABASE_URL", None)
+    return subprocess.Popen(
+        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log",
+         "--workers", str(workers), "--data-dir", str(DATA)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def main() -> None:
     ids = prepare_store()
+    # Migrations (a one-time cost after an upgrade) run now, not inside the measured server.
+    reckit("migrate")
     auth = {"Authorization": f"Bearer {ids['token']}"}
     path = PATH.format(a=ids["account_id"], p=ids["app_id"])
-    env = {**os.environ}
-    env.pop("RECKIT_DATABASE_URL", None)
-    server = subprocess.Popen(
-        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log", "--workers", WORKERS,
-         "--data-dir", str(DATA)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    reckit_url = f"http://127.0.0.1:{RECKIT_PORT}{path}"
+    results: dict[str, Measured] = {}
+    example: dict[str, object] = {}
+    for workers in WORKERS:
+        name = f"reckit, {workers} worker{'s' if workers > 1 else ''}"
+        print(name, file=sys.stderr, flush=True)
+        server = serve_reckit(workers)
+        try:
+            wait_for(reckit_url, auth)
+            example = httpx.get(reckit_url, headers=auth).json()
+            results[name] = measure(reckit_url, ids["token"], server.pid)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+    doc = prism_document(example)
+    print("Prism mock", file=sys.stderr, flush=True)
+    prism = subprocess.Popen(
+        [str(ROOT / "bench/prism/node_modules/.bin/prism"), "mock", "-h", "127.0.0.1",
+         "-p", str(PRISM_PORT), "--verboseLevel", "warn", str(doc)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    prism: subprocess.Popen[bytes] | None = None
     try:
-        reckit_url = f"http://127.0.0.1:{RECKIT_PORT}{path}"
-        wait_for(reckit_url, auth)
-        example = httpx.get(reckit_url, headers=auth).json()
-        doc = prism_document(example)
-        prism = subprocess.Popen(
-            [str(ROOT / "bench/prism/node_modules/.bin/prism"), "mock", "-h", "127.0.0.1",
-             "-p", str(PRISM_PORT), "--verboseLevel", "warn", str(doc)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
         prism_url = f"http://127.0.0.1:{PRISM_PORT}{path}"
         wait_for(prism_url, auth)
-        results: dict[tuple[str, int], Run] = {}
-        for name, url in (("reckit", reckit_url), ("Prism mock", prism_url)):
-            for conns in (64, 1):
-                print(f"wrk -c{conns} {name} ({RUNS} x {DURATION})", file=sys.stderr, flush=True)
-                results[(name, conns)] = median_run(url, ids["token"], conns)
-        rss = peak_rss_mb(server.pid)
+        results["Prism mock"] = measure(prism_url, ids["token"], prism.pid)
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(30)
-        if prism is not None:
-            os.killpg(prism.pid, signal.SIGTERM)
-            prism.wait(30)
-    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite), reckit with "
-          f"{WORKERS} worker(s); wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
-    print("| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx |")
-    print("|---|---|---|---|---|---|---|")
-    for name in ("reckit", "Prism mock"):
-        a, b = results[(name, 64)], results[(name, 1)]
+        os.killpg(prism.pid, signal.SIGTERM)
+        prism.wait(30)
+
+    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite); "
+          f"wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
+    print("| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx "
+          "| peak RSS MB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for name, m in results.items():
+        a, b = m.c64, m.c1
         bad = a.non_2xx + b.non_2xx + a.errors + b.errors
         print(f"| {name} | {a.rps:,.0f} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {b.rps:,.0f} | "
-              f"{b.p99_ms:.1f} | {bad} |")  # fmt: skip
-    r, p = results[("reckit", 64)], results[("Prism mock", 64)]
-    print(f"\nreckit/Prism throughput at c64: {r.rps / p.rps:.1f}x; "
-          f"reckit peak RSS: {rss:.0f} MB")  # fmt: skip
+              f"{b.p99_ms:.1f} | {bad} | {m.rss_mb:.0f} |")  # fmt: skip
+    prism_rps = results["Prism mock"].c64.rps
+    print("\nThroughput at c64 against Prism: " + ", ".join(
+        f"{name} {m.c64.rps / prism_rps:.1f}x" for name, m in results.items()
+        if name != "Prism mock"))  # fmt: skip
+    print(
+        "Peak RSS: every process of the server (parent, workers, helpers), each one's peak "
+        "added up."
+    )
 
 
 if __name__ == "__main__":
