@@ -139,7 +139,7 @@ def _fill(db: Database, engine: str, n: int) -> Store:
     )
     print(f"[{engine}] seeding {n:,} recordings ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    with db.transaction(write=True) as tx:
+    with db.load_journal(), db.transaction(write=True) as tx:  # as `reckit seed` loads
         seeding.seed(tx, plan)
     seed_s = time.perf_counter() - t0
     print(f"[{engine}] seeded in {seed_s:.1f} s", file=sys.stderr, flush=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 import secrets
+import sqlite3
 from collections import Counter
+from pathlib import Path
 
 from reckit.db.engine import Database
+from reckit.db.schema import migrate
 from reckit.recordings import repository
 from reckit.recordings.models import STATUSES, ListQuery
 from reckit.seeding import SeedPlan, make_meetings, make_recordings, seed
@@ -75,3 +78,36 @@ def test_two_apps_can_take_the_same_seed(database: Database) -> None:
     ids_a = {r[0] for r in _all(database, a)[1]}
     ids_b = {r[0] for r in _all(database, b)[1]}
     assert len(ids_a) == len(ids_b) == 200 and not ids_a & ids_b
+
+
+def _journal(db: Database) -> str:
+    with db.transaction() as tx:
+        row = tx.one("PRAGMA journal_mode")
+    assert row is not None
+    return str(row[0]).lower()
+
+
+def test_a_load_bypasses_the_wal_only_when_alone(tmp_path: Path) -> None:
+    """SQLite: a bulk load writes its pages once (rollback journal) when nothing else has the
+    store open, and leaves it in WAL mode; beside a running server's connection it keeps the
+    WAL and that reader is not disturbed."""
+    db = Database(f"sqlite:///{tmp_path / 'load.sqlite3'}")
+    migrate(db)
+    try:
+        with db.load_journal():
+            assert _journal(db) == "delete"
+            app_id = _seeded(db, 300)
+        assert _journal(db) == "wal"
+        assert _all(db, app_id)[0] == 300
+        reader = sqlite3.connect(tmp_path / "load.sqlite3")  # another process's connection
+        try:
+            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (300,)
+            with db.load_journal():
+                assert _journal(db) == "wal"
+                second = _seeded(db, 200)
+            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (500,)
+        finally:
+            reader.close()
+        assert _all(db, second)[0] == 200 and _journal(db) == "wal"
+    finally:
+        db.close()

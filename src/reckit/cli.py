@@ -369,7 +369,7 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
         columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(),
                    TimeElapsedColumn())  # fmt: skip
         with Progress(*columns, console=err, transient=False) as progress, \
-                db.transaction(write=True) as tx:  # fmt: skip
+                db.load_journal(), db.transaction(write=True) as tx:  # fmt: skip
             task = progress.add_task("Seeding recordings", total=n_recordings)
             seeding.seed(tx, plan, lambda n: progress.advance(task, n))
             progress.update(task, description="Committing")

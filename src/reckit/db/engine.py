@@ -211,6 +211,30 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def load_journal(self) -> Iterator[None]:
+        """Around a bulk load's transaction on SQLite: a rollback journal instead of the WAL, so
+        that the loaded pages are written once at commit rather than to the WAL and again by
+        its checkpoint (1,000,000 recordings: a 14 s commit becomes 3 s). Only while no other
+        connection has the database open (a running server keeps the WAL, and so does the
+        load); the WAL is back when the block ends. PostgreSQL: nothing changes."""
+        if self._pool is not None:
+            yield
+            return
+        conn = self._sqlite()
+        conn.execute("PRAGMA busy_timeout=0")  # another connection open: keep WAL, do not wait
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0]).lower()
+        except sqlite3.OperationalError:
+            mode = "wal"
+        finally:
+            conn.execute("PRAGMA busy_timeout=10000")
+        try:
+            yield
+        finally:
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+
     def vacuum_analyze(self, tables: Sequence[str]) -> None:
         """After a bulk load on PostgreSQL: set the visibility map (so index-only scans stay
         index-only) and refresh statistics. VACUUM cannot run in a transaction. SQLite's bulk

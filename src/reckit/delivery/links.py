@@ -7,6 +7,7 @@ key and the expiry under the server's key (crypto.py): change either and it no l
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from urllib.parse import quote
 
@@ -19,6 +20,11 @@ class Verdict(Enum):
     EXPIRED = "expired"
 
 
+# Characters a key may keep as they are in a URL path (what ``quote`` leaves alone): the keys
+# reckit makes are all of these, and skipping ``quote`` for them halves the cost of a link.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
 class Links:
     def __init__(self, base_url: str, box: SecretBox) -> None:
         self.base_url = base_url.rstrip("/")
@@ -26,7 +32,8 @@ class Links:
 
     def url(self, key: str, expiry_ms: int) -> str:
         sig = self.box.sign(f"{key}\n{expiry_ms}")
-        return f"{self.base_url}/dl/{quote(key)}?e={expiry_ms}&s={sig}"
+        path = key if _PLAIN.fullmatch(key) else quote(key)
+        return f"{self.base_url}/dl/{path}?e={expiry_ms}&s={sig}"
 
     def check(self, key: str, expiry: str, signature: str, now_ms: int) -> Verdict:
         # The signature first: an expiry that was tampered with is tampering, not expiry.
