@@ -97,15 +97,26 @@ def test_a_load_bypasses_the_wal_only_when_alone(tmp_path: Path) -> None:
         with db.load_journal():
             assert _journal(db) == "delete"
             app_id = _seeded(db, 300)
+            tenant = new_tenant(db)
+            with db.transaction(write=True) as tx:
+                seed(tx, SeedPlan(tenant.app_id, 50, 5, 1, NOW, "http://127.0.0.1", KEY))
+                # A server starting mid-load connects and reads what was committed before it.
+                starting = Database(db.url)
+                try:
+                    assert _all(starting, app_id)[0] == 300
+                    assert _all(starting, tenant.app_id)[0] == 0
+                finally:
+                    starting.close()
         assert _journal(db) == "wal"
+        assert _all(db, tenant.app_id)[0] == 50
         assert _all(db, app_id)[0] == 300
         reader = sqlite3.connect(tmp_path / "load.sqlite3")  # another process's connection
         try:
-            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (300,)
+            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (350,)
             with db.load_journal():
                 assert _journal(db) == "wal"
                 second = _seeded(db, 200)
-            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (500,)
+            assert reader.execute("SELECT count(*) FROM recordings").fetchone() == (550,)
         finally:
             reader.close()
         assert _all(db, second)[0] == 200 and _journal(db) == "wal"

@@ -177,9 +177,13 @@ class Database:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # WAL is kept in the file, so this is usually set already. While a bulk load holds
+            # the store in rollback mode (load_journal) it cannot be set, and need not be: the
+            # load puts WAL back when it ends, and this connection follows the file's mode.
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             # Each thread has its own connection: keep its page cache small, and leave the rest
             # to the OS page cache (memory-mapped pages would count against the process's RSS).
