@@ -18,20 +18,19 @@ from pathlib import Path
 import av
 import pytest
 
-from reckit.recorder.media import (
+from reckit.recorder.ffmpeg_args import ffmpeg_executable
+from reckit.recorder.media import CompositeCapture, TrackCapture
+from reckit.recorder.probe import Probe, ProbeError, probe
+from reckit.recorder.specs import (
     AudioSpec,
-    CompositeCapture,
     MediaError,
     Output,
     Source,
-    TrackCapture,
     VideoSpec,
     audio_extension,
     even_size,
-    ffmpeg_executable,
     video_extension,
 )
-from reckit.recorder.probe import Probe, ProbeError, probe
 
 SMALL = VideoSpec(width=160, height=120)
 TOLERANCE_S = 1.0

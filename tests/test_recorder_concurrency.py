@@ -35,8 +35,9 @@ from reckit.capture.tokens import create_recorder_token
 from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.recorder.client import RecorderClient
-from reckit.recorder.media import VideoSpec, even_size, ffmpeg_executable
+from reckit.recorder.ffmpeg_args import ffmpeg_executable
 from reckit.recorder.probe import probe
+from reckit.recorder.specs import VideoSpec, even_size
 from reckit.recorder.worker import ReferenceRecorder
 from reckit.recordings import live_repository as live
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_database, run_server

@@ -21,14 +21,8 @@ from typing import Any
 import httpx
 
 from reckit.recorder.client import RecorderAPIError, RecorderClient
-from reckit.recorder.media import (
-    AudioSpec,
-    CompositeCapture,
-    MediaError,
-    Source,
-    TrackCapture,
-    VideoSpec,
-)
+from reckit.recorder.media import CompositeCapture, TrackCapture
+from reckit.recorder.specs import AudioSpec, MediaError, Source, VideoSpec
 
 log = logging.getLogger("reckit.recorder")
 POLL_INTERVAL_S = 0.5
