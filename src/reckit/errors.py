@@ -6,6 +6,7 @@ ReckitError
 ├── Conflict              a state change that the resource's current state forbids
 ├── LinkTampered          a download link whose signature does not match
 ├── LinkGone              a download link past its expiry, or to a file deleted since
+├── StoreBusy             the embedded store stayed locked by other writers: retry shortly
 └── AuthError
     ├── Unauthenticated   no credentials, or unknown / revoked ones
     ├── MalformedAuth     an Authorization header that cannot be parsed
@@ -42,6 +43,14 @@ class LinkTampered(ReckitError):
 
 class LinkGone(ReckitError):
     pass
+
+
+class StoreBusy(ReckitError):
+    """Every write waited its turn for longer than the store's busy timeout (SQLite allows one
+    writer at a time). Nothing was written; the same request can be sent again."""
+
+    def __init__(self) -> None:
+        super().__init__("The store is busy with other writes; retry shortly")
 
 
 class AuthError(ReckitError):

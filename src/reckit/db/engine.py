@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import psycopg
     import psycopg_pool
 
+from reckit.errors import StoreBusy
+
 Dialect = Literal["sqlite", "postgres"]
 Row = tuple[Any, ...]
 Params = Sequence[Any]
@@ -140,6 +142,10 @@ class _PgTx:
                 self._c.execute(put, (name, value))
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc)
+
+
 def _statements(sql: str) -> list[str]:
     # Migrations keep one statement per ";\n"; no statement in them contains that sequence.
     return [s.strip() for s in sql.split(";\n") if s.strip()]
@@ -148,8 +154,11 @@ def _statements(sql: str) -> list[str]:
 class Database:
     """A connection source for one database, safe to share between threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
+        """``busy_timeout_ms``: SQLite, how long a write waits for the one writer's lock before
+        it gives up with ``StoreBusy`` (a 503 over HTTP)."""
         self.url = url
+        self.busy_timeout_ms = busy_timeout_ms
         self.dialect: Dialect
         if url.startswith(("postgresql://", "postgres://")):
             import psycopg
@@ -182,7 +191,7 @@ class Database:
             # load puts WAL back when it ends, and this connection follows the file's mode.
             with contextlib.suppress(sqlite3.OperationalError):
                 conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             # Each thread has its own connection: keep its page cache small, and leave the rest
@@ -207,7 +216,12 @@ class Database:
             return
         conn = self._sqlite()
         # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.OperationalError as exc:
+            if write and _is_busy(exc):
+                raise StoreBusy() from exc  # waited busy_timeout for the write lock
+            raise
         try:
             yield _SqliteTx(conn)
         except BaseException:
@@ -232,7 +246,7 @@ class Database:
         except sqlite3.OperationalError:
             mode = "wal"
         finally:
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         try:
             yield
         finally:

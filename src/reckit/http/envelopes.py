@@ -16,6 +16,7 @@ from reckit.errors import (
     MalformedAuth,
     NotFound,
     ReckitError,
+    StoreBusy,
     Unauthenticated,
 )
 
@@ -43,10 +44,12 @@ def raw_json(content: bytes, status: int = 200) -> Response:
     return Response(content, status_code=status, media_type="application/json")
 
 
-def generic_error(status: int, message: str) -> JSONResponse:
+def generic_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """RealtimeKit's own errors: {success, error: {code, message}} (wire-spec §1.7)."""
     return JSONResponse(
-        {"success": False, "error": {"code": status, "message": message}}, status_code=status
+        {"success": False, "error": {"code": status, "message": message}},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -82,6 +85,9 @@ def for_error(exc: ReckitError) -> JSONResponse:
             return gateway_error(400, 6003, "Invalid request headers", chain)
         case Forbidden():
             return gateway_error(403, 10000, "Authentication error")
+        case StoreBusy():
+            # Retryable: the SDKs and reckit's recorder retry a 503 (after retry-after).
+            return generic_error(503, exc.message, headers={"retry-after": "1"})
     return internal_error()
 
 

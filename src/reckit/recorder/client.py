@@ -3,6 +3,7 @@ anything else that captures media for reckit."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterator
@@ -48,17 +49,25 @@ class RecorderClient:
     def _call(self, method: str, path: str, upload: Path | None = None, **kwargs: Any) -> Any:
         """Every call of this API may be repeated harmlessly (the server treats replays as
         no-ops), so a dropped connection (a keep-alive closed just as it was reused, a server
-        restarting) is retried a few times before it counts as a failure."""
+        restarting) or a 503 (the store busy) is retried a few times before it counts as a
+        failure."""
         for attempt in range(RETRIES + 1):
             if upload is not None:
                 kwargs["content"] = _chunks(upload)
             try:
                 r = self.http.request(method, path, **kwargs)
-                break
             except httpx.TransportError:
                 if attempt == RETRIES:
                     raise
                 time.sleep(0.2 * 2**attempt)
+                continue
+            if r.status_code != 503 or attempt == RETRIES:
+                break
+            # The store was busy (every writer waited its turn too long): nothing was written.
+            delay = 1.0
+            with contextlib.suppress(ValueError):
+                delay = min(max(float(r.headers.get("retry-after", "1")), 0.1), 5.0)
+            time.sleep(delay * 2**attempt)
         if r.status_code >= 400:
             raise RecorderAPIError(r.status_code, r.text)
         return r.json()["data"]

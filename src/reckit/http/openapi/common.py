@@ -200,6 +200,11 @@ def operation(
             "404": error_response(not_found, "GenericError"),
             "429": error_response("Rate limit exceeded (when enabled).", "GatewayError"),
             "500": error_response("Unexpected failure.", "GenericError"),
+            "503": error_response(
+                "The embedded store stayed busy with other writes; nothing was written. Retry "
+                "after the retry-after header's seconds.",
+                "GenericError",
+            ),
         },
     }
     if body is not None:
