@@ -14,14 +14,14 @@ that colour and no other recording's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -135,24 +135,21 @@ def _nearest(colour: tuple[int, int, int]) -> int:
     )
 
 
-def _in_parallel(work: Callable[[httpx.Client, int], Any]) -> list[Any]:
-    """``work(client, i)`` for i in 0..N-1, all at once, each thread with its own client. The
-    clients are made first: on a machine busy with 50 encoders, making 50 of them inside the
-    threads can take longer than the barrier waits."""
-    clients = [httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0))
-               for _ in range(N)]  # fmt: skip
-    barrier = threading.Barrier(N)
+def _all_at_once(
+    requests: list[tuple[str, str, dict[str, Any]]], headers: dict[str, str]
+) -> list[httpx.Response]:
+    """Send every (method, url, json) request at once, each on its own connection, from one
+    event loop: no threads to start first, which on a machine busy with 50 encoders took longer
+    than the requests themselves."""
 
-    def run(i: int) -> Any:
-        barrier.wait(120)  # every request leaves at the same moment
-        return work(clients[i], i)
+    async def send() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            return await asyncio.gather(
+                *(client.request(m, url, json=body, headers=headers) for m, url, body in requests)
+            )
 
-    try:
-        with ThreadPoolExecutor(max_workers=N) as pool:
-            return list(pool.map(run, range(N)))
-    finally:
-        for http in clients:
-            http.close()
+    return asyncio.run(send())
 
 
 def _ok(r: httpx.Response) -> Any:
@@ -205,7 +202,7 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
             for i in range(N)
         ]  # fmt: skip
 
-        def start(client: httpx.Client, i: int) -> dict[str, Any]:
+        def start(i: int) -> tuple[str, str, dict[str, Any]]:
             body = {
                 "meeting_id": meetings[i],
                 "file_name_prefix": prefixes[i],
@@ -221,11 +218,9 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
                 },
                 "audio_config": {"codec": "AAC", "channel": "mono", "export_file": False},
             }
-            data: dict[str, Any] = _ok(client.post(f"{w.kit}/recordings", json=body,
-                                                   headers=auth))  # fmt: skip
-            return data
+            return "POST", f"{w.kit}/recordings", body
 
-        started = _in_parallel(start)
+        started = [_ok(r) for r in _all_at_once([start(i) for i in range(N)], auth)]
         ids = [rec["id"] for rec in started]
         assert len(set(ids)) == N
         assert all(rec["status"] == "INVOKED" for rec in started)
@@ -236,11 +231,8 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
         _wait_for_all(w, http, "RECORDING", ids, RECORDING_TIMEOUT_S)
         time.sleep(HOLD_S)
 
-        def stop(client: httpx.Client, i: int) -> str:
-            r = client.put(f"{w.kit}/recordings/{ids[i]}", json={"action": "stop"}, headers=auth)
-            return str(_ok(r)["status"])
-
-        assert _in_parallel(stop) == ["UPLOADING"] * N
+        stops = [("PUT", f"{w.kit}/recordings/{rid}", {"action": "stop"}) for rid in ids]
+        assert [_ok(r)["status"] for r in _all_at_once(stops, auth)] == ["UPLOADING"] * N
         _wait_for_all(w, http, "UPLOADED", ids, UPLOADED_TIMEOUT_S)
 
         # Every recording: its own name (prefix and meeting), a file that is what it says.

@@ -92,10 +92,17 @@ def held_by(tx: Tx, recorder_id: str) -> list[StoredRecording]:
     ))  # fmt: skip
 
 
+# A recorder polls several times a second; its heartbeat is written at most this often per
+# recording. Each write locks the recording's row, and a stop or pause of that recording waits
+# for the poll's transaction; with dozens of recordings per recorder that queue grew long.
+HEARTBEAT_EVERY_MS = 1_000
+
+
 def heartbeat(tx: Tx, recording_ids: list[str], recorder_id: str, now_ms: int) -> None:
     tx.many(
-        "UPDATE recordings SET heartbeat_at = ? WHERE id = ? AND recorder_id = ?",
-        [(now_ms, rid, recorder_id) for rid in recording_ids],
+        "UPDATE recordings SET heartbeat_at = ? WHERE id = ? AND recorder_id = ?"
+        " AND (heartbeat_at IS NULL OR heartbeat_at <= ?)",
+        [(now_ms, rid, recorder_id, now_ms - HEARTBEAT_EVERY_MS) for rid in recording_ids],
     )
 
 
