@@ -13,7 +13,7 @@ from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_hex_id
 from reckit.paging import Page
-from reckit.recordings.list_query import MAX_PAGE_NO, enum, whole_number
+from reckit.recordings.list_query import MAX_PAGE_NO, enum, search_text, whole_number
 from reckit.recordings.models import SORT_ORDERS
 from reckit.recordings.options import decode
 
@@ -90,12 +90,7 @@ def parse_app_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> AppQ
     last = dict(pairs)
     page_no = _positive("page_no", last.get("page_no", ""))
     per_page = _positive("per_page", last.get("per_page", ""))
-    search = last.get("search", "") or None
-    if search is not None:
-        if len(search) > MAX_SEARCH:
-            raise BadRequest.field("search", f"must be at most {MAX_SEARCH} characters")
-        if "\x00" in search:
-            raise BadRequest.field("search", "must not contain NUL characters")
+    search = search_text(last, MAX_SEARCH)
     order = enum("sort_order", last.get("sort_order", "DESC"), SORT_ORDERS)
     return AppQuery(
         page_no=page_no or 1,

@@ -73,12 +73,12 @@ def window(last: Mapping[str, str]) -> tuple[int | None, int | None]:
     return start_ms, end_ms
 
 
-def search_text(last: Mapping[str, str]) -> str | None:
-    """``search``; empty = no filter."""
+def search_text(last: Mapping[str, str], limit: int = MAX_SEARCH) -> str | None:
+    """``search``, at most ``limit`` characters; empty = no filter."""
     search = last.get("search", "") or None
     if search is not None:
-        if len(search) > MAX_SEARCH:
-            raise BadRequest.field("search", f"must be at most {MAX_SEARCH} characters")
+        if len(search) > limit:
+            raise BadRequest.field("search", f"must be at most {limit} characters")
         if "\x00" in search:
             raise BadRequest.field("search", "must not contain NUL characters")
     return search
