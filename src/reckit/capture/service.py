@@ -92,8 +92,9 @@ def poll(
     out: list[dict[str, Any]] = [_assignment(tx, r) for r in offered]
     for rid in holding:
         mine = held.get(rid) or live.get_by_id(tx, rid)
-        # Gone, finished or someone else's: the recorder drops it.
-        if mine is None or mine.recorder_id != recorder or mine.status in TERMINAL:
+        # Gone, finished, handed in (the server's now) or someone else's: the recorder drops it.
+        if (mine is None or mine.recorder_id != recorder or mine.status in TERMINAL
+                or mine.files is not None):  # fmt: skip
             out.append({"id": rid, "status": mine.status if mine else "GONE"})
         else:
             out.append(_assignment(tx, mine))

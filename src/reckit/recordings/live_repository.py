@@ -86,9 +86,16 @@ def claimable(tx: Tx, limit: int) -> list[StoredRecording]:
     ))  # fmt: skip
 
 
+# A recording is its recorder's until the recorder has handed its files in (``files`` set):
+# from then on delivery, retries and giving up are the server's, and nothing the recorder does
+# or fails to do (a restart, silence, a poll without it) can fail the recording.
+_CAPTURING = f"r.status IN {_LIVE} AND r.files IS NULL"
+
+
 def held_by(tx: Tx, recorder_id: str) -> list[StoredRecording]:
+    """The recordings ``recorder_id`` is still capturing or handing in."""
     return _many(tx.all(
-        f"{_SELECT} WHERE r.status IN {_LIVE} AND r.recorder_id = ?", (recorder_id,)
+        f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id = ?", (recorder_id,)
     ))  # fmt: skip
 
 
@@ -125,7 +132,7 @@ def past_max_seconds(tx: Tx, now_ms: int) -> list[StoredRecording]:
 def silent_recorders(tx: Tx, cutoff_ms: int) -> list[StoredRecording]:
     """Held recordings whose recorder has not been heard from since ``cutoff_ms``."""
     return _many(tx.all(
-        f"{_SELECT} WHERE r.status IN {_LIVE} AND r.recorder_id IS NOT NULL"
+        f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id IS NOT NULL"
         " AND r.heartbeat_at < ?",
         (cutoff_ms,),
     ))  # fmt: skip
