@@ -233,6 +233,17 @@ WHERE download_url_expiry IS NOT NULL GROUP BY app_id, download_url_expiry / 864
 """
 
 
+# A job's destination (delivery/runner.py bounds transfers per host), and who holds its lease:
+# the node (``<data_dir>/node.id``) and a token per attempt, so that a restarted node releases
+# its own leases at once and a late attempt's result is recognised as stale.
+_JOB_LEASES = """
+ALTER TABLE jobs ADD COLUMN host TEXT;
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_token TEXT;
+CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL
+"""
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
@@ -301,6 +312,11 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         common="ALTER TABLE recordings ADD COLUMN recorder_instance TEXT",
     ),
     Migration(6, "per-day counts of download_url_expiry (the expired filter)", common=_EXPIRY),
+    Migration(
+        7,
+        "delivery jobs: destination host (per-host bound), lease owner (node) and lease token",
+        common=_JOB_LEASES,
+    ),
 )
 
 
