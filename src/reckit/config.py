@@ -29,6 +29,9 @@ class Settings:
     # The recording lifecycle (docs/recorder-api.md).
     public_url: str = ""  # how clients reach this server (download links); default from host:port
     recorder_timeout_s: float = 30.0  # a recorder silent this long loses its recordings
+    # An API-started recording no recorder claims within this ends ERRORED (RealtimeKit gives a
+    # recording app the same 120 s to start).
+    claim_timeout_s: float = 120.0
     empty_room_s: float = 60.0  # wire-spec §3.4: a recording stops after 60 s of an empty room
     retention_days: float = 7.0  # wire-spec §5.4: bucket copies expire after 7 days
     sweep_interval_s: float = 1.0  # how often the timers are checked; 0 = never (tests)
@@ -73,6 +76,7 @@ class Settings:
             page_cache_bytes=int(env.get("RECKIT_PAGE_CACHE_MB", "16")) * 1024 * 1024,
             public_url=env.get("RECKIT_PUBLIC_URL", ""),
             recorder_timeout_s=float(env.get("RECKIT_RECORDER_TIMEOUT", "30")),
+            claim_timeout_s=float(env.get("RECKIT_CLAIM_TIMEOUT", "120")),
             empty_room_s=float(env.get("RECKIT_EMPTY_ROOM_TIMEOUT", "60")),
             retention_days=float(env.get("RECKIT_RETENTION_DAYS", "7")),
             secret_key=env.get("RECKIT_SECRET_KEY", ""),

@@ -4,6 +4,7 @@ ReckitError
 ├── BadRequest            a value in a query or body is not acceptable
 ├── NotFound              a resource named in a path does not exist (or is not yours)
 ├── Conflict              a state change that the resource's current state forbids
+├── FilesFinal            a recording's files are handed in: none can be replaced or added
 ├── LinkTampered          a download link whose signature does not match
 ├── LinkGone              a download link past its expiry, or to a file deleted since
 ├── StoreBusy             the embedded store stayed locked by other writers: retry shortly
@@ -34,6 +35,10 @@ class NotFound(ReckitError):
 
 
 class Conflict(ReckitError):
+    pass
+
+
+class FilesFinal(ReckitError):
     pass
 
 

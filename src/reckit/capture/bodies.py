@@ -24,6 +24,9 @@ class FailedBody(Struct, forbid_unknown_fields=False):
 class FileEntry(Struct, forbid_unknown_fields=False):
     role: Literal["video", "audio", "track"]
     participant_id: Name | None = None
+    # A track file's own: whose it is and how long (the recording's duration otherwise).
+    user_id: Name | None = None
+    duration_s: Annotated[float, Meta(ge=0, le=10_000_000)] | None = None
 
 
 class CompleteBody(Struct, forbid_unknown_fields=False):

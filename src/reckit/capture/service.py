@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from reckit.capture.liveness import Stalls
 from reckit.config import Settings
 from reckit.db.engine import Tx
 from reckit.delivery.service import Publisher, files_in, purge_expired
@@ -32,6 +33,7 @@ class Timers:
     recorder_timeout_ms: int
     empty_room_ms: int
     retention_ms: int
+    claim_timeout_ms: int
 
 
 def timers(s: Settings) -> Timers:
@@ -39,6 +41,7 @@ def timers(s: Settings) -> Timers:
         recorder_timeout_ms=int(s.recorder_timeout_s * 1000),
         empty_room_ms=int(s.empty_room_s * 1000),
         retention_ms=int(s.retention_days * 86_400_000),
+        claim_timeout_ms=int(s.claim_timeout_s * 1000),
     )
 
 
@@ -156,13 +159,33 @@ def complete(
         raise BadRequest(f"cannot complete a recording that is {rec.status}")
     if not files:
         raise BadRequest.field("files", "must name at least one file")
+    _track_owners(tx, rec, files, duration_s)
     files_in(tx, now, rec, files, duration_s, publisher)
 
 
-def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher) -> int:
+def _track_owners(
+    tx: Tx, rec: StoredRecording, files: dict[str, dict[str, Any]], duration_s: float
+) -> None:
+    """Each track file names its participant's user (from the session when the recorder did
+    not say) and its duration (the recording's when the recorder did not say)."""
+    tracks = [f for f in files.values() if f.get("role") == "track"]
+    if not tracks:
+        return
+    users: dict[str, str | None] = {}
+    if rec.session_id is not None:
+        users = {s.participant_id: s.user_id for s in sessions.sources(tx, rec.session_id)}
+    for f in tracks:
+        if f.get("user_id") is None:
+            f["user_id"] = users.get(f.get("participant_id") or "")
+        if f.get("duration_s") is None:
+            f["duration_s"] = duration_s
+
+
+def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls) -> int:
     """The timers of wire-spec §5.2: ``max_seconds`` (wall-clock from ``started_time``, pauses
-    included, §7 item 30b), the empty room, silent recorders, and retention (§5.4). Returns
-    how many recordings changed."""
+    included, §7 item 30b), the empty room, silent recorders, recordings no recorder claimed,
+    and retention (§5.4). Silence and waiting count only the time this server could listen
+    (``stalls``: liveness.py). Returns how many recordings changed."""
     changed = purge_expired(tx, now, publisher)
     for rec in live.past_max_seconds(tx, now):
         assert rec.started_time is not None and rec.max_seconds is not None
@@ -170,8 +193,17 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher) -> int:
         changed += _stop(tx, rec, rec.started_time + rec.max_seconds * 1000, {})
     for rec in live.in_empty_rooms(tx, now - timers.empty_room_ms):
         changed += _stop(tx, rec, now, {"reason": "ALL_PEERS_LEFT"})
-    for rec in live.silent_recorders(tx, now - timers.recorder_timeout_ms):
-        changed += fail(tx, now, rec, f"recorder {rec.recorder_id} stopped responding")
+    timeout = timers.recorder_timeout_ms
+    for rec in live.silent_recorders(tx, now - timeout):
+        assert rec.heartbeat_at is not None
+        if stalls.healthy_ms(rec.heartbeat_at, now) >= timeout:
+            changed += fail(tx, now, rec, f"recorder {rec.recorder_id} stopped responding")
+    wait = timers.claim_timeout_ms
+    for rec in live.unclaimed_since(tx, now - wait):
+        if stalls.healthy_ms(rec.invoked_time, now) >= wait:
+            # RealtimeKit gives a recording app the same window to start (decisions: issue 9).
+            changed += fail(tx, now, rec, f"no recorder claimed it within {wait / 1000:g} s"
+                            " (none is running, or every one is at capacity)")  # fmt: skip
     return changed
 
 

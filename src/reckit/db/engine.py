@@ -10,7 +10,8 @@ import contextlib
 import functools
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -142,6 +143,14 @@ class _PgTx:
                 self._c.execute(put, (name, value))
 
 
+# A write that waited this long for the store before it could begin is the server's stall.
+STALL_MS = 1_000
+
+
+def _epoch_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc)
 
@@ -159,6 +168,9 @@ class Database:
         it gives up with ``StoreBusy`` (a 503 over HTTP)."""
         self.url = url
         self.busy_timeout_ms = busy_timeout_ms
+        # Told how long (ms) every write waited that waited STALL_MS or more before it could
+        # begin, or gave up waiting: the server's own trouble (capture/liveness.py).
+        self.stall_listeners: list[Callable[[int], None]] = []
         self.dialect: Dialect
         if url.startswith(("postgresql://", "postgres://")):
             import psycopg
@@ -206,8 +218,17 @@ class Database:
     def transaction(self, *, write: bool = False) -> Iterator[Tx]:
         """A transaction; ``write=True`` for one that may write. A read transaction sees one
         snapshot from its first statement to its end (a list's total and page agree)."""
+        asked = _epoch_ms() if write else 0
         if self._pool is not None:
-            with self._pool.connection() as pg:
+            with contextlib.ExitStack() as stack:
+                try:
+                    pg = stack.enter_context(self._pool.connection())
+                except BaseException:
+                    if write:
+                        self._stalled(asked)
+                    raise
+                if write:
+                    self._waited(asked)
                 # Applied by psycopg to the BEGIN it sends: no extra round trip.
                 pg.isolation_level = None if write else self._repeatable_read
                 pg.read_only = None if write else True
@@ -220,14 +241,26 @@ class Database:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.OperationalError as exc:
             if write and _is_busy(exc):
+                self._stalled(asked)
                 raise StoreBusy() from exc  # waited busy_timeout for the write lock
             raise
+        if write:
+            self._waited(asked)
         try:
             yield _SqliteTx(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _waited(self, asked_ms: int) -> None:
+        if self.stall_listeners and _epoch_ms() - asked_ms >= STALL_MS:
+            self._stalled(asked_ms)
+
+    def _stalled(self, asked_ms: int) -> None:
+        waited = _epoch_ms() - asked_ms
+        for listener in list(self.stall_listeners):
+            listener(waited)
 
     @contextlib.contextmanager
     def load_journal(self) -> Iterator[None]:

@@ -42,12 +42,18 @@ class Publisher:
         expiry = now + self.retention_ms
         first = main or audio
         assert first is not None
-        return {
+        fields: dict[str, Any] = {
             "download_url": self.link(first["key"], expiry, now),
             "audio_download_url": self.link(audio["key"], expiry, now)
             if audio is not None and main is not None else None,
             "download_url_expiry": expiry,
         }  # fmt: skip
+        if any(f.get("role") == "track" for f in files.values()):
+            # Every participant's file its own link (render.tracks shows them).
+            for f in files.values():
+                f["download_url"] = self.link(f["key"], expiry, now)
+            fields["files"] = orjson.dumps(files).decode()
+        return fields
 
     def link(self, key: str, expiry_ms: int, now: int) -> str:
         filename = key.rsplit("/", 1)[-1]

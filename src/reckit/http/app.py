@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from reckit.apps.service import require_app
 from reckit.auth.tokens import authenticate, parse_authorization
+from reckit.capture.liveness import Stalls, SweepGaps
 from reckit.capture.service import sweep, timers
 from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
@@ -44,6 +45,7 @@ class Context:
     box: SecretBox
     publisher: Publisher
     policy: Policy
+    stalls: Stalls
 
 
 def _check_ids(account_id: str, app_id: str) -> None:
@@ -62,6 +64,9 @@ class ReckitApp:
         self._openapi = envelopes.JSONResponse(openapi_document()).body
         s = ctx.settings
         self.pages = PageCache(s.page_cache_bytes)
+        # A sweep later than a few intervals (and at least 3 s) means this process stalled.
+        allowed_ms = int(max(3.0, 5 * s.sweep_interval_s) * 1000)
+        self._sweep_gaps = SweepGaps(ctx.stalls, allowed_ms)
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
@@ -86,7 +91,7 @@ class ReckitApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 if self.ctx.settings.sweep_interval_s > 0:
-                    tasks.append(asyncio.create_task(self._forever(self.sweep_once)))
+                    tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
                     tasks.append(asyncio.create_task(self._forever(self.deliver_once)))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -99,7 +104,15 @@ class ReckitApp:
         """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""
         ctx = self.ctx
         with ctx.db.transaction(write=True) as tx:
-            return sweep(tx, ctx.clock.now_ms(), timers(ctx.settings), ctx.publisher)
+            return sweep(tx, ctx.clock.now_ms(), timers(ctx.settings), ctx.publisher, ctx.stalls)
+
+    def _sweep_on_time(self) -> int:
+        # The background sweep notices its own lateness: a stalled process or store is the
+        # server's trouble, not its recorders' silence (capture/liveness.py).
+        self._sweep_gaps.before(self.ctx.clock.now_ms())
+        changed = self.sweep_once()
+        self._sweep_gaps.succeeded(self.ctx.clock.now_ms())
+        return changed
 
     def deliver_once(self) -> int:
         """Run the due transfers to customers' storage (delivery/service.py)."""
@@ -231,4 +244,12 @@ def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> 
         lease_ms=int(settings.job_lease_s * 1000),
         endpoints=dict(settings.storage_endpoints),
     )
-    return ReckitApp(Context(settings, db, clock or SystemClock(), box, publisher, policy))
+    time: Clock = clock or SystemClock()
+    stalls = Stalls(time.now_ms())
+
+    def store_stalled(waited_ms: int) -> None:
+        now = time.now_ms()
+        stalls.add(now - waited_ms, now)
+
+    db.stall_listeners.append(store_stalled)
+    return ReckitApp(Context(settings, db, time, box, publisher, policy, stalls))

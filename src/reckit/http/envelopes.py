@@ -10,6 +10,7 @@ from starlette.responses import Response
 from reckit.errors import (
     BadRequest,
     Conflict,
+    FilesFinal,
     Forbidden,
     LinkGone,
     LinkTampered,
@@ -74,6 +75,8 @@ def for_error(exc: ReckitError) -> JSONResponse:
             return generic_error(400, f"BAD_REQUEST: {exc.message}")
         case NotFound():
             return generic_error(404, exc.message)
+        case FilesFinal():
+            return generic_error(409, exc.message)
         case LinkTampered():
             return generic_error(403, exc.message)
         case LinkGone():

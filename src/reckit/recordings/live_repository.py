@@ -138,6 +138,16 @@ def silent_recorders(tx: Tx, cutoff_ms: int) -> list[StoredRecording]:
     ))  # fmt: skip
 
 
+def unclaimed_since(tx: Tx, invoked_before_ms: int) -> list[StoredRecording]:
+    """Recordings started through the API (they carry a capture ``config``) that are still
+    INVOKED with no recorder, invoked at ``invoked_before_ms`` or earlier."""
+    return _many(tx.all(
+        f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
+        " AND r.config IS NOT NULL AND r.invoked_time <= ?",
+        (invoked_before_ms,),
+    ))  # fmt: skip
+
+
 def in_empty_rooms(tx: Tx, empty_since_ms: int) -> list[StoredRecording]:
     """Running recordings whose session has had nobody in it since ``empty_since_ms`` or
     earlier (an ended session counts as empty from its end)."""

@@ -122,9 +122,18 @@ class RecordingConfig(_Body):
     storage_config: StorageConfig | UnsetType | None = UNSET
 
 
+class TrackOutput(_Body):
+    """The older track layer's outputs (wire-spec §3.5, "consider accepting"): reckit's bucket,
+    or the customer's storage, to which every track file is delivered too."""
+
+    type: Literal["REALTIMEKIT_BUCKET", "STORAGE_CONFIG"]
+    storage_config: StorageConfig | UnsetType = UNSET
+
+
 class TrackLayer(_Body):
     file_name_prefix: Prefix | UnsetType = UNSET
     media_kind: Literal["audio"] | UnsetType = UNSET
+    outputs: Annotated[list[TrackOutput], Meta(max_length=4)] | UnsetType = UNSET
 
 
 class TrackBody(_Body):

@@ -25,8 +25,8 @@ def storage_config(text: str | None) -> dict[str, Any] | None:
 
 def list_item(row: Row) -> dict[str, Any]:
     (rid, audio_url, url, expiry, size, invoked, name, session, started, status, stopped,
-     duration, storage, mid, m_created, m_updated, title, m_status, ros, lsos, persist, keep,
-     summarize) = row  # fmt: skip
+     duration, storage, track_files, mid, m_created, m_updated, title, m_status, ros, lsos,
+     persist, keep, summarize) = row  # fmt: skip
     item: dict[str, Any] = {
         "id": rid,
         "audio_download_url": audio_url,
@@ -43,6 +43,8 @@ def list_item(row: Row) -> dict[str, Any]:
     if duration is not None:
         item["recording_duration"] = duration
     item["storage_config"] = storage_config(storage)
+    if track_files is not None:
+        item["tracks"] = tracks(track_files)
     meeting: dict[str, Any] = {
         "id": mid,
         "created_at": format_ms(m_created),
@@ -58,6 +60,27 @@ def list_item(row: Row) -> dict[str, Any]:
         meeting["title"] = title
     item["meeting"] = meeting
     return item
+
+
+def tracks(files_json: str) -> list[dict[str, Any]]:
+    """reckit's extension (docs/behaviour.md, Track files): every participant's file of a
+    track recording, each with its own link, size and duration. The documented fields of the
+    recording describe the first of them."""
+    files: dict[str, dict[str, Any]] = orjson.loads(files_json)
+    out = []
+    for name, f in files.items():
+        if f.get("role") != "track":
+            continue
+        duration = f.get("duration_s")
+        out.append({
+            "participant_id": f.get("participant_id"),
+            "user_id": f.get("user_id"),
+            "output_file_name": name,
+            "download_url": f.get("download_url"),
+            "file_size": f.get("size"),
+            "recording_duration": None if duration is None else int(duration),
+        })  # fmt: skip
+    return out
 
 
 def _json(text: str | None) -> Any:
@@ -96,4 +119,9 @@ def full(r: StoredRecording) -> dict[str, Any]:
     if stop is not None:
         out["stop_reason"] = stop
     out["storage_config"] = storage_config(r.storage_config)
+    # reckit's extensions (docs/behaviour.md): why it failed, and every track file.
+    if r.error_reason is not None:
+        out["error_reason"] = r.error_reason
+    if r.kind == "track" and r.files is not None:
+        out["tracks"] = tracks(r.files)
     return out

@@ -43,6 +43,7 @@ LIST_COLUMNS = (
     "r.id, r.audio_download_url, r.download_url, r.download_url_expiry, r.file_size,"
     " r.invoked_time, r.output_file_name, r.session_id, r.started_time, r.status,"
     " r.stopped_time, r.recording_duration, r.storage_config,"
+    " CASE WHEN r.kind = 'track' THEN r.files END,"
     " m.id, m.created_at, m.updated_at, m.title, m.status, m.record_on_start,"
     " m.live_stream_on_start, m.persist_chat, m.session_keep_alive_time_in_secs,"
     " m.summarize_on_end"

@@ -159,7 +159,26 @@ def start_on_join(tx: Tx, now: int, app_id: str, meeting_id: str) -> StoredRecor
     )
 
 
-def start_track_recording(tx: Tx, clock: Clock, app_id: str, raw: bytes) -> dict[str, Any]:
+def _track_storage(layer: options.TrackLayer | None, box: SecretBox) -> dict[str, Any] | None:
+    """The customer's storage of a track layer in the older shape (``outputs``), sealed; None
+    when the layer names none (wire-spec §3.5)."""
+    if layer is None or not isinstance(layer.outputs, list):
+        return None
+    for i, output in enumerate(layer.outputs):
+        if output.type != "STORAGE_CONFIG":
+            continue
+        if not isinstance(output.storage_config, options.StorageConfig):
+            raise BadRequest.field(f"layers.outputs[{i}].storage_config",
+                                   "is required for STORAGE_CONFIG")  # fmt: skip
+        options.check_storage(output.storage_config)
+        sealed: dict[str, Any] = options.public(output, box)["storage_config"]
+        return sealed
+    return None
+
+
+def start_track_recording(
+    tx: Tx, clock: Clock, box: SecretBox, app_id: str, raw: bytes
+) -> dict[str, Any]:
     body = options.decode(raw, options.TrackBody)
     meeting_id = options.require_uuid("meeting_id", body.meeting_id)
     meeting = _meeting(tx, app_id, meeting_id)
@@ -174,8 +193,9 @@ def start_track_recording(tx: Tx, clock: Clock, app_id: str, raw: bytes) -> dict
     start: dict[str, Any] = {"audio_config": {"export_file": False}}
     if isinstance(prefix, str):
         start["file_name_prefix"] = prefix
-    # Track files go to reckit's bucket (wire-spec §3.5): no custom storage.
-    start["storage_config"] = None
+    # Track files go to reckit's bucket (wire-spec §3.5), and to the customer's storage too
+    # when the layer names one in the older shape (its ``outputs``).
+    start["storage_config"] = _track_storage(layer, box)
     start["realtimekit_bucket_config"] = {"enabled": True}
     resolved = _resolve(tx, app_id, meeting, start)
     user_ids = body.user_ids if isinstance(body.user_ids, list) else None

@@ -15,6 +15,7 @@ from reckit.http.openapi.common import (
     ref,
     success,
 )
+from reckit.http.openapi.options import STORAGE_CONFIG_IN
 from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
 from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES
 
@@ -44,6 +45,30 @@ LIST_PARAMETERS: list[JSON] = [
 ]  # fmt: skip
 
 
+# reckit's extensions (docs/behaviour.md): additive fields the SDKs ignore.
+TRACKS: JSON = {
+    "type": "array",
+    "description": "reckit extension: every participant's file of a track recording.",
+    "items": {
+        "type": "object",
+        "required": ["participant_id", "user_id", "output_file_name", "download_url",
+                     "file_size", "recording_duration"],
+        "additionalProperties": False,
+        "properties": {
+            "participant_id": {"type": ["string", "null"]},
+            "user_id": {"type": ["string", "null"]},
+            "output_file_name": {"type": "string"},
+            "download_url": {"type": ["string", "null"], "format": "uri"},
+            "file_size": {"type": ["integer", "null"], "minimum": 0},
+            "recording_duration": {"type": ["integer", "null"], "minimum": 0},
+        },
+    },
+}  # fmt: skip
+ERROR_REASON: JSON = {
+    "type": "string",
+    "description": "reckit extension: why the recording ended ERRORED.",
+}
+
 LIST_ITEM: JSON = {
     "type": "object",
     "required": [*RECORDING_REQUIRED, "storage_config", "meeting"],
@@ -52,6 +77,7 @@ LIST_ITEM: JSON = {
         **RECORDING_PROPS,
         "storage_config": {"$ref": "#/components/schemas/StorageConfigOut"},
         "meeting": {"$ref": "#/components/schemas/Meeting"},
+        "tracks": TRACKS,
     },
 }
 
@@ -92,6 +118,8 @@ RECORDING_FULL: JSON = {
         "start_reason": _reason(["API_CALL", "RECORD_ON_START"]),
         "stop_reason": _reason(["API_CALL", "INTERNAL_ERROR", "ALL_PEERS_LEFT"]),
         "storage_config": ref("StorageConfigOut"),
+        "error_reason": ERROR_REASON,
+        "tracks": TRACKS,
     },
 }
 
@@ -107,6 +135,25 @@ TRACK_BODY: JSON = {
                 "properties": {
                     "file_name_prefix": {"type": "string", "pattern": "^[-\\w\\s]+$"},
                     "media_kind": {"type": "string", "enum": ["audio"]},
+                    # The older shape (wire-spec §3.5): where the track files go besides
+                    # reckit's bucket. STORAGE_CONFIG needs a storage_config.
+                    "outputs": {
+                        "type": "array",
+                        "maxItems": 4,
+                        "items": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {
+                                "type": {
+                                    "type": "string",
+                                    "enum": ["REALTIMEKIT_BUCKET", "STORAGE_CONFIG"],
+                                },
+                                "storage_config": {**STORAGE_CONFIG_IN, "type": "object"},
+                            },
+                            "if": {"properties": {"type": {"const": "STORAGE_CONFIG"}}},
+                            "then": {"required": ["type", "storage_config"]},
+                        },
+                    },
                 },
             },
         },

@@ -14,10 +14,11 @@ from reckit.auth.tokens import parse_authorization
 from reckit.capture import bodies, service
 from reckit.capture.tokens import authenticate_recorder
 from reckit.db.engine import Tx
-from reckit.errors import BadRequest, NotFound
+from reckit.errors import BadRequest, FilesFinal, NotFound
 from reckit.http import envelopes
 from reckit.ids import new_uuid
 from reckit.recordings import live_repository as live
+from reckit.recordings.models import StoredRecording
 from reckit.recordings.options import decode, require_uuid
 from reckit.sessions.repository import Source
 
@@ -82,23 +83,39 @@ class _Routes:
         )
         return envelopes.ok(None)
 
-    def _key(self, tx: Tx, who: str, rid: str, name: str) -> str:
+    @staticmethod
+    def _held(tx: Tx, who: str, rid: str) -> StoredRecording:
         rec = live.get_by_id(tx, rid)
         if rec is None or rec.recorder_id != who:
             raise NotFound(f"Recording {rid} is not held by recorder {who}")
+        return rec
+
+    def _key(self, tx: Tx, who: str, rid: str, name: str) -> str:
+        rec = self._held(tx, who, rid)
+        return f"{rec.app_id}/{rec.id}/{name}"
+
+    def _open_key(self, tx: Tx, who: str, rid: str, name: str) -> str:
+        """The key a file may still be written to: none once the files are handed in, so that
+        a signed link always serves the bytes its ``file_size`` describes."""
+        rec = self._held(tx, who, rid)
+        if rec.files is not None:
+            raise FilesFinal(f"Recording {rid} has its files already: none can be replaced"
+                             " or added")  # fmt: skip
         return f"{rec.app_id}/{rec.id}/{name}"
 
     async def upload(self, request: Request, params: dict[str, str]) -> Response:
         """The file streams to the bucket; its SHA-256 (header ``x-reckit-sha256``) is checked
         before it appears under its key."""
         rid, name = params["recording_id"], params["name"]
-        key = await self._as_recorder(request, lambda tx, who: self._key(tx, who, rid, name))
+        key = await self._as_recorder(request, lambda tx, who: self._open_key(tx, who, rid, name))
         upload = self.bucket.upload(key)
         try:
             async for chunk in request.stream():
                 upload.write(chunk)
                 if upload.size > MAX_FILE_BYTES:
                     raise BadRequest(f"file must be at most {MAX_FILE_BYTES} bytes")
+            # Handed in while this streamed? Then this copy must not replace the file.
+            await self._as_recorder(request, lambda tx, who: self._open_key(tx, who, rid, name))
             stored = upload.commit(request.headers.get("x-reckit-sha256"))
         except BaseException:
             upload.abort()
@@ -123,6 +140,8 @@ class _Routes:
                     "sha256": stored.sha256,
                     "role": entry.role,
                     "participant_id": entry.participant_id,
+                    "user_id": entry.user_id,
+                    "duration_s": entry.duration_s,
                 }
             service.complete(tx, self._now(), who, rid, files, body.duration_s,
                              self.app.ctx.publisher)  # fmt: skip

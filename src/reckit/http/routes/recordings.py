@@ -52,7 +52,8 @@ class _Routes:
         raw = await self.app.body(request)
         data = await self.app.in_app(
             request, params,
-            lambda tx, app_id: service.start_track_recording(tx, self.clock, app_id, raw),
+            lambda tx, app_id: service.start_track_recording(
+                tx, self.clock, self.app.ctx.box, app_id, raw),
             write=True,
         )  # fmt: skip
         return envelopes.ok(data)
