@@ -137,6 +137,18 @@ def test_stop_before_capture_ends_errored(world: World, t: Tenant) -> None:
     assert [(r["id"], r["status"]) for r in listed] == [(rid, "ERRORED")]
 
 
+def test_get_says_why_a_recording_failed(world: World, t: Tenant) -> None:
+    meeting = as_json(world, t, "meetings", "create", "--title", "Fails")["id"]
+    rid = as_json(world, t, "recordings", "start", meeting)["id"]
+    _capture_began(world, rid)
+    world.recorder.failed(rid, "FFmpeg exited with code 1: the camera went away")
+    shown = invoke(world, t, "recordings", "get", rid).stdout
+    assert "ERRORED" in shown and "error_reason" in shown
+    assert "the camera went away" in shown
+    got = as_json(world, t, "recordings", "get", rid)
+    assert got["error_reason"] == "FFmpeg exited with code 1: the camera went away"
+
+
 def test_errors_print_the_servers_message(world: World, t: Tenant) -> None:
     meeting = as_json(world, t, "meetings", "create")["id"]
     bad = invoke(world, t, "recordings", "start", meeting, "--max-seconds", "5", code=1)

@@ -29,7 +29,7 @@ DEFAULT_URL = "http://127.0.0.1:8787"
 TIMEOUT_S = 30.0
 # Human order of the fields of one recording; anything else the server sends follows.
 RECORDING_FIELDS = (
-    "id", "status", "meeting", "invoked_time", "started_time", "stopped_time",
+    "id", "status", "error_reason", "meeting", "invoked_time", "started_time", "stopped_time",
     "recording_duration", "file_size", "output_file_name", "download_url",
     "download_url_expiry", "audio_download_url", "session_id", "start_reason", "stop_reason",
 )  # fmt: skip
