@@ -1,5 +1,6 @@
-"""50 meetings started and stopped at once through the API: each ends with its own correct
-file, and the list endpoint's counts agree.
+"""50 meetings started and stopped at once through the API, on a machine kept busy by two
+CPU-burning processes: each ends with its own correct file, none ERRORED, and the list
+endpoint's counts agree.
 
 A live reckit on a store of its own, the reference recorder (capacity 50) in a thread, and 50
 HTTP clients in a thread pool. The media is tiny (64x48 H.264, mono AAC, no separate audio
@@ -19,6 +20,7 @@ import contextlib
 import functools
 import hashlib
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -67,7 +69,20 @@ class World:
 
 
 @pytest.fixture
-def world(engine: str, tmp_path: Path) -> Iterator[World]:
+def busy_machine() -> Iterator[None]:
+    """Two processes that keep both cores busy for as long as the test runs: the recorder and
+    the server must not lose recordings to a loaded machine (a slow store, late heartbeats)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait(10)
+
+
+@pytest.fixture
+def world(engine: str, tmp_path: Path, busy_machine: None) -> Iterator[World]:
     settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path,
                         sweep_interval_s=0.2)  # fmt: skip
     with own_database(engine, tmp_path) as db, run_server(db, settings) as server:
