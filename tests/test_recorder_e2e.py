@@ -21,6 +21,7 @@ from reckit.recorder.client import RecorderClient
 from reckit.recorder.probe import probe
 from reckit.recorder.worker import ReferenceRecorder
 from reckit.recordings import live_repository as live
+from reckit.storage.registry import open_destination
 from tests.conftest import (
     LiveServer,
     Tenant,
@@ -31,6 +32,7 @@ from tests.conftest import (
     run_server,
 )
 from tests.flows import wait_for
+from tests.storage_servers_az_sftp import SshdServer, sshd_server
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,79 @@ def test_a_track_recording_gives_one_audio_file_per_participant(
     p = probe(first)
     assert p.video_codec is None and p.audio_codec == "opus"
     assert p.duration_s >= 1.5
+
+
+@pytest.fixture(scope="module")
+def sshd() -> Iterator[SshdServer]:
+    with sshd_server() as server:
+        yield server
+
+
+def test_every_track_file_is_reachable_and_delivered(
+    world: tuple[LiveServer, Tenant], sshd: SshdServer, tmp_path: Path
+) -> None:
+    """A track recording of two participants with custom storage (the older layer shape,
+    ``outputs``): each participant's file has its own link, size and duration (``tracks``, on
+    get-one and in the list), and both arrive at the destination byte-identical."""
+    server, _ = world
+    t = new_tenant(server.db)
+    with server.db.transaction(write=True) as tx:
+        token, _ = create_recorder_token(tx, SystemClock(), f"plane-tracks-{server.db.dialect}")
+    media_plane = RecorderClient(server.url, token)
+    storage = {"type": "sftp", "host": sshd.host, "port": sshd.port, "username": sshd.username,
+               "auth_method": "PASSWORD", "password": sshd.password,
+               "path": str(sshd.root / "tracks")}  # fmt: skip
+    kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}"
+    with ValidatingClient(headers=t.auth) as http, Cloudflare(
+        api_token=t.token, base_url=server.api, max_retries=0, http_client=ValidatingClient(),
+        _strict_response_validation=True,
+    ) as cf:  # fmt: skip
+        meeting = http.post(f"{kit}/meetings", json={"title": "two voices"}).json()["data"]
+        session = media_plane.session_started(t.app_id, meeting["id"])
+        media_plane.joined(session, "alice", "user-a")
+        media_plane.joined(session, "bob", "user-b")
+        layer = {"file_name_prefix": "pair", "media_kind": "audio",
+                 "outputs": [{"type": "REALTIMEKIT_BUCKET"},
+                             {"type": "STORAGE_CONFIG", "storage_config": storage}]}  # fmt: skip
+        r = http.post(f"{kit}/recordings/track",
+                      json={"meeting_id": meeting["id"], "layers": {"default": layer}})  # fmt: skip
+        assert r.status_code == 200, r.text
+        rid = r.json()["data"]["recording"]["id"]
+
+        def get() -> Any:
+            return cf.realtime_kit.recordings.get_one_recording(
+                rid, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+
+        wait_for(lambda: get().status == "RECORDING", "RECORDING")
+        time.sleep(2.5)
+        http.put(f"{kit}/recordings/{rid}", json={"action": "stop"}).raise_for_status()
+        # The SDK parses the extended object; the extension is there for those who look.
+        done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
+        one = http.get(f"{kit}/recordings/{rid}").json()["data"]
+        listed = http.get(f"{kit}/recordings").json()["data"]
+    media_plane.close()
+    tracks = sorted(one["tracks"], key=lambda track: track["participant_id"])
+    assert [(x["participant_id"], x["user_id"]) for x in tracks] == [
+        ("alice", "user-a"), ("bob", "user-b")]  # fmt: skip
+    assert [item["tracks"] for item in listed if item["id"] == rid] == [one["tracks"]]
+    # The documented fields describe the first file.
+    assert done.download_url == one["tracks"][0]["download_url"]
+    assert done.file_size == one["tracks"][0]["file_size"]
+    dest = open_destination(storage)
+    try:
+        for track in tracks:
+            assert track["output_file_name"].startswith("pair_")
+            body = httpx.get(track["download_url"], timeout=30).content
+            assert len(body) == track["file_size"] > 0
+            mine = tmp_path / track["output_file_name"]
+            mine.write_bytes(body)
+            p = probe(mine)
+            assert p.audio_codec == "opus" and p.video_codec is None
+            assert track["recording_duration"] == int(p.duration_s) >= 1
+            delivered = tmp_path / f"delivered-{track['output_file_name']}"
+            dest.get(track["output_file_name"], delivered)
+            assert delivered.read_bytes() == body
+    finally:
+        dest.close()
+    first, second = (x["download_url"] for x in tracks)
+    assert first != second
