@@ -58,15 +58,18 @@ class LeakWatch(logging.Handler):
 
 
 def _secrets_in(data: Any, out: list[str]) -> None:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in SECRET_STORAGE_FIELDS and isinstance(value, str):
-                out.append(value)
-            else:
-                _secrets_in(value, out)
-    elif isinstance(data, list):
-        for item in data:
-            _secrets_in(item, out)
+    # Iterative: the malformed-request tests send JSON nested a thousand deep.
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in SECRET_STORAGE_FIELDS and isinstance(value, str):
+                    out.append(value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 WATCH = LeakWatch()

@@ -75,6 +75,36 @@ def test_links_serve_the_files_with_range(
         assert http.get(audio_url).content == audio
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["items=0-1", "bytes=5-3", "bytes=", "bytes=abc", "bytes=+1-2", "bytes=1-+2", "bytes=-",
+     "bytes=1-2;x", "bytes=\u00b9-2", "bytes 0-1", "bytes=0-1, 5-3", "bytes=0x10-20"],
+)  # fmt: skip
+def test_an_unusable_range_is_ignored(
+    done: tuple[Tenant, dict[str, object], bytes, bytes], header: str
+) -> None:
+    """RFC 9110 §14.2: a Range the server cannot use is ignored: 200 and the whole file."""
+    _, rec, video, _ = done
+    r = httpx.get(str(rec["download_url"]), headers={"range": header.encode("utf-8")})
+    assert r.status_code == 200 and r.content == video, header
+    assert "content-range" not in r.headers
+
+
+def test_ranges_past_the_end(done: tuple[Tenant, dict[str, object], bytes, bytes]) -> None:
+    _, rec, video, _ = done
+    url, size = str(rec["download_url"]), len(video)
+    with httpx.Client() as http:
+        # Only the satisfiable part of a range set is served.
+        r = http.get(url, headers={"range": f"bytes=10-19, {size + 5}-{size + 9}"})
+        assert r.status_code == 206 and r.content == video[10:20]
+        # A last-pos past the end is cut at the end.
+        r = http.get(url, headers={"range": f"bytes={size - 4}-{size + 100}"})
+        assert r.status_code == 206 and r.content == video[-4:]
+        # Nothing satisfiable: 416.
+        for header in (f"bytes={size}-", f"bytes={size + 1}-{size + 2}", "bytes=-0"):
+            assert http.get(url, headers={"range": header}).status_code == 416, header
+
+
 def _with(url: str, **changes: str) -> str:
     parts = urlsplit(url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}

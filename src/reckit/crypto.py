@@ -93,4 +93,5 @@ class SecretBox:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def verify(self, message: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(message), signature)
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
+        return hmac.compare_digest(self.sign(message).encode(), signature.encode())

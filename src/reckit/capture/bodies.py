@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+MAX_DURATION_S = 366 * 86_400
 Url = Annotated[str, Meta(max_length=4096)]
 
 
@@ -26,12 +27,13 @@ class FileEntry(Struct, forbid_unknown_fields=False):
     participant_id: Name | None = None
     # A track file's own: whose it is and how long (the recording's duration otherwise).
     user_id: Name | None = None
-    duration_s: Annotated[float, Meta(ge=0, le=10_000_000)] | None = None
+    duration_s: Annotated[float, Meta(ge=0, le=MAX_DURATION_S)] | None = None
 
 
 class CompleteBody(Struct, forbid_unknown_fields=False):
     files: dict[Annotated[str, Meta(max_length=255)], FileEntry]
-    duration_s: Annotated[float, Meta(ge=0)]
+    # At most a year: a number that fits every column it ends up in.
+    duration_s: Annotated[float, Meta(ge=0, le=MAX_DURATION_S)]
 
 
 class SessionBody(Struct, forbid_unknown_fields=False):

@@ -20,6 +20,7 @@ from reckit.config import Settings
 from reckit.db.engine import Tx
 from reckit.delivery.service import Publisher, files_in, purge_expired
 from reckit.errors import BadRequest, NotFound
+from reckit.meetings import repository as meetings
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import TERMINAL, Status, StoredRecording
 from reckit.recordings.service import start_on_join
@@ -221,8 +222,13 @@ def _stop(tx: Tx, rec: StoredRecording, at: int, reason: dict[str, Any]) -> bool
 def session_started(
     tx: Tx, now: int, app_id: str, meeting_id: str, session_id: str, media_url: str | None
 ) -> None:
-    if sessions.get(tx, session_id) is not None:
+    existing = sessions.get(tx, session_id)
+    if existing is not None:
+        if (existing.app_id, existing.meeting_id) != (app_id, meeting_id):
+            raise BadRequest(f"session {session_id} belongs to another meeting")
         return  # a replay
+    if meetings.get(tx, app_id, meeting_id) is None:
+        raise NotFound(f"Meeting {meeting_id} not found in app {app_id}")
     sessions.insert(tx, session_id, app_id, meeting_id, media_url, now)
 
 

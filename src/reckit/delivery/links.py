@@ -23,6 +23,7 @@ class Verdict(Enum):
 # Characters a key may keep as they are in a URL path (what ``quote`` leaves alone): the keys
 # reckit makes are all of these, and skipping ``quote`` for them halves the cost of a link.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
+_EXPIRY = re.compile(r"[1-9][0-9]{0,14}", re.ASCII)
 
 
 class Links:
@@ -36,8 +37,10 @@ class Links:
         return f"{self.base_url}/dl/{path}?e={expiry_ms}&s={sig}"
 
     def check(self, key: str, expiry: str, signature: str, now_ms: int) -> Verdict:
-        # The signature first: an expiry that was tampered with is tampering, not expiry.
-        if not expiry.isdigit() or len(expiry) > 15:
+        # The signature first: an expiry that was tampered with is tampering, not expiry. Only
+        # the canonical form reckit writes: ASCII digits, no leading zero (str.isdigit() would
+        # take "²" or fullwidth digits, and int() "0…" or "١٢").
+        if _EXPIRY.fullmatch(expiry) is None:
             return Verdict.TAMPERED
         if not self.box.verify(f"{key}\n{int(expiry)}", signature):
             return Verdict.TAMPERED

@@ -177,13 +177,22 @@ def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadReque
 
 
 def decode(body: bytes, kind: type[T]) -> T:
-    """Decode and validate a JSON body, or BadRequest naming the field."""
+    """Decode and validate a JSON body, or BadRequest naming the field. Every body of every
+    route comes through here: whatever is malformed is a 400, never a 500."""
     if not body.strip():
         raise BadRequest("body is required")
+    try:
+        # RFC 8259 §8.1: JSON is UTF-8. Checked whole and strictly (no overlong forms, no
+        # surrogates), also inside keys the type below would skip unread.
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8 (at byte {exc.start})") from None
     try:
         return msgspec.json.decode(body, type=kind)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _bad_request(exc) from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
 
 
 def require_uuid(name: str, value: str) -> str:

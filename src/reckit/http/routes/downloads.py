@@ -11,10 +11,27 @@ from starlette.responses import FileResponse, Response
 
 from reckit.delivery.links import Verdict
 from reckit.errors import LinkGone, LinkTampered
+from reckit.http.ranges import usable_range
 from reckit.storage.bucket import check_key
 
 if TYPE_CHECKING:
     from reckit.http.app import ReckitApp
+
+
+def _settle_range(request: Request, size: int) -> None:
+    """Leave the response a Range header it may serve as it is (http/ranges.py): an invalid one
+    is dropped, a partly satisfiable one is cut to its satisfiable parts. The response reads
+    the same scope."""
+    header = request.headers.get("range")
+    if header is None:
+        return
+    usable = usable_range(header, size)
+    if usable == header:
+        return
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"range"]
+    if usable is not None:
+        headers.append((b"range", usable.encode("latin-1")))
+    request.scope["headers"] = headers
 
 
 def register(app: ReckitApp) -> None:
@@ -32,6 +49,7 @@ def register(app: ReckitApp) -> None:
         path = ctx.publisher.bucket.served_path(check_key(key))
         if path is None:
             raise LinkGone("This recording's file is no longer in reckit's bucket.")
+        _settle_range(request, path.stat().st_size)
         return FileResponse(path, filename=params["name"])
 
     app.router.add("GET", "/dl/{app_id}/{recording_id}/{name}", download)
