@@ -10,6 +10,10 @@ FFmpeg runs as a child process, not in-process: a codec crash cannot take the se
 several recordings spread over the cores. The child dies with its parent (PR_SET_PDEATHSIG), and
 stop()/abort() always reap it.
 
+A capture made over a directory that already holds segments (an earlier run of the recorder
+died mid-capture) carries on from them: it starts out paused, resume() adds segments after the
+existing ones, and stop() joins them all.
+
 The captures' parts live beside them: specs.py (what is asked for and given back),
 ffmpeg_args.py (the FFmpeg command lines) and processes.py (the FFmpeg processes, segments
 and joining).
@@ -58,6 +62,7 @@ class _Capture:
         self._parts = work_dir / parts_name
         self._state = _State.NEW
         self._outputs: dict[str, _Segments] = {}
+        self._recovered = False
 
     def start(self) -> None:
         if self._state is _State.NEW:
@@ -95,6 +100,24 @@ class _Capture:
 
     def _describe(self, key: str, reason: str) -> str:
         return reason
+
+    def _adopt(self) -> None:
+        """Called once every output is set up: segments found on disk mean a capture carried
+        on from an earlier run, paused between its stretches."""
+        if any(segments.files for segments in self._outputs.values()):
+            self._parts.mkdir(parents=True, exist_ok=True)
+            self._state = _State.PAUSED
+            self._recovered = True
+
+    @property
+    def recovered(self) -> bool:
+        """Whether segments from an earlier run were found when this capture was made."""
+        return self._recovered
+
+    def usable(self) -> bool:
+        """Whether every output has at least one segment with media in it (probed), so stop()
+        can make the files."""
+        return all(segments.usable() for segments in self._outputs.values())
 
     def _finish(self) -> None:
         if self._state is _State.NEW:
@@ -158,8 +181,12 @@ class CompositeCapture(_Capture):
             "composite",
             lambda segment: _composite_args(source, video, audio, segment),
         )
+        self._adopt()
 
-    def stop(self) -> Output:
+    def stop(self, keep_segments: bool = False) -> Output:
+        """Join the segments into the final files. ``keep_segments`` leaves them on disk (the
+        caller removes the directory), so a crash before the files are handed in can join them
+        again."""
         if self._result is not None:
             return self._result
         self._finish()
@@ -185,7 +212,8 @@ class CompositeCapture(_Capture):
             raise MediaError("the source has no audio, and only the audio file is exported")
         _join(self._ffmpeg, listing, outputs)
         self._result = _output(video_path, audio_path)
-        self._cleanup()
+        if not keep_segments:
+            self._cleanup()
         return self._result
 
 
@@ -218,11 +246,13 @@ class TrackCapture(_Capture):
                 f"track{index}",
                 _track_builder(source, frequency),
             )
+        self._adopt()
 
     def _describe(self, key: str, reason: str) -> str:
         return f"track {key}: {reason}"
 
-    def stop(self) -> dict[str, Output]:
+    def stop(self, keep_segments: bool = False) -> dict[str, Output]:
+        """As CompositeCapture.stop(), one file per source."""
         if self._result is not None:
             return self._result
         self._finish()
@@ -238,5 +268,6 @@ class TrackCapture(_Capture):
             _join(self._ffmpeg, listing, [(["-map", "0:a:0"], _WEBM, path)])
             result[key] = _output(None, path)
         self._result = result
-        self._cleanup()
+        if not keep_segments:
+            self._cleanup()
         return result

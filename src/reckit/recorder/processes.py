@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,7 +107,9 @@ def _stderr_tail(log: Path) -> str:
 
 
 class _Segments:
-    """One output's FFmpeg processes: one Matroska segment per capturing stretch."""
+    """One output's FFmpeg processes: one Matroska segment per capturing stretch. Segments
+    already in ``parts`` (an earlier run of the recorder, cut short) are the first ones: new
+    segments are numbered after them, never over them."""
 
     def __init__(
         self, ffmpeg: str, parts: Path, label: str, build: Callable[[Path], list[str]]
@@ -121,11 +124,23 @@ class _Segments:
         # Survives into later segments, to say why stop() found nothing usable.
         self.last_failure: str | None = None
         self.files: list[Path] = []
+        self._last_number = 0
+        pattern = re.compile(re.escape(label) + r"-(\d+)\.mkv")
+        found: list[tuple[int, Path]] = []
+        with contextlib.suppress(OSError):
+            for path in parts.iterdir():
+                match = pattern.fullmatch(path.name)
+                if match is not None and path.is_file():
+                    found.append((int(match.group(1)), path))
+        for number, path in sorted(found):
+            self.files.append(path)
+            self._last_number = number
 
     def begin(self) -> None:
         if self._process is not None:
             return
-        number = len(self.files) + 1
+        self._last_number += 1
+        number = self._last_number
         segment = self._parts / f"{self.label}-{number:03d}.mkv"
         self._log = self._parts / f"{self.label}-{number:03d}.log"
         self.files.append(segment)
