@@ -155,9 +155,14 @@ def _status(url: str, t: Tenant, rid: str) -> str:
     return str(_get(url, t, rid)["status"])
 
 
-def _start(url: str, t: Tenant, db: Database) -> dict[str, Any]:
+def _start(
+    url: str, t: Tenant, db: Database, storage: dict[str, Any] | None = None
+) -> dict[str, Any]:
     meeting = add_meeting(db, t.app_id, "phoenix")
-    body = {"meeting_id": meeting.id, "video_config": {"width": 160, "height": 120}}
+    body: dict[str, Any] = {"meeting_id": meeting.id,
+                            "video_config": {"width": 160, "height": 120}}  # fmt: skip
+    if storage is not None:
+        body["storage_config"] = storage
     r = httpx.post(_kit(url, t), json=body, headers=t.auth, timeout=10)
     assert r.status_code == 200, r.text
     data: dict[str, Any] = r.json()["data"]
@@ -348,24 +353,39 @@ def _claim(client: RecorderClient, rid: str) -> dict[str, Any]:
     raise AssertionError(f"{rid} was not assigned")
 
 
-def test_leftovers_are_cleared_at_start(world: World) -> None:
+def test_leftovers_are_cleared_at_start(world: World, tmp_path: Path) -> None:
     w = world
-    # What an earlier run of "phoenix" left: an ERRORED recording's capture, and the capture
-    # of a recording still RECORDING whose only segment holds no media.
+    # What an earlier run of "phoenix" left: an ERRORED recording's capture; the capture of a
+    # recording whose files it handed in (UPLOADING while the server delivers them, which,
+    # with the sweep off, it never does) just before it died; and the capture of a recording
+    # still RECORDING whose only segment holds no media.
     earlier = RecorderClient(w.url, w.token)
     try:
         errored = _start(w.url, w.tenant, w.db)["id"]
         item = _claim(earlier, errored)
         earlier.started(errored)
         earlier.failed(errored, "the encoder fell over")
+        nowhere = {"type": "sftp", "host": "127.0.0.1", "port": free_port(), "username": "u",
+                   "auth_method": "PASSWORD", "password": "p4ss-" + os.urandom(4).hex(),
+                   "path": "/upload"}  # fmt: skip
+        handed_in = _start(w.url, w.tenant, w.db, nowhere)["id"]
+        handed_item = _claim(earlier, handed_in)
+        earlier.started(handed_in)
+        _stop(w.url, w.tenant, handed_in)
+        video = tmp_path / "video.mp4"
+        video.write_bytes(os.urandom(4096))
+        earlier.upload(handed_in, handed_item["output_file_name"], video)
+        earlier.complete(handed_in, {handed_item["output_file_name"]: {"role": "video"}}, 2.0)
         lost = _start(w.url, w.tenant, w.db)["id"]
         lost_item = _claim(earlier, lost)
         earlier.started(lost)
     finally:
         earlier.close()
     assert _status(w.url, w.tenant, errored) == "ERRORED"
+    assert _status(w.url, w.tenant, handed_in) == "UPLOADING"
     assert _status(w.url, w.tenant, lost) == "RECORDING"
-    for rid, saved in ((errored, item), (lost, lost_item)):
+    # Each with a segment that holds no media: a recorder that tried to join one would fail it.
+    for rid, saved in ((errored, item), (handed_in, handed_item), (lost, lost_item)):
         parts = _parts(w, saved)
         parts.mkdir(parents=True)
         (w.work / rid / ITEM_FILE).write_bytes(orjson.dumps(saved))
@@ -377,7 +397,7 @@ def test_leftovers_are_cleared_at_start(world: World) -> None:
     half.mkdir()
     (half / (ITEM_FILE + ".tmp")).write_bytes(b'{"id": "0b7c1a8e-')
     (w.work / "stray.txt").write_text("left here")
-    assert len(w.left_in_work_dir()) == 5
+    assert len(w.left_in_work_dir()) == 6
 
     recorder = w.recorder()
     try:
@@ -387,6 +407,9 @@ def test_leftovers_are_cleared_at_start(world: World) -> None:
         w.stop_gracefully(recorder)
     assert _error_reason(w.db, w.tenant, lost) == LOST
     assert _error_reason(w.db, w.tenant, errored) == "the encoder fell over"
+    # The server has those files: the recorder dropped its copy and left the recording alone.
+    assert _status(w.url, w.tenant, handed_in) == "UPLOADING"
+    assert _error_reason(w.db, w.tenant, handed_in) is None
 
 
 class _GatedUploads(RecorderClient):
