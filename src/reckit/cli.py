@@ -103,6 +103,10 @@ def serve(host: str, port: int, workers: int, access_log: bool, data_dir: Path |
 
     with _open(data_dir, host=host, port=port) as (settings, db):
         _bootstrap(settings, db)
+        # Before any worker starts: no transfer this node held before it (re)started is alive.
+        from reckit.delivery.runner import load_node_id, release_own_leases
+
+        release_own_leases(db, load_node_id(settings.data_dir), SystemClock().now_ms())
         stop = threading.Event()
         recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
         try:

@@ -43,6 +43,11 @@ class Settings:
     delivery_backoff_s: float = 5.0
     job_lease_s: float = 900.0
     storage_endpoints: Mapping[str, str] = field(default_factory=dict)
+    # The delivery runner (delivery/runner.py): transfers at once per process, at once per
+    # destination host, and how long one attempt may run before it counts as failed.
+    delivery_concurrency: int = 8
+    delivery_per_host: int = 2
+    delivery_attempt_timeout_s: float = 300.0
     # reckit's own bucket: the data directory, or S3-compatible storage (storage/s3_bucket.py).
     bucket_url: str = ""
     bucket_endpoint: str | None = None
@@ -88,6 +93,9 @@ class Settings:
             delivery_attempts=int(env.get("RECKIT_DELIVERY_ATTEMPTS", "8")),
             delivery_backoff_s=float(env.get("RECKIT_DELIVERY_BACKOFF", "5")),
             job_lease_s=float(env.get("RECKIT_JOB_LEASE", "900")),
+            delivery_concurrency=int(env.get("RECKIT_DELIVERY_CONCURRENCY", "8")),
+            delivery_per_host=int(env.get("RECKIT_DELIVERY_PER_HOST", "2")),
+            delivery_attempt_timeout_s=float(env.get("RECKIT_DELIVERY_ATTEMPT_TIMEOUT", "300")),
             storage_endpoints={
                 kind: env[f"RECKIT_STORAGE_ENDPOINT_{kind.upper()}"]
                 for kind in ("aws", "azure", "digitalocean", "gcs", "sftp")

@@ -86,8 +86,10 @@ def files_in(
     if rec.storage_config is None:
         _finish(tx, now, after, publisher)
         return
+    host = destination_host(orjson.loads(rec.storage_config))
     for name, f in files.items():
-        jobs.add(tx, DELIVER, rec.id, {"name": name, "key": f["key"], "size": f["size"]}, now)
+        jobs.add(tx, DELIVER, rec.id, {"name": name, "key": f["key"], "size": f["size"]}, now,
+                 host=host)  # fmt: skip
 
 
 def _finish(tx: Tx, now: int, rec: StoredRecording, publisher: Publisher) -> None:
@@ -115,6 +117,12 @@ class Policy:
     backoff_ms: int
     lease_ms: int
     endpoints: dict[str, str]
+    # delivery/runner.py: transfers at once in a process, at once per destination host, how
+    # long one attempt may run before it counts as failed, and this node's ID (lease owner).
+    concurrency: int = 8
+    per_host: int = 2
+    attempt_timeout_s: float = 300.0
+    node_id: str | None = None
 
 
 def _destination_name(config: dict[str, Any]) -> str:
@@ -122,35 +130,49 @@ def _destination_name(config: dict[str, Any]) -> str:
     return f"{config.get('type')} {where!r}"
 
 
-def deliver_once(
-    db: Database, box: SecretBox, publisher: Publisher, policy: Policy, now_ms: int,
-    limit: int = 4,
-) -> int:  # fmt: skip
-    """Run the due transfers (at most ``limit``); how many ran. The transfer itself runs outside
-    any transaction: it may take minutes."""
-    with db.transaction(write=True) as tx:
-        due = jobs.claim_due(tx, now_ms, policy.lease_ms, limit)
-    for job in due:
-        _deliver(db, box, publisher, policy, job, now_ms)
-    return len(due)
+def destination_host(config: dict[str, Any]) -> str:
+    """Which server a storage config's transfers go to, from its non-secret fields only: the
+    key of the per-host bound (delivery/runner.py). Object stores by bucket (their names are
+    global, or per region for DigitalOcean; an Azure container is told apart by name only, the
+    account being in the sealed connection string), SFTP by host and port."""
+    kind = str(config.get("type") or "?")
+    if kind == "sftp":
+        return f"sftp {config.get('host') or '?'}:{config.get('port') or 22}"
+    bucket = str(config.get("bucket") or "?")
+    if kind == "digitalocean":
+        return f"digitalocean {str(config.get('region') or '').lower()}/{bucket}"
+    return f"{kind} {bucket}"
 
 
-def _deliver(
-    db: Database, box: SecretBox, publisher: Publisher, policy: Policy, job: jobs.Job, now: int
-) -> None:
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to. ``error`` None: delivered and confirmed; else the reason (no
+    secret in it), whether another attempt may help, and whether the recording is still
+    waiting for this transfer (``orphan``: it is not; the job just ends)."""
+
+    error: str | None = None
+    retryable: bool = True
+    orphan: bool = False
+
+
+def attempt(
+    db: Database, box: SecretBox, publisher: Publisher, policy: Policy, job: jobs.Job
+) -> Outcome:
+    """One transfer of ``job``'s file to the recording's storage, outside any transaction (it
+    may take minutes); nothing is written here (``settle`` does)."""
     with db.transaction() as tx:
         rec = live.get_by_id(tx, job.recording_id)
     if rec is None or rec.status != Status.UPLOADING or rec.storage_config is None:
-        with db.transaction(write=True) as tx:
-            jobs.fail(tx, job.id, "the recording is no longer waiting for this transfer", now)
-        return
+        return Outcome("the recording is no longer waiting for this transfer", False, True)
     public: dict[str, Any] = orjson.loads(rec.storage_config)
     error, retryable, config = None, True, public
     try:
         config = unsealed(public, box)
         name = job.payload["name"]
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        destination = open_destination(config, policy.endpoints)
+        destination = open_destination(
+            config, policy.endpoints, attempt_timeout_s=policy.attempt_timeout_s
+        )
         try:
             with publisher.bucket.local_copy(job.payload["key"]) as source:
                 stat = destination.put(name, source, kind)
@@ -164,26 +186,66 @@ def _deliver(
         error, retryable = str(exc), exc.retryable
     except Exception as exc:  # a vendor SDK's own failure: worth another try
         error = f"{type(exc).__name__}: {exc}"
+    if error is None:
+        return Outcome()
+    return Outcome(_scrub(f"delivery to {_destination_name(public)} failed: {error}", config),
+                   retryable)  # fmt: skip
+
+
+def timed_out(job: jobs.Job, policy: Policy) -> Outcome:
+    """The outcome of an attempt still running past the attempt timeout: failed, retryable."""
+    return Outcome(
+        f"delivery to {job.host or 'its destination'} failed: the attempt did not finish within"
+        f" {policy.attempt_timeout_s:g} s (RECKIT_DELIVERY_ATTEMPT_TIMEOUT); it was abandoned"
+    )
+
+
+def settle(
+    db: Database, publisher: Publisher, policy: Policy, job: jobs.Job, outcome: Outcome, now: int
+) -> bool:
+    """Write ``outcome`` for the attempt that claimed ``job``: done (and the recording UPLOADED
+    once all its files are), retried after a backoff, or failed (the recording ERRORED). Only
+    while the job is still leased under that attempt's token: False, and nothing written, for
+    an attempt that was already timed out, released or taken over (its result is stale)."""
+    token = job.lease_token
     with db.transaction(write=True) as tx:
-        if error is None:
-            jobs.succeed(tx, job.id, now)
+        # The recording's row first, then the job's, in every outcome: the two results of one
+        # attempt (its timeout and its late end) and those of its sibling files never deadlock.
+        live.get_by_id(tx, job.recording_id, lock=True)
+        if outcome.error is None:
+            if not jobs.succeed(tx, job.id, now, token):
+                return _stale(job, "delivered")
             _finish_if_delivered(tx, now, job.recording_id, publisher)
-            return
-        error = _scrub(f"delivery to {_destination_name(public)} failed: {error}", config)
-        log.warning("%s (attempt %d of %d)", error, job.attempts, policy.attempts)
-        if retryable and job.attempts < policy.attempts:
+            return True
+        error = outcome.error
+        if outcome.orphan:
+            return jobs.fail(tx, job.id, error, now, token) or _stale(job, "ended")
+        if outcome.retryable and job.attempts < policy.attempts:
             delay = policy.backoff_ms * 2 ** (job.attempts - 1)
-            jobs.retry_at(tx, job.id, now + delay, error, now)
-            return
-        jobs.fail(tx, job.id, error, now)
-        _give_up(tx, now, job.recording_id, error, publisher)
+            if not jobs.retry_at(tx, job.id, now + delay, error, now, token):
+                return _stale(job, "failed")
+        elif jobs.fail(tx, job.id, error, now, token):
+            _give_up(tx, now, job.recording_id, error, publisher)
+        else:
+            return _stale(job, "failed")
+    log.warning("%s (attempt %d of %d)", error, job.attempts, policy.attempts)
+    return True
+
+
+def _stale(job: jobs.Job, what: str) -> bool:
+    log.info("delivery job %s: attempt %d %s after it was given up on; its result is ignored",
+             job.id, job.attempts, what)  # fmt: skip
+    return False
 
 
 def _finish_if_delivered(tx: Tx, now: int, recording_id: str, publisher: Publisher) -> None:
+    # The recording's row lock first: two of its files confirmed at once (two transactions on
+    # PostgreSQL) are then looked at one after the other, and the second sees both done.
+    rec = live.get_by_id(tx, recording_id, lock=True)
+    if rec is None or rec.status != Status.UPLOADING:
+        return
     if all(j.status == jobs.DONE for j in jobs.for_recording(tx, recording_id)):
-        rec = live.get_by_id(tx, recording_id, lock=True)
-        if rec is not None and rec.status == Status.UPLOADING:
-            _finish(tx, now, rec, publisher)
+        _finish(tx, now, rec, publisher)
 
 
 def _give_up(tx: Tx, now: int, recording_id: str, reason: str, publisher: Publisher) -> None:

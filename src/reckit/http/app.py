@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from reckit.config import Settings
 from reckit.crypto import SecretBox, load_master_key
 from reckit.db.engine import Database, Tx
 from reckit.delivery.links import Links
-from reckit.delivery.service import Policy, Publisher, deliver_once
+from reckit.delivery.runner import DeliveryRunner, load_node_id
+from reckit.delivery.service import Policy, Publisher
 from reckit.errors import BadRequest, Forbidden, ReckitError
 from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
@@ -92,11 +94,15 @@ class ReckitApp:
             if message["type"] == "lifespan.startup":
                 if self.ctx.settings.sweep_interval_s > 0:
                     tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
-                    tasks.append(asyncio.create_task(self._forever(self.deliver_once)))
+                    # Each round starts transfers and returns; they run on the runner's threads.
+                    tasks.append(asyncio.create_task(self._forever(self.delivery.poll)))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in tasks:
                     task.cancel()
+                # Transfers under way get a moment to finish; the others' leases are given back.
+                grace = min(5.0, self.ctx.policy.attempt_timeout_s)
+                await asyncio.to_thread(self.delivery.stop, grace)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -115,9 +121,14 @@ class ReckitApp:
         return changed
 
     def deliver_once(self) -> int:
-        """Run the due transfers to customers' storage (delivery/service.py)."""
+        """One round of transfers to customers' storage, waiting for those it started (each
+        until it ends or times out): how many it started (delivery/runner.py)."""
+        return self.delivery.run_once()
+
+    @functools.cached_property
+    def delivery(self) -> DeliveryRunner:
         ctx = self.ctx
-        return deliver_once(ctx.db, ctx.box, ctx.publisher, ctx.policy, ctx.clock.now_ms())
+        return DeliveryRunner(ctx.db, ctx.box, ctx.publisher, ctx.policy, ctx.clock)
 
     async def _forever(self, work: Callable[[], int]) -> None:
         # Every worker process runs these; each change is a compare-and-set and each transfer
@@ -243,6 +254,10 @@ def create_app(settings: Settings, db: Database, clock: Clock | None = None) -> 
         backoff_ms=int(settings.delivery_backoff_s * 1000),
         lease_ms=int(settings.job_lease_s * 1000),
         endpoints=dict(settings.storage_endpoints),
+        concurrency=max(1, settings.delivery_concurrency),
+        per_host=max(1, settings.delivery_per_host),
+        attempt_timeout_s=settings.delivery_attempt_timeout_s,
+        node_id=load_node_id(settings.data_dir),
     )
     time: Clock = clock or SystemClock()
     stalls = Stalls(time.now_ms())

@@ -67,7 +67,9 @@ class AzureDestination:
     Azurite) and wins over the one the connection string names.
 
     ``timeout`` bounds connecting and each read from the service; ``retries`` is how often the
-    SDK itself retries a failed request before reckit's own retry logic sees the error."""
+    SDK itself retries a failed request before reckit's own retry logic sees the error.
+    ``attempt_timeout_s`` (a delivery's attempt timeout) caps ``timeout`` at it, and the tries
+    at as many as fit in it one after another (at least one, so maybe no retry)."""
 
     def __init__(
         self,
@@ -77,7 +79,12 @@ class AzureDestination:
         timeout: float = 30.0,
         retries: int = 2,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        attempt_timeout_s: float | None = None,
     ) -> None:
+        if attempt_timeout_s is not None:
+            timeout = min(timeout, attempt_timeout_s)
+            # A try may wait ``timeout`` to connect and ``timeout`` for an answer.
+            retries = max(0, min(retries, int(attempt_timeout_s // (2 * timeout)) - 1))
         container = config.get("bucket")
         if not isinstance(container, str) or not container:
             raise StorageError("Azure storage config has no container (bucket)", retryable=False)

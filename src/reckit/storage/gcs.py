@@ -94,7 +94,9 @@ class GcsDestination:
     ``part_size``: above it, resumable upload in chunks of this size (a multiple of 256 KiB).
     ``connect_timeout``/``read_timeout``: seconds, per request. ``retry_deadline``: seconds the
     library may spend retrying transient failures of one call (0 = no retries), so a failed
-    delivery comes back to reckit's scheduler in bounded time."""
+    delivery comes back to reckit's scheduler in bounded time. ``attempt_timeout_s`` (a
+    delivery's attempt timeout) caps both timeouts at it, and the retry deadline at what is left
+    of it after one request (no retries when one request may take all of it)."""
 
     def __init__(
         self,
@@ -105,7 +107,12 @@ class GcsDestination:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         retry_deadline: float = 120.0,
+        attempt_timeout_s: float | None = None,
     ) -> None:
+        if attempt_timeout_s is not None:
+            connect_timeout = min(connect_timeout, attempt_timeout_s)
+            read_timeout = min(read_timeout, attempt_timeout_s)
+            retry_deadline = min(retry_deadline, attempt_timeout_s - connect_timeout - read_timeout)
         if config.get("type") != "gcs":
             raise StorageError(f"not a gcs storage config: {config.get('type')!r}", retryable=False)
         if part_size < _CHUNK_UNIT or part_size % _CHUNK_UNIT:

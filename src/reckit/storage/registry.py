@@ -13,29 +13,34 @@ from reckit.storage.local import LocalBucket
 
 
 def open_destination(
-    config: Mapping[str, Any], endpoints: Mapping[str, str] | None = None
+    config: Mapping[str, Any],
+    endpoints: Mapping[str, str] | None = None,
+    *,
+    attempt_timeout_s: float | None = None,
 ) -> Destination:
     """``config``: a whole storage config, secrets included. ``endpoints``: per type, where
     its API is when it is not the vendor's public one (an S3-compatible server, an emulator);
-    from RECKIT_STORAGE_ENDPOINT_<TYPE>."""
+    from RECKIT_STORAGE_ENDPOINT_<TYPE>. ``attempt_timeout_s``: the SDK's own timeouts and
+    retries are kept within it (RECKIT_DELIVERY_ATTEMPT_TIMEOUT; None: the backend's own)."""
     kind = config.get("type")
     endpoint = (endpoints or {}).get(str(kind))
+    budget = attempt_timeout_s
     if kind in ("aws", "digitalocean"):
         from reckit.storage.s3 import S3Destination
 
-        return S3Destination(config, endpoint)
+        return S3Destination(config, endpoint, attempt_timeout_s=budget)
     if kind == "azure":
         from reckit.storage.azure import AzureDestination
 
-        return AzureDestination(config, endpoint)
+        return AzureDestination(config, endpoint, attempt_timeout_s=budget)
     if kind == "gcs":
         from reckit.storage.gcs import GcsDestination
 
-        return GcsDestination(config, endpoint)
+        return GcsDestination(config, endpoint, attempt_timeout_s=budget)
     if kind == "sftp":
         from reckit.storage.sftp import SftpDestination
 
-        return SftpDestination(config, endpoint)
+        return SftpDestination(config, endpoint, attempt_timeout_s=budget)
     raise StorageError(f"unknown storage type {kind!r}", retryable=False)
 
 

@@ -76,7 +76,8 @@ class S3Destination:
     last; tests go lower against moto). ``connect_timeout``/``read_timeout`` are per request in
     seconds; ``max_attempts`` bounds botocore's own retries of throttling and 5xx answers per
     request (1 = no retry), so a failed delivery comes back to reckit's scheduler in bounded
-    time."""
+    time. ``attempt_timeout_s`` (a delivery's attempt timeout) caps both timeouts at it, and
+    botocore's tries at as many as fit in it one after another (at least one)."""
 
     def __init__(
         self,
@@ -88,7 +89,13 @@ class S3Destination:
         read_timeout: float = 60.0,
         max_attempts: int = 4,
         max_concurrency: int = 4,
+        attempt_timeout_s: float | None = None,
     ) -> None:
+        if attempt_timeout_s is not None:
+            connect_timeout = min(connect_timeout, attempt_timeout_s)
+            read_timeout = min(read_timeout, attempt_timeout_s)
+            fit = int(attempt_timeout_s // (connect_timeout + read_timeout))
+            max_attempts = max(1, min(max_attempts, fit))
         kind = config.get("type")
         if kind not in ("aws", "digitalocean"):
             raise StorageError(f"not an S3 storage type: {kind!r}", retryable=False)

@@ -91,8 +91,10 @@ class SftpDestination:
     """Files under ``path`` on one SFTP server, over one connection opened on first use and
     reopened if it drops. Not for use from several threads at once.
 
-    ``timeout`` bounds the TCP connect, the SSH handshake, authentication and each SFTP request.
-    ``endpoint`` is accepted for the registry's sake and unused: the config names the server."""
+    ``timeout`` bounds the TCP connect, the SSH handshake, authentication and each SFTP request
+    (paramiko never retries on its own); ``attempt_timeout_s`` (a delivery's attempt timeout)
+    caps it. ``endpoint`` is accepted for the registry's sake and unused: the config names the
+    server."""
 
     def __init__(
         self,
@@ -100,8 +102,11 @@ class SftpDestination:
         endpoint: str | None = None,
         *,
         timeout: float = 30.0,
+        attempt_timeout_s: float | None = None,
     ) -> None:
         del endpoint
+        if attempt_timeout_s is not None:
+            timeout = min(timeout, attempt_timeout_s)
         self.host = _required_str(config, "host")
         self.username = _required_str(config, "username")
         try:
