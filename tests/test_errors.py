@@ -190,6 +190,46 @@ def test_rate_limit_when_enabled(database: Database) -> None:
         assert http.get(url, headers=t.auth).status_code == 200
 
 
+# Every spelling the server reads as the same token (RFC 7235: the scheme is case-insensitive,
+# one or more spaces follow it).
+SPELLINGS = ["Bearer {t}", "bearer {t}", "BEARER {t}", "BeArEr {t}", "Bearer  {t}",
+             "bearer     {t}"]  # fmt: skip
+
+
+def test_every_spelling_of_a_token_shares_its_limit(database: Database) -> None:
+    clock = ManualClock(NOW)
+    settings = Settings(rate_limit=5, rate_window_s=300, port=free_port())
+    with run_server(database, settings, clock) as live, ValidatingClient() as http:
+        t = new_tenant(database)
+        url = live.url + list_path(t)
+        for spelling in SPELLINGS[:5]:  # the five allowed, each spelled differently
+            r = http.get(url, headers={"authorization": spelling.format(t=t.token)})
+            assert r.status_code == 200, spelling
+        for spelling in SPELLINGS:
+            r = http.get(url, headers={"authorization": spelling.format(t=t.token)})
+            assert r.status_code == 429, spelling
+
+
+def test_unknown_tokens_are_charged_to_the_address(database: Database) -> None:
+    clock = ManualClock(NOW)
+    settings = Settings(rate_limit=5, rate_window_s=300, port=free_port())
+    with run_server(database, settings, clock) as live, ValidatingClient() as http:
+        t = new_tenant(database)
+        url = live.url + list_path(t)
+        # Five made-up tokens use up the address's allowance ...
+        for i in range(5):
+            r = http.get(url, headers={"authorization": f"Bearer made-up-{i:040d}"})
+            assert r.status_code == 401
+        # ... so a sixth made-up one (or none at all) is refused before any lookup,
+        for header in ("Bearer made-up-again-0000000000000000000000", "Basic abc", ""):
+            r = http.get(url, headers={"authorization": header})
+            assert r.status_code == 429, header
+        # and the made-up tokens left no keys behind: only the address is counted.
+        assert live.app.limiter is not None and len(live.app.limiter) <= 2
+        clock.advance(300_000)
+        assert http.get(url, headers=t.auth).status_code == 200
+
+
 @pytest.fixture
 def broken_store(tmp_path: Path) -> Iterator[tuple[LiveServer, Tenant]]:
     db = Database(f"sqlite:///{tmp_path / 'broken.sqlite3'}")

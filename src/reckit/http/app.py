@@ -30,7 +30,7 @@ from reckit.http import envelopes
 from reckit.http.openapi import openapi_document
 from reckit.http.page_cache import PageCache
 from reckit.http.ratelimit import RateLimiter
-from reckit.http.router import Router
+from reckit.http.router import Handler, Router
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
 from reckit.storage.registry import open_bucket
 
@@ -148,17 +148,33 @@ class ReckitApp:
             if match.handler is None:
                 return envelopes.method_not_allowed(match.allowed)
             request = Request(scope, receive)
-            if self.limiter is not None and match.params:
-                blocked = self.limiter.hit(request.headers.get("authorization", ""))
-                if blocked is not None:
-                    s = self.ctx.settings
-                    return envelopes.rate_limited(blocked, s.rate_limit, s.rate_window_s)
-            return await match.handler(request, match.params)
+            # Cloudflare's API only (its routes name the account): not downloads, not the
+            # recorder API.
+            if self.limiter is None or "account_id" not in match.params:
+                return await self._handle(match.handler, request, match.params)
+            header = request.headers.get("authorization")
+            client = scope.get("client")
+            address = str(client[0]) if client else "unknown"
+            blocked = self.limiter.hit(header, address)
+            if blocked is not None:
+                s = self.ctx.settings
+                return envelopes.rate_limited(blocked, s.rate_limit, s.rate_window_s)
+            response = await self._handle(match.handler, request, match.params)
+            if response.status_code == 401:
+                self.limiter.unauthenticated(header, address)
+            return response
         except ReckitError as exc:
             return envelopes.for_error(exc)
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], scope.get("path"))
             return envelopes.internal_error()
+
+    @staticmethod
+    async def _handle(handler: Handler, request: Request, params: dict[str, str]) -> Response:
+        try:
+            return await handler(request, params)
+        except ReckitError as exc:
+            return envelopes.for_error(exc)
 
     async def openapi(self, request: Request, params: dict[str, str]) -> Response:
         return Response(self._openapi, media_type="application/json")
