@@ -85,7 +85,7 @@ def test_an_unusable_range_is_ignored(
 ) -> None:
     """RFC 9110 §14.2: a Range the server cannot use is ignored: 200 and the whole file."""
     _, rec, video, _ = done
-    r = httpx.get(str(rec["download_url"]), headers={"range": header.encode("utf-8")})
+    r = httpx.get(str(rec["download_url"]), headers=[(b"range", header.encode("utf-8"))])
     assert r.status_code == 200 and r.content == video, header
     assert "content-range" not in r.headers
 

@@ -19,7 +19,7 @@ from reckit.capture.liveness import Stalls
 from reckit.config import Settings
 from reckit.db.engine import Tx
 from reckit.delivery.service import Publisher, files_in, purge_expired
-from reckit.errors import BadRequest, NotFound
+from reckit.errors import BadRequest, FilesFinal, NotFound
 from reckit.meetings import repository as meetings
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import TERMINAL, Status, StoredRecording
@@ -144,7 +144,12 @@ def fail(tx: Tx, now: int, rec: StoredRecording, reason: str) -> bool:
 
 
 def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> None:
-    fail(tx, now, _held(tx, recorder, recording_id), reason or "the recorder failed")
+    rec = _held(tx, recorder, recording_id)
+    if rec.files is not None:
+        # Handed in: the recording is the server's, and its recorder can no longer fail it.
+        raise FilesFinal(f"Recording {recording_id} has its files already: its recorder can"
+                         " no longer fail it")  # fmt: skip
+    fail(tx, now, rec, reason or "the recorder failed")
 
 
 def complete(

@@ -299,11 +299,18 @@ class _Job(threading.Thread):
         if isinstance(capture, TrackCapture):
             outputs = capture.stop(keep_segments=True)
             duration = max((o.duration_s for o in outputs.values()), default=0.0)
+            users = {s["participant_id"]: s.get("user_id") for s in self.item.get("sources", [])}
             for pid, each in outputs.items():
                 path = each.audio or each.video
                 assert path is not None
                 paths.append(path)
-                files[path.name] = {"role": "track", "participant_id": pid}
+                # Each file its own owner and length (the recording's `tracks`).
+                files[path.name] = {
+                    "role": "track",
+                    "participant_id": pid,
+                    "user_id": users.get(pid),
+                    "duration_s": each.duration_s,
+                }
         else:
             out = capture.stop(keep_segments=True)
             duration = out.duration_s
