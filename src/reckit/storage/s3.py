@@ -132,7 +132,9 @@ class S3Destination:
             signature_version="s3v4",
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            # Tries in all, the first included (botocore's own ``max_attempts`` counts retries
+            # only: 1 there would still mean a second try).
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             # A given endpoint may be an IP address or a server without wildcard DNS, where
             # only path-style addressing works.
             s3={"addressing_style": "auto" if endpoint is None else "path"},
