@@ -18,6 +18,7 @@ from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.delivery import repository as jobs
+from reckit.recorder.probe import probe
 from reckit.recordings import live_repository as live
 from reckit.storage.registry import open_destination
 from tests.builders import add_meeting
@@ -92,38 +93,96 @@ def _up(url: str) -> bool:
         return False
 
 
-def test_reckit_killed_mid_recording_leaves_nothing_stuck(store: Database, tmp_path: Path) -> None:
+def _start_to(url: str, t: Tenant, meeting_id: str, storage: dict[str, object]) -> str:
+    body = {"meeting_id": meeting_id, "video_config": {"width": 160, "height": 120},
+            "storage_config": storage}  # fmt: skip
+    r = httpx.post(_kit(url, t), json=body, headers=t.auth, timeout=10)
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"]["id"])
+
+
+def _wait_status(url: str, t: Tenant, rid: str, status: str, timeout: float = 60) -> None:
+    wait_for(lambda: _status(url, t, rid) == status, f"{rid} {status}", timeout=timeout)
+
+
+def _recording(url: str, t: Tenant, rid: str) -> dict[str, object]:
+    r = httpx.get(f"{_kit(url, t)}/{rid}", headers=t.auth, timeout=10)
+    assert r.status_code == 200, r.text
+    data: dict[str, object] = r.json()["data"]
+    return data
+
+
+def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
+    store: Database, tmp_path: Path
+) -> None:
+    """kill -9 of `reckit serve` (its built-in recorder and FFmpeg with it) while one recording
+    is capturing and another is being delivered: after a restart, with the default lease, the
+    capture is picked up where it was and the delivery is made again; both end UPLOADED,
+    byte-identical at the destination, with nothing left in capture/ and no job leased."""
     t = new_tenant(store)
-    meeting = add_meeting(store, t.app_id, "crash")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    database_url = store.url
-    proc = _serve(tmp_path, port, database_url)
-    try:
-        wait_for(lambda: _up(url), "reckit to start")
-        rid = _start(url, t, meeting.id)
-        wait_for(lambda: _status(url, t, rid) == "RECORDING", "RECORDING")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # reckit and everything it started
-        proc.wait(10)
-    proc = _serve(tmp_path, port, database_url)
-    try:
-        wait_for(lambda: _up(url), "reckit to start again")
-        # The restarted built-in recorder no longer holds it: it ends at once, with the reason.
-        wait_for(lambda: _status(url, t, rid) == "ERRORED", "ERRORED", timeout=20)
+    data_dir = tmp_path / "data"
+    with sshd_server() as ssh:
+        gate = Gate(ssh.port)
+        gate.black_hole()  # B's transfer starts and hangs there
+        storage = {"type": "sftp", "host": "127.0.0.1", "port": gate.port,
+                   "username": ssh.username, "auth_method": "PASSWORD",
+                   "password": ssh.password, "path": str(ssh.root / "crash")}  # fmt: skip
+        proc = _serve(data_dir, port, store.url)
+        try:
+            wait_for(lambda: _up(url), "reckit to start")
+            capturing = _start_to(url, t, add_meeting(store, t.app_id, "capturing").id, storage)
+            delivering = _start_to(url, t, add_meeting(store, t.app_id, "delivering").id, storage)
+            for rid in (capturing, delivering):
+                _wait_status(url, t, rid, "RECORDING")
+            httpx.put(f"{_kit(url, t)}/{delivering}", json={"action": "stop"}, headers=t.auth,
+                      timeout=10).raise_for_status()  # fmt: skip
+            wait_for(lambda: gate.accepted, "the transfer to begin")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)  # reckit and everything it started
+            proc.wait(10)
         with store.transaction() as tx:
-            rec = live.get(tx, t.app_id, rid)
-            stuck = [r for r in live.held_by(tx, "builtin") if r.id == rid]
-        assert rec is not None and "no longer holds it" in (rec.error_reason or "")
-        assert stuck == []
-        # And it records again: a new recording on the same meeting goes all the way.
-        again = _start(url, t, meeting.id)
-        wait_for(lambda: _status(url, t, again) == "RECORDING", "RECORDING again")
-        httpx.put(f"{_kit(url, t)}/{again}", json={"action": "stop"}, headers=t.auth, timeout=10)
-        wait_for(lambda: _status(url, t, again) == "UPLOADED", "UPLOADED")
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+            # The video and the audio file: both still to deliver.
+            assert [j.status for j in jobs.for_recording(tx, delivering)] == [jobs.PENDING] * 2
+        with store.transaction() as tx:
+            before = {rid: live.get_by_id(tx, rid) for rid in (capturing, delivering)}
+        assert {rid: r.status if r else None for rid, r in before.items()} == {
+            capturing: "RECORDING",
+            delivering: "UPLOADING",
+        }
+        assert any((data_dir / "capture").iterdir()), "the capture left nothing on disk"
+
+        gate.forward()  # the destination answers again, at the same address
+        proc = _serve(data_dir, port, store.url)
+        try:
+            wait_for(lambda: _up(url), "reckit to start again")
+            wait_for(lambda: _status(url, t, delivering) == "UPLOADED", "delivery", timeout=60)
+            # The capture carries on under the restarted recorder.
+            assert _status(url, t, capturing) == "RECORDING"
+            httpx.put(f"{_kit(url, t)}/{capturing}", json={"action": "stop"}, headers=t.auth,
+                      timeout=10).raise_for_status()  # fmt: skip
+            wait_for(lambda: _status(url, t, capturing) == "UPLOADED", "UPLOADED", timeout=60)
+            finals = {rid: _recording(url, t, rid) for rid in (capturing, delivering)}
+            copies = {rid: httpx.get(str(rec["download_url"]), timeout=30).content
+                      for rid, rec in finals.items()}  # fmt: skip
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+            gate.close()
+        assert list((data_dir / "capture").iterdir()) == []
+        with store.transaction() as tx:
+            left = [j for rid in finals for j in jobs.for_recording(tx, rid)]
+        assert left and all(j.status == jobs.DONE for j in left), left
+        dest = open_destination({**storage, "port": ssh.port})
+        try:
+            for rid, rec in finals.items():
+                back = tmp_path / f"back-{rid}"
+                dest.get(str(rec["output_file_name"]), back)
+                assert back.read_bytes() == copies[rid], rid
+                assert probe(back).duration_s > 0
+        finally:
+            dest.close()
 
 
 def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_path: Path) -> None:
