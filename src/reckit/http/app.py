@@ -37,6 +37,9 @@ from reckit.storage.registry import open_bucket
 log = logging.getLogger("reckit.http")
 T = TypeVar("T")
 MAX_BODY_BYTES = 1024 * 1024
+# Untouched this long, a partial upload or temporary copy in the bucket is a crash's leftover:
+# uploads write as they receive, and a transfer attempt is bounded far below this.
+STALE_S = 6 * 3600
 
 
 @dataclass
@@ -96,6 +99,7 @@ class ReckitApp:
                     tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
                     # Each round starts transfers and returns; they run on the runner's threads.
                     tasks.append(asyncio.create_task(self._forever(self.delivery.poll)))
+                    tasks.append(asyncio.create_task(self._tidy_bucket()))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in tasks:
@@ -129,6 +133,16 @@ class ReckitApp:
     def delivery(self) -> DeliveryRunner:
         ctx = self.ctx
         return DeliveryRunner(ctx.db, ctx.box, ctx.publisher, ctx.policy, ctx.clock)
+
+    async def _tidy_bucket(self) -> None:
+        """At start and every hour: what a crash left half-made in reckit's bucket (a partial
+        upload, a temporary copy) and nothing has touched for STALE_S is deleted."""
+        while True:
+            try:
+                await asyncio.to_thread(self.ctx.publisher.bucket.remove_stale, STALE_S)
+            except Exception:
+                log.exception("tidying the bucket failed; trying again later")
+            await asyncio.sleep(3600)
 
     async def _forever(self, work: Callable[[], int]) -> None:
         # Every worker process runs these; each change is a compare-and-set and each transfer

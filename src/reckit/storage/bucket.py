@@ -5,13 +5,18 @@ expire: on the local disk (``local.py``, the default) or in S3-compatible object
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import shutil
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from reckit.errors import BadRequest
 
+log = logging.getLogger("reckit.storage")
 KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
@@ -52,6 +57,30 @@ class Bucket(Protocol):
     def served_path(self, key: str) -> Path | None:
         """The file reckit's download route serves for ``key``; None if there is none here."""
         ...
+
+    def remove_stale(self, older_than_s: float) -> int:
+        """Delete what a crash left half-made here (a partial upload, a temporary copy) that
+        nothing has touched for ``older_than_s``; how many were deleted."""
+        ...
+
+
+def remove_stale_paths(paths: Iterable[Path], older_than_s: float) -> int:
+    """Delete each file or directory in ``paths`` not modified for ``older_than_s``."""
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in paths:
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        log.info("removed %s, left half-made by an earlier run", path)
+        removed += 1
+    return removed
 
 
 def bad_key(key: str) -> BadRequest:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from reckit.storage.bucket import KEY_PART, Stored, bad_checksum, bad_key
+from reckit.storage.bucket import KEY_PART, Stored, bad_checksum, bad_key, remove_stale_paths
 
 
 class LocalUpload:
@@ -86,3 +86,9 @@ class LocalBucket:
     def served_path(self, key: str) -> Path | None:
         path = self.path(key)
         return path if path.is_file() else None
+
+    def remove_stale(self, older_than_s: float) -> int:
+        # An upload writes as it receives: a .part nobody wrote to for that long is orphaned.
+        if not self.root.is_dir():
+            return 0
+        return remove_stale_paths(self.root.rglob("*.part"), older_than_s)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reckit.storage.base import StorageError
-from reckit.storage.bucket import Stored, check_key
+from reckit.storage.bucket import Stored, check_key, remove_stale_paths
 from reckit.storage.local import LocalUpload
 from reckit.storage.s3 import S3Destination
 
@@ -85,7 +85,7 @@ class S3Bucket:
         found = self.s3.stat(check_key(key))
         if found is None:
             return None
-        with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
+        with tempfile.TemporaryDirectory(prefix="reckit-stat-", dir=self.tmp_dir) as tmp:
             side = Path(tmp) / "sha256"
             try:
                 self.s3.get(f"{key}.sha256", side)
@@ -111,3 +111,6 @@ class S3Bucket:
 
     def served_path(self, key: str) -> Path | None:
         return None  # clients fetch from S3 itself
+
+    def remove_stale(self, older_than_s: float) -> int:
+        return remove_stale_paths(self.tmp_dir.glob("reckit-*"), older_than_s)
