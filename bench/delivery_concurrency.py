@@ -1,0 +1,143 @@
+"""One unreachable destination beside a working one: how long the working delivery waits.
+
+reckit (SQLite in a temporary directory, the ASGI app under uvicorn in a thread, its delivery
+rounds running in the background once a second, real time) is handed two finished recordings
+through the public and recorder APIs (``tests/flows.py`` ``Scripted``), one right after the
+other: the first to Google Cloud Storage whose endpoint accepts connections and never answers
+(tests/netgate.py's black hole), the second to SFTP (OpenSSH's sshd on 127.0.0.1). Timed from
+the moment the SFTP recording's files are in: until it is UPLOADED, and until the GCS job's
+first attempt has been written off as failed.
+
+Each row is one reckit with its own delivery settings: the default bounds (8 transfers at once,
+2 per host), and one transfer at once (how deliveries ran before the runner, one after the
+other); both with a 30-s attempt timeout (the default is 300) so that a run takes a minute or so.
+
+    .venv/bin/python bench/delivery_concurrency.py [--size-mb 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import uvicorn
+from tests.builders import add_meeting
+from tests.conftest import new_tenant
+from tests.flows import Scripted
+from tests.netgate import Gate
+from tests.storage_servers import gcs_config, service_account_json
+from tests.storage_servers_az_sftp import SshdServer, closed_port, free_port, sshd_server
+
+from reckit.clock import SystemClock
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.delivery import repository as jobs
+from reckit.http.app import create_app
+from reckit.recordings import live_repository as live
+
+ROWS = ((8, 2, 30.0), (1, 2, 30.0))
+
+
+@contextlib.contextmanager
+def running_reckit(settings: Settings) -> Iterator[tuple[str, Database]]:
+    db = Database(f"sqlite:///{settings.data_dir / 'reckit.sqlite3'}")
+    migrate(db)
+    app = create_app(settings, db, SystemClock())
+    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
+                            access_log=False, lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="reckit", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("reckit did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{settings.port}", db
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        db.close()
+
+
+def one_row(
+    ssh: SshdServer, work: Path, video: Path, concurrency: int, per_host: int, timeout_s: float
+) -> tuple[float | None, float | None]:
+    gate = Gate(closed_port())
+    gate.black_hole()
+    settings = Settings(
+        host="127.0.0.1", port=free_port(), data_dir=work, sweep_interval_s=1.0,
+        builtin_recorder=False, delivery_concurrency=concurrency, delivery_per_host=per_host,
+        delivery_attempt_timeout_s=timeout_s,
+        storage_endpoints={"gcs": f"http://127.0.0.1:{gate.port}"},
+    )  # fmt: skip
+    gcs = gcs_config("unreachable", secret=service_account_json())
+    sftp = {"type": "sftp", "host": ssh.host, "port": ssh.port, "username": ssh.username,
+            "auth_method": "PASSWORD", "password": ssh.password,
+            "path": str(ssh.root / f"bench-{os.urandom(4).hex()}")}  # fmt: skip
+    if ssh.password is None:  # sshd not running as root: key auth
+        pair = ssh.keys["ed25519"]
+        sftp.update(auth_method="KEY", private_key=pair.private_pem, password="")
+    try:
+        with running_reckit(settings) as (url, db):
+            tenant = new_tenant(db)
+            recorder = Scripted.connect(url, db, SystemClock(), "bench")
+            first, second = (add_meeting(db, tenant.app_id, t).id for t in ("gcs", "sftp"))
+            try:
+                stuck = recorder.record(url, tenant, {"meeting_id": first, "storage_config": gcs},
+                                        {"video": video})  # fmt: skip
+                working = recorder.record(url, tenant,
+                                          {"meeting_id": second, "storage_config": sftp},
+                                          {"video": video})  # fmt: skip
+            finally:
+                recorder.close()
+            start = time.monotonic()
+            uploaded: float | None = None
+            failed: float | None = None
+            while (uploaded is None or failed is None) and time.monotonic() - start < 300:
+                with db.transaction() as tx:
+                    rec = live.get_by_id(tx, working)
+                    (job,) = jobs.for_recording(tx, stuck)
+                now = time.monotonic() - start
+                if uploaded is None and rec is not None and rec.status == "UPLOADED":
+                    uploaded = now
+                if failed is None and job.last_error is not None:
+                    failed = now
+                time.sleep(0.05)
+            return uploaded, failed
+    finally:
+        gate.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=float, default=5.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reckit-bench-") as tmp, sshd_server() as ssh:
+        video = Path(tmp) / "v.mp4"
+        video.write_bytes(os.urandom(int(args.size_mb * 1_000_000)))
+        print("| transfers at once | per host | attempt timeout s | SFTP UPLOADED after s "
+              "| GCS attempt 1 failed after s |")  # fmt: skip
+        print("|---|---|---|---|---|")
+        for i, (concurrency, per_host, timeout_s) in enumerate(ROWS):
+            uploaded, failed = one_row(ssh, Path(tmp) / f"run{i}", video, concurrency, per_host,
+                                       timeout_s)  # fmt: skip
+            cells = ["-" if v is None else f"{v:.2f}" for v in (uploaded, failed)]
+            print(f"| {concurrency} | {per_host} | {timeout_s:g} | {cells[0]} | {cells[1]} |",
+                  flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
