@@ -117,7 +117,7 @@ def test_a_hanging_destination_does_not_hold_up_a_working_one(
     gate.black_hole()  # accepts, never answers: the SFTP transfer hangs
     try:
         endpoints = {"aws": moto}
-        with delivery(store, tmp_path, delivery_attempt_timeout_s=5,
+        with delivery(store, tmp_path, delivery_attempt_timeout_s=8,
                       storage_endpoints=endpoints) as d:  # fmt: skip
             file = video(tmp_path)
             # The hanging one is due first: run one after the other, it would go first.
@@ -242,11 +242,11 @@ class SlowForward:
 def test_a_late_attempt_does_not_change_the_jobs_state(
     store: Database, tmp_path: Path, sshd: SshdServer
 ) -> None:
-    # 0.2 s each way: the SSH handshake and every SFTP request answer within the 3-s timeout,
-    # but the dozen-odd round trips of a whole upload take longer than 3 s.
-    slow = SlowForward(sshd.port, 0.2)
+    # 0.25 s each way: the SSH handshake and every SFTP request answer well within the 4-s
+    # timeout, but the twenty-odd round trips of a whole upload take longer than 4 s.
+    slow = SlowForward(sshd.port, 0.25)
     try:
-        with delivery(store, tmp_path, delivery_attempt_timeout_s=3) as d:
+        with delivery(store, tmp_path, delivery_attempt_timeout_s=4) as d:
             file = video(tmp_path, size=100_000)
             storage = sftp_storage(sshd, slow.port, "late")
             rid = d.record(storage, file)
@@ -254,7 +254,7 @@ def test_a_late_attempt_does_not_change_the_jobs_state(
             assert d.server.app.deliver_once() == 1
             timed_out = d.job(rid)
             assert timed_out.status == jobs.PENDING and timed_out.attempts == 1
-            assert "did not finish within 3 s" in (timed_out.last_error or "")
+            assert "did not finish within 4 s" in (timed_out.last_error or "")
             assert timed_out.lease_token is None
             # The abandoned attempt carries on and succeeds: the file lands...
             wait_for(lambda: runner.busy() == 0, "the late attempt to end")

@@ -104,6 +104,9 @@ class DeliveryRunner:
         self.policy, self.clock = policy, clock
         self._monotonic = monotonic
         self._lock = threading.Lock()
+        # One round at a time (the background one and deliver_once, say): each counts the
+        # free slots, then fills them.
+        self._round_lock = threading.Lock()
         self._running: dict[str, _Attempt] = {}  # by lease token, until its thread ends
         self._stopping = False
         self._names = itertools.count(1)
@@ -163,6 +166,10 @@ class DeliveryRunner:
     # -- inside ---------------------------------------------------------------------------------
 
     def _round(self) -> list[_Attempt]:
+        with self._round_lock:
+            return self._fill()
+
+    def _fill(self) -> list[_Attempt]:
         self.expire()
         policy = self.policy
         with self._lock:
