@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up what reckit needs, idempotently: uv (in .tools/), then the locked environment (.venv/).
 # Sourced by serve.sh and test.sh. Needs Python >= 3.11 as python3.
+# RECKIT_SETUP=serve (serve.sh) installs only what serving needs, leaving anything else already
+# in .venv/ (the test tools test.sh installed); otherwise everything, the test tools too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,5 +16,9 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
     .tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
 export UV_PYTHON=python3
-.tools/bin/uv sync --frozen --quiet
+if [ "${RECKIT_SETUP:-}" = serve ]; then
+    .tools/bin/uv sync --frozen --quiet --no-dev --inexact
+else
+    .tools/bin/uv sync --frozen --quiet
+fi
 export PATH="$PWD/.venv/bin:$PATH"

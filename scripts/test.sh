@@ -2,6 +2,7 @@
 # Set everything up and run every check: lint, types, and the tests on SQLite and PostgreSQL.
 # Arguments go to pytest (e.g. -k list, -x).
 set -euo pipefail
+RECKIT_SETUP=test  # everything, the test toolchain too
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 echo "== ruff"

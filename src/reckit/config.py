@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_DATA_DIR = Path("reckit-data")
+# Listening on every interface names no address a client could use: links and the built-in
+# recorder then use the loopback address of the same family.
+WILDCARD_HOSTS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def http_url(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,34 @@ class Settings:
     recorder_capacity: int = 4  # recordings the built-in recorder captures at once
 
     @property
+    def local_url(self) -> str:
+        """How a process on this machine reaches the server (the built-in recorder)."""
+        return http_url(WILDCARD_HOSTS.get(self.host, self.host), self.port)
+
+    @property
     def base_url(self) -> str:
-        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+        """How clients reach the server (download links): RECKIT_PUBLIC_URL, else the listen
+        address (loopback for a wildcard one: see ``WILDCARD_HOSTS``)."""
+        return self.public_url.rstrip("/") or self.local_url
+
+    @property
+    def signs_for_wildcard(self) -> bool:
+        """True when links name loopback only because the server listens on every interface
+        and no RECKIT_PUBLIC_URL says how others reach it."""
+        return not self.public_url and self.host in WILDCARD_HOSTS
+
+    def to_json(self) -> str:
+        """Every field, for ``from_json`` in another process (``reckit serve --workers``)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["data_dir"] = str(self.data_dir)
+        data["storage_endpoints"] = dict(self.storage_endpoints)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        data["data_dir"] = Path(data["data_dir"])
+        return cls(**data)
 
     @property
     def media_dir(self) -> Path:

@@ -16,3 +16,9 @@ def exists(tx: Tx, account_id: str) -> bool:
 def count(tx: Tx) -> int:
     row = tx.one("SELECT count(*) FROM accounts")
     return int(row[0]) if row else 0
+
+
+def list_all(tx: Tx) -> list[tuple[str, str, int]]:
+    """Every account as (id, name, created_at), oldest first."""
+    rows = tx.all("SELECT id, name, created_at FROM accounts ORDER BY created_at, id")
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]

@@ -18,6 +18,7 @@ from reckit.apps.service import require_app
 from reckit.auth.tokens import authenticate, parse_authorization
 from reckit.capture.liveness import Stalls, SweepGaps
 from reckit.capture.service import sweep, timers
+from reckit.capture.tokens import authenticate_recorder
 from reckit.clock import Clock, SystemClock
 from reckit.config import Settings
 from reckit.crypto import SecretBox, load_master_key
@@ -234,20 +235,22 @@ class ReckitApp:
 
         def run() -> T:
             with self.ctx.db.transaction(write=write) as tx:
-                principal = authenticate(tx, token)
-                if len(account_id) > MAX_ACCOUNT_ID:
-                    raise BadRequest.field(
-                        "account_id", f"must be at most {MAX_ACCOUNT_ID} characters"
-                    )
-                if principal.account_id != account_id:
-                    raise Forbidden()
+                self.authorize_account_in(tx, token, account_id)
                 return work(tx, account_id)
 
         return await run_in_threadpool(run)
 
-    @staticmethod
-    async def body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-        """The request body, refused past ``limit`` bytes before it is all read."""
+    async def body(
+        self, request: Request, params: dict[str, str], limit: int = MAX_BODY_BYTES
+    ) -> bytes:
+        """The request body, read only once the request has passed the checks that come before
+        it (docs/behaviour.md, Errors): a request that is refused for its credentials gets its
+        400/401/403/404 without sending its body, whatever its size. The checks follow the
+        route's path: under an app (``in_app``'s), under an account (``in_account``'s), else the
+        recorder API's token. The route checks again in its own transaction. The body is
+        refused past ``limit`` bytes before it is all read."""
+        header = request.headers.get("authorization")
+        await self.point_read(self._admit, header, params)
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
@@ -256,6 +259,25 @@ class ReckitApp:
                 raise BadRequest(f"body must be at most {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _admit(self, header: str | None, params: dict[str, str]) -> None:
+        token = parse_authorization(header)
+        with self.ctx.db.transaction() as tx:
+            if "app_id" in params:
+                self.authorize_in(tx, token, params["account_id"], params["app_id"])
+            elif "account_id" in params:
+                self.authorize_account_in(tx, token, params["account_id"])
+            else:
+                authenticate_recorder(tx, token)
+
+    @staticmethod
+    def authorize_account_in(tx: Tx, token: str, account_id: str) -> None:
+        """As ``authorize_in`` for routes under an account only (401, 400, 403)."""
+        principal = authenticate(tx, token)
+        if len(account_id) > MAX_ACCOUNT_ID:
+            raise BadRequest.field("account_id", f"must be at most {MAX_ACCOUNT_ID} characters")
+        if principal.account_id != account_id:
+            raise Forbidden()
 
     def authorize(self, token: str, account_id: str, app_id: str) -> int:
         with self.ctx.db.transaction() as tx:

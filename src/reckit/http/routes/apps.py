@@ -47,7 +47,7 @@ class _Routes:
         return envelopes.ok(items, paging=paging)
 
     async def create(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         clock = self.app.ctx.clock
 
         def work(tx: Tx, account_id: str) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class _Routes:
         return await run_in_threadpool(run)
 
     async def poll(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request), bodies.PollBody)
+        body = decode(await self.app.body(request, params), bodies.PollBody)
         data = await self._as_recorder(
             request, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
                                                   body.holding, body.instance))  # fmt: skip
@@ -76,7 +76,7 @@ class _Routes:
         return envelopes.ok(data)
 
     async def failed(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request), bodies.FailedBody)
+        body = decode(await self.app.body(request, params), bodies.FailedBody)
         rid = params["recording_id"]
         await self._as_recorder(
             request, lambda tx, who: service.failed(tx, self._now(), who, rid, body.reason)
@@ -123,7 +123,7 @@ class _Routes:
         return envelopes.ok({"key": stored.key, "size": stored.size, "sha256": stored.sha256})
 
     async def complete(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request), bodies.CompleteBody)
+        body = decode(await self.app.body(request, params), bodies.CompleteBody)
         rid = params["recording_id"]
 
         def work(tx: Tx, who: str) -> None:
@@ -150,7 +150,7 @@ class _Routes:
         return envelopes.ok(None)
 
     async def session_started(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request), bodies.SessionBody)
+        body = decode(await self.app.body(request, params), bodies.SessionBody)
         meeting_id = require_uuid("meeting_id", body.meeting_id)
         sid = require_uuid("session_id", body.session_id) if body.session_id else new_uuid()
         await self._as_recorder(
@@ -160,7 +160,7 @@ class _Routes:
         return envelopes.ok({"session_id": sid})
 
     async def joined(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request), bodies.ParticipantBody)
+        body = decode(await self.app.body(request, params), bodies.ParticipantBody)
         sid = params["session_id"]
         source = Source(body.participant_id, body.user_id, body.name, body.media_url)
         await self._as_recorder(

@@ -52,7 +52,7 @@ class _Routes:
         return envelopes.ok(items, paging=paging)
 
     async def create(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         clock = self.app.ctx.clock
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
@@ -69,7 +69,7 @@ class _Routes:
         return envelopes.ok(await self.app.in_app(request, params, work))
 
     async def update(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         clock = self.app.ctx.clock
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class _Routes:
         return envelopes.ok(await self.app.in_app(request, params, work, write=True))
 
     async def replace(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         clock = self.app.ctx.clock
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class _Routes:
         self.clock = app.ctx.clock
 
     async def start(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         # The SDK numbers its retries (wire-spec §1.4, §7 item 24b).
         retried = request.headers.get("x-stainless-retry-count", "0").strip() not in ("", "0")
         data = await self.app.in_app(
@@ -49,7 +49,7 @@ class _Routes:
         return envelopes.ok(data)
 
     async def start_track(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         data = await self.app.in_app(
             request, params,
             lambda tx, app_id: service.start_track_recording(
@@ -66,7 +66,7 @@ class _Routes:
         return envelopes.ok(data)
 
     async def act(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request)
+        raw = await self.app.body(request, params)
         rid = params["recording_id"]
         data = await self.app.in_app(
             request, params,
