@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import shlex
 import socket
@@ -19,7 +20,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from reckit import cli_client
+from reckit import cli_client, logs
 from reckit.accounts import repository as accounts_repo
 from reckit.accounts.service import create_account
 from reckit.apps import repository as apps_repo
@@ -27,7 +28,14 @@ from reckit.apps.service import create_app as create_app_record
 from reckit.auth.tokens import PERMISSIONS, create_token, list_tokens, revoke_token
 from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
 from reckit.clock import SystemClock
-from reckit.config import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, Settings, http_url
+from reckit.config import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    LogSettings,
+    Settings,
+    http_url,
+)
 from reckit.crypto import load_master_key
 from reckit.db import schema
 from reckit.db.engine import Database
@@ -147,9 +155,11 @@ def main() -> None:
 def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
           data_dir: Path | None) -> None:  # fmt: skip
     """Migrate the store and serve the API. On a first start with an empty store, create an
-    account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it."""
+    account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it. Events are
+    logged to standard error, one line each (RECKIT_LOG_FORMAT, RECKIT_LOG_LEVEL)."""
     from reckit.http.server import run  # the server stack loads only for this command
 
+    log = _serve_logging(log_polls)
     # Before anything is created: a start that cannot listen must not swallow the first
     # start's credentials.
     _check_can_listen(host, port)
@@ -158,6 +168,10 @@ def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
             _check_work_dir_free(settings.data_dir / "capture")
         _bootstrap(settings, db, data_dir)
         _say_where_links_point(settings)
+        logging.getLogger("reckit.serve").info(
+            "serving the store at %s with %d worker process%s; built-in recorder %s",
+            _store_name(settings), workers, "" if workers == 1 else "es",
+            "on" if settings.builtin_recorder else "off")  # fmt: skip
         # Before any worker starts: no transfer this node held before it (re)started is alive.
         from reckit.delivery.runner import load_node_id, release_own_leases
 
@@ -165,11 +179,25 @@ def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
         stop = threading.Event()
         recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
         try:
-            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls)
+            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls,
+                log=log)  # fmt: skip
         finally:
             stop.set()
             if recorder is not None:
                 recorder.join(15)
+
+
+def _serve_logging(log_polls: bool) -> LogSettings:
+    """Log as the server will (reckit/logs.py) from the start: what happens before uvicorn
+    takes over (released leases, the built-in recorder) is logged the same way."""
+    from reckit.http.server import log_config
+
+    try:
+        log = LogSettings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    logs.configure(log_config(log_polls, log))
+    return log
 
 
 def _check_can_listen(host: str, port: int) -> None:

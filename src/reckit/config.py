@@ -141,3 +141,31 @@ class Settings:
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How ``reckit serve`` logs (reckit/logs.py). Kept apart from ``Settings``: its worker
+    processes get their logging from the configuration uvicorn applies in each of them, not
+    from the ``Settings`` they are handed."""
+
+    format: str = "text"  # RECKIT_LOG_FORMAT: "text" (one line per event) or "json" (JSON lines)
+    level: str = "INFO"  # RECKIT_LOG_LEVEL: for reckit's loggers and uvicorn's
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, /) -> LogSettings:
+        """The environment's choice; ValueError names the setting that has no valid value."""
+        env = os.environ if environ is None else environ
+        fmt = env.get("RECKIT_LOG_FORMAT", "").strip().lower() or "text"
+        level = env.get("RECKIT_LOG_LEVEL", "").strip().upper() or "INFO"
+        if fmt not in LOG_FORMATS:
+            raise ValueError(f"RECKIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+                             f"not {fmt!r}")  # fmt: skip
+        if level not in LOG_LEVELS:
+            raise ValueError(f"RECKIT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                             f"not {level!r}")  # fmt: skip
+        return cls(format=fmt, level=level)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
+import re
+import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
-from uvicorn.config import LOGGING_CONFIG
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reckit import logs
 from reckit.clock import SystemClock
-from reckit.config import Settings
+from reckit.config import LogSettings, Settings
 from reckit.db.engine import Database
-
-if TYPE_CHECKING:
-    from reckit.http.app import ReckitApp
-
 
 # The parent's whole Settings, for its worker processes (``run``): what the command line gave
 # (--host, --port, --data-dir) as well as what the environment did.
@@ -25,13 +23,18 @@ SETTINGS_ENV = "RECKIT_SERVE_SETTINGS"
 POLL_PATH = "/recorder/v1/poll"
 
 
-def app_from_environment() -> ReckitApp:
+def app_from_environment() -> ASGIApp:
     """The factory each worker process calls: its settings are the parent's (``run`` put them
-    in the environment whole), and each worker opens its own connections."""
+    in the environment whole), and each worker opens its own connections. uvicorn has applied
+    the parent's logging configuration in the worker before it calls this; a factory started
+    some other way sets up the same from the environment (``RECKIT_LOG_*``)."""
     from reckit.http.app import create_app
 
+    if not logs.is_configured():
+        logs.configure(log_config(log_polls=False, log=LogSettings.from_env(os.environ)))
     settings = worker_settings(os.environ)
-    return create_app(settings, Database(settings.resolved_database_url), SystemClock())
+    app = create_app(settings, Database(settings.resolved_database_url), SystemClock())
+    return RequestIds(app)
 
 
 def worker_settings(environ: Mapping[str, str]) -> Settings:
@@ -55,14 +58,41 @@ class QuietPolls(logging.Filter):
         return True
 
 
-def log_config(log_polls: bool) -> dict[str, Any]:
-    """uvicorn's logging, with ``QuietPolls`` on its access logger unless ``log_polls``; a
-    dictionary, so that every worker process sets it up too."""
-    config = copy.deepcopy(LOGGING_CONFIG)
+def log_config(log_polls: bool, log: LogSettings | None = None) -> dict[str, Any]:
+    """The process's whole logging (``reckit.logs``: reckit's loggers and uvicorn's, one line
+    per event), with ``QuietPolls`` on the access logger unless ``log_polls``; a dictionary,
+    so that uvicorn applies it in every worker process too."""
+    config = logs.dict_config(log or LogSettings())
     if not log_polls:
-        config.setdefault("filters", {})["quiet_polls"] = {"()": f"{__name__}.QuietPolls"}
+        config["filters"]["quiet_polls"] = {"()": f"{__name__}.QuietPolls"}
         config["loggers"]["uvicorn.access"]["filters"] = ["quiet_polls"]
     return config
+
+
+# A recording named in a request's path: the public API's and the recorder API's
+# ``…/recordings/{id}…``, and a download link's ``/dl/{app}/{id}/{file}``.
+_RECORDING_IN_PATH = re.compile(
+    r"(?:/recordings/|/dl/[^/]+/)([0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}"
+    r"-[0-9A-Fa-f]{12})(?:/|$)"
+)
+
+
+class RequestIds:
+    """Tags every event logged while a request is served (uvicorn's access line included)
+    with a request ID of its own, and with the recording ID its path names, if any
+    (``reckit.logs.bound``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = _RECORDING_IN_PATH.search(scope.get("path", ""))
+        recording = found.group(1) if found else None
+        with logs.bound(request_id=secrets.token_hex(6), recording_id=recording):
+            await self.app(scope, receive, send)
 
 
 def run(
@@ -71,13 +101,14 @@ def run(
     workers: int = 1,
     access_log: bool = True,
     log_polls: bool = False,
+    log: LogSettings | None = None,
 ) -> None:
     # uvicorn takes an app, or an import string for workers in other processes.
     config: Any = "reckit.http.server:app_from_environment"
     if workers == 1:
         from reckit.http.app import create_app
 
-        config = create_app(settings, db, SystemClock())
+        config = RequestIds(create_app(settings, db, SystemClock()))
     else:
         # Several processes share one store (SQLite in WAL mode, or PostgreSQL). The parent
         # only supervises: it never loads the app (import string, above). The workers are
@@ -90,7 +121,9 @@ def run(
         host=settings.host,
         port=settings.port,
         access_log=access_log,
-        log_config=log_config(log_polls),
-        log_level="info",
+        # Applied here and again in each worker process; the levels are in it (log_level
+        # would set uvicorn's loggers apart from reckit's).
+        log_config=log_config(log_polls, log),
+        log_level=None,
         server_header=False,
     )
