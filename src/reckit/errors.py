@@ -1,17 +1,21 @@
-"""Domain errors. No HTTP here: ``reckit.http.errors`` maps each class to a status and body.
+"""Domain errors. No HTTP here: ``reckit.http.envelopes.for_error`` maps each class to a status
+and body (the status is noted beside each class below).
 
 ReckitError
-├── BadRequest            a value in a query or body is not acceptable
-├── NotFound              a resource named in a path does not exist (or is not yours)
-├── Conflict              a state change that the resource's current state forbids
-├── FilesFinal            a recording's files are handed in: none can be replaced or added
-├── LinkTampered          a download link whose signature does not match
-├── LinkGone              a download link past its expiry, or to a file deleted since
-├── StoreBusy             the embedded store stayed locked by other writers: retry shortly
+├── BadRequest            400: a value in a query or body is not acceptable, or an action the
+│                         recording's status forbids ("cannot pause a recording that is …")
+├── NotFound              404: a resource named in a path does not exist (or is not yours)
+├── Conflict              400, as BadRequest; nothing raises it at present (RealtimeKit answers
+│                         a forbidden state change with a 400, so the lifecycle raises BadRequest)
+├── FilesFinal            409: a recording's files are handed in: none can be replaced or added,
+│                         and its recorder can no longer fail it
+├── LinkTampered          403: a download link whose signature does not match
+├── LinkGone              410: a download link past its expiry, or to a file deleted since
+├── StoreBusy             503: the embedded store stayed locked by other writers: retry shortly
 └── AuthError
-    ├── Unauthenticated   no credentials, or unknown / revoked ones
-    ├── MalformedAuth     an Authorization header that cannot be parsed
-    └── Forbidden         valid credentials that do not cover this account
+    ├── Unauthenticated   401: no credentials, or unknown / revoked ones
+    ├── MalformedAuth     400: an Authorization header that cannot be parsed
+    └── Forbidden         403: valid credentials that do not cover this account
 """
 
 from __future__ import annotations

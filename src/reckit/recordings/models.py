@@ -44,7 +44,8 @@ class ListQuery:
 
 @dataclass(slots=True)
 class NewRecording:
-    """Every stored column of a recording, as the seeder and (later) the lifecycle write it."""
+    """The columns a new recording is written with: by the seeder, and by a start
+    (``service.py``); the lifecycle's other columns start at their defaults."""
 
     id: str
     app_id: str
@@ -81,7 +82,8 @@ TERMINAL = (Status.UPLOADED.value, Status.ERRORED.value)
 
 @dataclass(frozen=True)
 class StoredRecording:
-    """One recording as stored, lifecycle columns included (db/schema.py, migration 3)."""
+    """One recording as stored, with the columns the lifecycle, delivery and recorders added
+    (db/schema.py, migrations 3 to 5)."""
 
     id: str
     app_id: str

@@ -1,5 +1,6 @@
-"""The recorder API (docs/recorder-api.md) and the download of finished files. Not part of
-Cloudflare's API: its own prefix, its own tokens."""
+"""The recorder API (docs/recorder-api.md): recorders' polls, state reports and file uploads,
+and the media plane's sessions. Not part of Cloudflare's API: its own prefix, its own tokens.
+Finished files are downloaded through ``downloads.py``."""
 
 from __future__ import annotations
 
