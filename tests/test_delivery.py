@@ -18,7 +18,8 @@ import pytest
 from reckit.clock import ManualClock
 from reckit.config import Settings
 from reckit.db.engine import Database
-from reckit.delivery import repository as jobs
+from reckit.delivery.repository import for_recording
+from reckit.jobs import repository as jobs
 from reckit.recordings import live_repository as live
 from reckit.storage.base import Destination
 from reckit.storage.registry import open_destination
@@ -238,7 +239,7 @@ def test_wrong_credentials_end_errored_with_the_bucket_copy_intact(
     assert done["stop_reason"] == {"reason": "API_CALL", "caller": {"type": "ORGANIZATION"}}
     with database.transaction() as tx:
         stored = live.get(tx, tenant.app_id, rid)
-        attempts = jobs.for_recording(tx, rid)
+        attempts = for_recording(tx, rid)
     assert stored is not None and "delivery to azure" in (stored.error_reason or "")
     assert all(j.attempts == 1 for j in attempts)  # wrong credentials: no point in retrying
     assert httpx.get(done["download_url"]).content == files["video"].read_bytes()
@@ -257,7 +258,7 @@ def test_a_destination_that_is_down_is_retried_until_it_is_back(
                                                "storage_config": config}, files)  # fmt: skip
     assert server.app.deliver_once() == 2
     with database.transaction() as tx:
-        pending = jobs.for_recording(tx, rid)
+        pending = for_recording(tx, rid)
     assert {j.status for j in pending} == {jobs.PENDING}
     assert all("could not connect" in (j.last_error or "") for j in pending)
     assert server.app.deliver_once() == 0  # not due before the backoff

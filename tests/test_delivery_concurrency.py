@@ -28,9 +28,10 @@ import pytest
 from reckit.clock import ManualClock
 from reckit.config import Settings
 from reckit.db.engine import Database
-from reckit.delivery import repository as jobs
-from reckit.delivery.runner import NODE_ID_FILE, load_node_id
+from reckit.delivery.repository import for_recording
 from reckit.delivery.service import destination_host
+from reckit.jobs import repository as jobs
+from reckit.jobs.node import NODE_ID_FILE, load_node_id
 from reckit.recordings import live_repository as live
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_database, run_server
@@ -80,7 +81,7 @@ class Delivery:
 
     def job(self, rid: str) -> jobs.Job:
         with self.server.db.transaction() as tx:
-            (job,) = jobs.for_recording(tx, rid)
+            (job,) = for_recording(tx, rid)
         return job
 
 
@@ -192,7 +193,7 @@ def test_per_host_one_delivers_a_recordings_files_one_round_each(
         rid = d.recorder.record(d.server.url, d.tenant, body, files)
         assert d.server.app.deliver_once() == 1
         with store.transaction() as tx:
-            states = sorted((j.status, j.attempts) for j in jobs.for_recording(tx, rid))
+            states = sorted((j.status, j.attempts) for j in for_recording(tx, rid))
         assert states == [(jobs.DONE, 1), (jobs.PENDING, 0)]
         assert d.status(rid) == "UPLOADING"
         assert d.server.app.deliver_once() == 1

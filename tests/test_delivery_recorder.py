@@ -27,7 +27,8 @@ import pytest
 from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
 from reckit.clock import SystemClock
 from reckit.config import Settings
-from reckit.delivery import repository as jobs
+from reckit.delivery.repository import for_recording
+from reckit.jobs import repository as jobs
 from reckit.recorder.client import RecorderClient
 from reckit.recorder.probe import probe
 from reckit.recorder.worker import ReferenceRecorder
@@ -227,7 +228,7 @@ def user(world: World) -> Iterator[User]:
 def stored(world: World, rid: str) -> tuple[StoredRecording, list[jobs.Job]]:
     with world.server.db.transaction() as tx:
         rec = live.get_by_id(tx, rid)
-        transfers = jobs.for_recording(tx, rid)
+        transfers = for_recording(tx, rid)
     assert rec is not None
     return rec, transfers
 

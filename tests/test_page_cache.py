@@ -9,7 +9,8 @@ import httpx
 from reckit.auth.tokens import revoke_token
 from reckit.clock import ManualClock, SystemClock
 from reckit.db.engine import Database
-from reckit.recordings import repository
+from reckit.recordings import lifecycle
+from reckit.recordings import live_repository as live
 from reckit.seeding import SeedPlan, seed
 from reckit.timestamps import DAY_MS
 from tests.builders import NOW, add_meeting, add_recording
@@ -30,7 +31,10 @@ def test_writes_show_at_once(server: LiveServer, http: ValidatingClient) -> None
     second = add_recording(server.db, t.app_id, m.id, invoked_time=NOW + 1)
     assert [d["id"] for d in http.get(url, headers=t.auth).json()["data"]] == [second.id, first.id]
     with server.db.transaction(write=True) as tx:
-        repository.set_status(tx, first.id, "INVOKED", "RECORDING")
+        rec = live.get_by_id(tx, first.id)
+        assert rec is not None
+        began = lifecycle.began(rec, NOW, None)
+        assert began is not None and live.transition(tx, rec, began)
     body = http.get(url, headers=t.auth).json()
     assert [d["status"] for d in body["data"]] == ["UPLOADED", "RECORDING"]
     add_meeting(server.db, t.app_id, "an unrelated meeting")  # also a write: no stale page

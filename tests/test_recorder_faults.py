@@ -17,7 +17,8 @@ from reckit.capture.tokens import create_recorder_token
 from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
-from reckit.delivery import repository as jobs
+from reckit.delivery.repository import for_recording
+from reckit.jobs import repository as jobs
 from reckit.recorder.probe import probe
 from reckit.recordings import live_repository as live
 from reckit.storage.registry import open_destination
@@ -144,7 +145,7 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
             proc.wait(10)
         with store.transaction() as tx:
             # The video and the audio file: both still to deliver.
-            assert [j.status for j in jobs.for_recording(tx, delivering)] == [jobs.PENDING] * 2
+            assert [j.status for j in for_recording(tx, delivering)] == [jobs.PENDING] * 2
         with store.transaction() as tx:
             before = {rid: live.get_by_id(tx, rid) for rid in (capturing, delivering)}
         assert {rid: r.status if r else None for rid, r in before.items()} == {
@@ -172,7 +173,7 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
             gate.close()
         assert list((data_dir / "capture").iterdir()) == []
         with store.transaction() as tx:
-            left = [j for rid in finals for j in jobs.for_recording(tx, rid)]
+            left = [j for rid in finals for j in for_recording(tx, rid)]
         assert left and all(j.status == jobs.DONE for j in left), left
         dest = open_destination({**storage, "port": ssh.port})
         try:
@@ -211,7 +212,7 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         with store.transaction() as tx:
-            (job,) = jobs.for_recording(tx, rid)
+            (job,) = for_recording(tx, rid)
             rec = live.get_by_id(tx, rid)
         # Killed while the transfer was under way: leased, one attempt, nothing lost.
         assert job.status == jobs.PENDING and job.attempts == 1

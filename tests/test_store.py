@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reckit.db.engine import Database
+from reckit.db.engine import Database, Tx
+from reckit.recordings import counts, lifecycle, repository
 from reckit.recordings import live_repository as live
-from reckit.recordings import repository
-from reckit.recordings.models import STATUSES, ListQuery, NewRecording
+from reckit.recordings.models import STATUSES, ListQuery, NewRecording, StoredRecording
 from reckit.timestamps import DAY_MS
 from tests.builders import NOW, Made, add_meeting, add_recording
 from tests.conftest import new_tenant
@@ -140,15 +140,37 @@ def test_status_changes_keep_day_counts_exact(database: Database) -> None:
         )
         for i in range(9)
     ]
+
+    def read(tx: Tx, rid: str) -> StoredRecording:
+        rec = live.get_by_id(tx, rid)
+        assert rec is not None
+        return rec
+
+    def began(rec: StoredRecording) -> lifecycle.Change:
+        change = lifecycle.began(rec, NOW, None)
+        assert change is not None
+        return change
+
     with database.transaction(write=True) as tx:
         for r in recs[:5]:
-            repository.set_status(tx, r.id, "INVOKED", "RECORDING")
-        assert repository.set_status(tx, recs[0].id, "RECORDING", "UPLOADING") is True
-        # Not in the state the caller believes: nothing changes, and the counts stay exact.
-        assert repository.set_status(tx, recs[8].id, "RECORDING", "UPLOADED") is False
-        assert repository.set_status(tx, "0" * 36, "INVOKED", "UPLOADED") is False
-    for statuses, want in ((("INVOKED",), 4), (("RECORDING",), 4), (("UPLOADING",), 1),
-                           (None, 9), (("UPLOADED",), 0)):  # fmt: skip
+            rec = read(tx, r.id)
+            assert live.transition(tx, rec, began(rec)) is True
+    with database.transaction() as tx:
+        stale = read(tx, recs[1].id)  # RECORDING, as read before the pause below
+    with database.transaction(write=True) as tx:
+        rec = read(tx, recs[0].id)
+        stop = lifecycle.act(rec, "stop", NOW)
+        assert stop is not None and live.transition(tx, rec, stop) is True
+        pause = lifecycle.act(stale, "pause", NOW)
+        assert pause is not None and live.transition(tx, stale, pause) is True
+        # Not in the status it was read in any more: nothing changes, and the counts stay exact.
+        stop = lifecycle.act(stale, "stop", NOW)
+        assert stop is not None and live.transition(tx, stale, stop) is False
+        # A change is applied only to the recording as it was read when it was made.
+        with pytest.raises(ValueError, match="applied to a INVOKED"):
+            live.transition(tx, read(tx, recs[8].id), stop)
+    for statuses, want in ((("INVOKED",), 4), (("RECORDING",), 3), (("PAUSED",), 1),
+                           (("UPLOADING",), 1), (None, 9), (("UPLOADED",), 0)):  # fmt: skip
         with database.transaction() as tx:
             total, _ = repository.list_page(
                 tx, tenant.app_id, ListQuery(per_page=0, statuses=statuses), NOW
@@ -157,8 +179,9 @@ def test_status_changes_keep_day_counts_exact(database: Database) -> None:
 
 
 def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
-    """An upload sets the expiry (live_repository.transition); a bulk load recounts. Either way
-    the expired filter's totals match the rows, at any time of day."""
+    """An upload sets the expiry (live_repository.transition); counts.expiry_moved moves one; a
+    bulk load recounts. Either way the expired filter's totals match the rows, at any time of
+    day."""
     tenant = new_tenant(database)
     meeting = add_meeting(database, tenant.app_id, "expiring")
     recs = [add_recording(database, tenant.app_id, meeting.id, status="UPLOADING",
@@ -168,10 +191,12 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
         for rid, at in expiry.items():
             stored = live.get_by_id(tx, rid)
             assert stored is not None
-            assert live.transition(tx, stored, "UPLOADED", download_url_expiry=at)
-        stored = live.get_by_id(tx, recs[0].id)
-        assert stored is not None  # a later expiry replaces the first (moved one day on)
-        assert live.transition(tx, stored, "UPLOADED", download_url_expiry=NOW + DAY_MS)
+            change = lifecycle.delivered(stored, NOW, {"download_url_expiry": at})
+            assert change is not None and live.transition(tx, stored, change)
+        # An expiry that moves (no transition moves one yet): a day on for the first.
+        counts.expiry_moved(tx, tenant.app_id, expiry[recs[0].id], NOW + DAY_MS)
+        tx.run("UPDATE recordings SET download_url_expiry = ? WHERE id = ?",
+               (NOW + DAY_MS, recs[0].id))  # fmt: skip
     expiry[recs[0].id] = NOW + DAY_MS
 
     def totals(now: int) -> tuple[int, int]:
@@ -188,6 +213,6 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
     for now in (NOW - 2 * DAY_MS, NOW - 1, NOW, NOW + DAY_MS // 2, NOW + 2 * DAY_MS):
         assert totals(now) == want(now), now
     with database.transaction(write=True) as tx:
-        repository.rebuild_counts(tx, tenant.app_id)
+        counts.rebuild(tx, tenant.app_id)
     for now in (NOW - DAY_MS, NOW, NOW + DAY_MS):
         assert totals(now) == want(now), now

@@ -36,6 +36,7 @@ from reckit.db.engine import Tx
 from reckit.delivery.links import Links
 from reckit.meetings import repository as meetings
 from reckit.meetings.models import NewMeeting
+from reckit.recordings import counts
 from reckit.recordings import repository as recordings
 from reckit.recordings.models import NewRecording
 from reckit.timestamps import DAY_MS
@@ -347,6 +348,6 @@ def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: Non
             progress(len(batch))
         if bulk:
             schema.create_recording_indexes(tx)
-        recordings.rebuild_counts(tx, plan.app_id)
+        counts.rebuild(tx, plan.app_id)
         if bulk:
             schema.analyze_after_load(tx)

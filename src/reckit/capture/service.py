@@ -21,7 +21,9 @@ from reckit.db.engine import Tx
 from reckit.delivery.service import Publisher, files_in, purge_expired
 from reckit.errors import BadRequest, FilesFinal, NotFound
 from reckit.meetings import repository as meetings
+from reckit.recordings import lifecycle
 from reckit.recordings import live_repository as live
+from reckit.recordings.lifecycle import Event
 from reckit.recordings.models import TERMINAL, Status, StoredRecording
 from reckit.recordings.service import start_on_join
 from reckit.sessions import repository as sessions
@@ -120,27 +122,29 @@ def _held(tx: Tx, recorder: str, recording_id: str) -> StoredRecording:
 def started(tx: Tx, now: int, recorder: str, recording_id: str) -> dict[str, Any]:
     """Capture began: INVOKED → RECORDING, with the session it records (wire-spec §5.2)."""
     rec = _held(tx, recorder, recording_id)
-    if rec.status == Status.INVOKED:
+    if lifecycle.target(rec.status, Event.BEGAN) is not None:  # else begun already, or ended
         session = sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id)
-        live.transition(tx, rec, Status.RECORDING, started_time=now,
-                        session_id=session.id if session else None)  # fmt: skip
+        _apply(tx, rec, lifecycle.began(rec, now, session.id if session else None))
     after = live.get_by_id(tx, recording_id)
     assert after is not None
     return _assignment(tx, after)
 
 
-def fail(tx: Tx, now: int, rec: StoredRecording, reason: str) -> bool:
-    """Any state that is not final → ERRORED, with the reason kept (wire-spec §7 item 21)."""
-    if rec.status in TERMINAL:
+def _apply(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None) -> bool:
+    """Write ``change``; False when there is none, or the recording changed meanwhile."""
+    return change is not None and live.transition(tx, rec, change)
+
+
+def _errored(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, reason: str) -> bool:
+    if change is None:  # final already
         return False
     log.warning("recording %s errored: %s", rec.id, reason)
-    stop = {"reason": "INTERNAL_ERROR"}
-    return live.transition(
-        tx, rec, Status.ERRORED, error_reason=reason[:1000],
-        stop_reason=orjson.dumps(stop).decode(),
-        stopped_time=rec.stopped_time if rec.stopped_time is not None
-        else (now if rec.started_time is not None else None),
-    )  # fmt: skip
+    return live.transition(tx, rec, change)
+
+
+def fail(tx: Tx, now: int, rec: StoredRecording, reason: str) -> bool:
+    """Any state that is not final → ERRORED, with the reason kept (wire-spec §7 item 21)."""
+    return _errored(tx, rec, lifecycle.failed(rec, now, reason), reason)
 
 
 def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> None:
@@ -161,8 +165,7 @@ def complete(
     rec = _held(tx, recorder, recording_id)
     if rec.files is not None:
         return  # a replay (the answer to the first was lost): the files are in already
-    if rec.status != Status.UPLOADING:
-        raise BadRequest(f"cannot complete a recording that is {rec.status}")
+    lifecycle.target(rec.status, Event.FILES_IN)  # refused unless UPLOADING
     if not files:
         raise BadRequest.field("files", "must name at least one file")
     _track_owners(tx, rec, files, duration_s)
@@ -194,11 +197,9 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
     (``stalls``: liveness.py). Returns how many recordings changed."""
     changed = purge_expired(tx, now, publisher)
     for rec in live.past_max_seconds(tx, now):
-        assert rec.started_time is not None and rec.max_seconds is not None
-        # §7 item 21: a stop at max_seconds carries a stop_reason without a reason.
-        changed += _stop(tx, rec, rec.started_time + rec.max_seconds * 1000, {})
+        changed += _apply(tx, rec, lifecycle.max_seconds_reached(rec))
     for rec in live.in_empty_rooms(tx, now - timers.empty_room_ms):
-        changed += _stop(tx, rec, now, {"reason": "ALL_PEERS_LEFT"})
+        changed += _apply(tx, rec, lifecycle.room_empty(rec, now))
     timeout = timers.recorder_timeout_ms
     for rec in live.silent_recorders(tx, now - timeout):
         assert rec.heartbeat_at is not None
@@ -208,17 +209,10 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
     for rec in live.unclaimed_since(tx, now - wait):
         if stalls.healthy_ms(rec.invoked_time, now) >= wait:
             # RealtimeKit gives a recording app the same window to start (decisions: issue 9).
-            changed += fail(tx, now, rec, f"no recorder claimed it within {wait / 1000:g} s"
-                            " (none is running, or every one is at capacity)")  # fmt: skip
+            reason = (f"no recorder claimed it within {wait / 1000:g} s"
+                      " (none is running, or every one is at capacity)")  # fmt: skip
+            changed += _errored(tx, rec, lifecycle.unclaimed(rec, now, reason), reason)
     return changed
-
-
-def _stop(tx: Tx, rec: StoredRecording, at: int, reason: dict[str, Any]) -> bool:
-    paused = rec.paused_ms + (max(0, at - rec.paused_at) if rec.paused_at is not None else 0)
-    return live.transition(
-        tx, rec, Status.UPLOADING, stopped_time=at, paused_ms=paused, paused_at=None,
-        stop_reason=orjson.dumps(reason).decode(),
-    )  # fmt: skip
 
 
 # --- sessions, as the media plane reports them --------------------------------------------

@@ -244,6 +244,15 @@ CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT 
 """
 
 
+# Jobs of one key run one at a time, in the order they were added (jobs/repository.py): the
+# key, and the job's place among its key's (1, 2, …; NULL without a key).
+_JOB_ORDER = """
+ALTER TABLE jobs ADD COLUMN order_key TEXT;
+ALTER TABLE jobs ADD COLUMN order_seq BIGINT;
+CREATE INDEX jobs_by_order_key ON jobs (order_key, order_seq) WHERE order_key IS NOT NULL
+"""
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
@@ -317,6 +326,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         "delivery jobs: destination host (per-host bound), lease owner (node) and lease token",
         common=_JOB_LEASES,
     ),
+    Migration(8, "jobs: an ordering key (one at a time per key, in order)", common=_JOB_ORDER),
 )
 
 

@@ -15,72 +15,43 @@ slots (they stay pending for a later round), and starts each on a thread of its 
   that no request of it waits, or retries, beyond the attempt timeout, so it ends soon after.
   Until it does it keeps its slot (and its host's), and its job is not tried again here. Its
   result, whenever it comes, is written under the lease token it was claimed with, which the
-  timeout cleared: it changes nothing (delivery/repository.py).
-- Leases carry this node's ID (``<data_dir>/node.id``, made on first start and shared by every
-  worker process of one ``reckit serve``). ``reckit serve`` releases the node's own leases when
-  it starts: none of its old transfers can be alive. Another node's leases are left to run out.
+  timeout cleared: it changes nothing (jobs/repository.py).
+- Leases carry this node's ID (``<data_dir>/node.id``, jobs/node.py: made on first start and
+  shared by every worker process of one ``reckit serve``). ``reckit serve`` releases the node's
+  own leases when it starts: none of its old transfers can be alive. Another node's leases are
+  left to run out.
   ``stop`` (graceful shutdown) waits a little for the transfers under way, then gives the
   leases of the rest back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
-import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
 from reckit.clock import Clock
 from reckit.crypto import SecretBox
 from reckit.db.engine import Database, Tx
-from reckit.delivery import repository as jobs
 from reckit.delivery import service
+from reckit.delivery.repository import KINDS
 from reckit.delivery.service import Outcome, Policy, Publisher
-from reckit.ids import new_uuid
+from reckit.jobs import repository as jobs
+
+# The node's ID and its leases at start are the jobs queue's (jobs/node.py); serve and the app
+# still import them from here.
+from reckit.jobs.node import NODE_ID_FILE as NODE_ID_FILE
+from reckit.jobs.node import load_node_id as load_node_id
+from reckit.jobs.node import release_own_leases as release_own_leases
 from reckit.recordings import live_repository as live
 
 log = logging.getLogger("reckit.delivery")
-NODE_ID_FILE = "node.id"
-
-
-def load_node_id(data_dir: Path) -> str:
-    """This node's ID: read from ``<data_dir>/node.id``, made there on first use. Processes
-    racing to make it all end up with the one that was linked in first."""
-    path = data_dir / NODE_ID_FILE
-    with contextlib.suppress(FileNotFoundError):
-        known = path.read_text().strip()
-        if known:
-            return known
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fresh = data_dir / f".{NODE_ID_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-    fresh.write_text(new_uuid() + "\n")
-    try:
-        try:
-            os.link(fresh, path)  # atomic, and never replaces an ID another process made
-        except FileExistsError:
-            if not path.read_text().strip():  # an empty file: a crash while it was written
-                os.replace(fresh, path)
-    finally:
-        fresh.unlink(missing_ok=True)
-    return path.read_text().strip()
-
-
-def release_own_leases(db: Database, node_id: str, now_ms: int) -> int:
-    """At start: give back every job this node was holding when it last stopped."""
-    with db.transaction(write=True) as tx:
-        released = jobs.release_owned(tx, node_id, now_ms)
-    if released:
-        log.info("released %d delivery job(s) this node held before it restarted", released)
-    return released
 
 
 @dataclass(eq=False)
@@ -196,8 +167,9 @@ class DeliveryRunner:
                 hosts[job.id] = host
                 return True
 
-            claimed = jobs.claim_due(tx, now, policy.lease_ms, free, owner=policy.node_id,
-                                     skip_hosts=full, accept=accept)  # fmt: skip
+            claimed = jobs.claim_due(tx, now, policy.lease_ms, free, kinds=KINDS,
+                                     owner=policy.node_id, skip_hosts=full,
+                                     accept=accept)  # fmt: skip
         return [self._start(job, hosts[job.id]) for job in claimed]
 
     def _start(self, job: jobs.Job, host: str) -> _Attempt:
@@ -268,7 +240,7 @@ class DeliveryRunner:
 
 def _host_of_older_job(tx: Tx, job: jobs.Job) -> str:
     """The host of a job queued before jobs had one (migration 7), from its recording."""
-    rec = live.get_by_id(tx, job.recording_id)
+    rec = live.get_by_id(tx, job.subject)
     if rec is None or rec.storage_config is None:
         return f"job {job.id}"
     return service.destination_host(orjson.loads(rec.storage_config))

@@ -16,9 +16,13 @@ import orjson
 
 from reckit.crypto import SecretBox, SecretsUnreadable
 from reckit.db.engine import Database, Tx
-from reckit.delivery import repository as jobs
 from reckit.delivery.links import Links
+from reckit.delivery.repository import for_recording, queue
+from reckit.jobs import repository as jobs
+from reckit.jobs.backoff import Backoff
+from reckit.recordings import lifecycle
 from reckit.recordings import live_repository as live
+from reckit.recordings.lifecycle import Event
 from reckit.recordings.models import SECRET_STORAGE_FIELDS, Status, StoredRecording
 from reckit.recordings.options import unsealed
 from reckit.storage.base import StorageError
@@ -26,7 +30,6 @@ from reckit.storage.bucket import Bucket
 from reckit.storage.registry import open_destination
 
 log = logging.getLogger("reckit.delivery")
-DELIVER = "deliver"
 
 
 @dataclass(frozen=True)
@@ -76,29 +79,28 @@ def files_in(
 ) -> None:  # fmt: skip
     """Record the handed-in files (size and duration measured from them, decisions.md) and
     queue their delivery, or finish at once when there is nowhere else to send them."""
-    main = next((f for f in files.values() if f.get("role") != "audio"), None)
-    primary = main or next(iter(files.values()))
-    live.transition(tx, rec, rec.status, files=orjson.dumps(files).decode(),
-                    file_size=int(primary["size"]),
-                    recording_duration=max(0, int(duration_s)))  # fmt: skip
+    _write(tx, rec, lifecycle.files_in(rec, files, duration_s))
     after = live.get_by_id(tx, rec.id)
     assert after is not None
     if rec.storage_config is None:
         _finish(tx, now, after, publisher)
         return
-    host = destination_host(orjson.loads(rec.storage_config))
-    for name, f in files.items():
-        jobs.add(tx, DELIVER, rec.id, {"name": name, "key": f["key"], "size": f["size"]}, now,
-                 host=host)  # fmt: skip
+    queue(tx, rec.id, files, destination_host(orjson.loads(rec.storage_config)), now)
+
+
+def _write(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None) -> None:
+    if change is not None:
+        live.transition(tx, rec, change)
 
 
 def _finish(tx: Tx, now: int, rec: StoredRecording, publisher: Publisher) -> None:
     if _bucket_enabled(rec):
-        live.transition(tx, rec, Status.UPLOADED, **publisher.download_fields(rec, now))
-        return
-    # Every destination has confirmed its copy: the bucket copy's work is done.
-    publisher.delete_files(rec)
-    live.transition(tx, rec, Status.UPLOADED, purged_at=now)
+        links: dict[str, Any] | None = publisher.download_fields(rec, now)
+    else:
+        # Every destination has confirmed its copy: the bucket copy's work is done.
+        publisher.delete_files(rec)
+        links = None
+    _write(tx, rec, lifecycle.delivered(rec, now, links))
 
 
 def _scrub(text: str, config: dict[str, Any]) -> str:
@@ -123,6 +125,11 @@ class Policy:
     per_host: int = 2
     attempt_timeout_s: float = 300.0
     node_id: str | None = None
+
+    @property
+    def backoff(self) -> Backoff:
+        """``attempts`` in all, waiting ``backoff_ms`` after the first failure, doubling."""
+        return Backoff.doubling(self.backoff_ms, self.attempts)
 
 
 def _destination_name(config: dict[str, Any]) -> str:
@@ -161,7 +168,7 @@ def attempt(
     """One transfer of ``job``'s file to the recording's storage, outside any transaction (it
     may take minutes); nothing is written here (``settle`` does)."""
     with db.transaction() as tx:
-        rec = live.get_by_id(tx, job.recording_id)
+        rec = live.get_by_id(tx, job.subject)
     if rec is None or rec.status != Status.UPLOADING or rec.storage_config is None:
         return Outcome("the recording is no longer waiting for this transfer", False, True)
     public: dict[str, Any] = orjson.loads(rec.storage_config)
@@ -211,23 +218,21 @@ def settle(
     with db.transaction(write=True) as tx:
         # The recording's row first, then the job's, in every outcome: the two results of one
         # attempt (its timeout and its late end) and those of its sibling files never deadlock.
-        live.get_by_id(tx, job.recording_id, lock=True)
+        live.get_by_id(tx, job.subject, lock=True)
         if outcome.error is None:
             if not jobs.succeed(tx, job.id, now, token):
                 return _stale(job, "delivered")
-            _finish_if_delivered(tx, now, job.recording_id, publisher)
+            _finish_if_delivered(tx, now, job.subject, publisher)
             return True
         error = outcome.error
         if outcome.orphan:
             return jobs.fail(tx, job.id, error, now, token) or _stale(job, "ended")
-        if outcome.retryable and job.attempts < policy.attempts:
-            delay = policy.backoff_ms * 2 ** (job.attempts - 1)
-            if not jobs.retry_at(tx, job.id, now + delay, error, now, token):
-                return _stale(job, "failed")
-        elif jobs.fail(tx, job.id, error, now, token):
-            _give_up(tx, now, job.recording_id, error, publisher)
-        else:
+        after = jobs.retry_or_fail(tx, job, error, now, policy.backoff,
+                                   retryable=outcome.retryable)  # fmt: skip
+        if after is None:
             return _stale(job, "failed")
+        if after == jobs.FAILED:
+            _give_up(tx, now, job.subject, error, publisher)
     log.warning("%s (attempt %d of %d)", error, job.attempts, policy.attempts)
     return True
 
@@ -242,22 +247,19 @@ def _finish_if_delivered(tx: Tx, now: int, recording_id: str, publisher: Publish
     # The recording's row lock first: two of its files confirmed at once (two transactions on
     # PostgreSQL) are then looked at one after the other, and the second sees both done.
     rec = live.get_by_id(tx, recording_id, lock=True)
-    if rec is None or rec.status != Status.UPLOADING:
+    if rec is None or not lifecycle.allowed(rec.status, Event.DELIVERED):
         return
-    if all(j.status == jobs.DONE for j in jobs.for_recording(tx, recording_id)):
+    if all(j.status == jobs.DONE for j in for_recording(tx, recording_id)):
         _finish(tx, now, rec, publisher)
 
 
 def _give_up(tx: Tx, now: int, recording_id: str, reason: str, publisher: Publisher) -> None:
     rec = live.get_by_id(tx, recording_id, lock=True)
-    if rec is None or rec.status != Status.UPLOADING:
+    if rec is None or not lifecycle.allowed(rec.status, Event.GIVEN_UP):
         return
     # The bucket copy stays, and stays downloadable, whatever the bucket setting: it is the
     # only copy left.
-    live.transition(
-        tx, rec, Status.ERRORED, error_reason=reason,
-        stop_reason=rec.stop_reason, **publisher.download_fields(rec, now),
-    )  # fmt: skip
+    _write(tx, rec, lifecycle.given_up(rec, reason, publisher.download_fields(rec, now)))
 
 
 def purge_expired(tx: Tx, now: int, publisher: Publisher) -> int:

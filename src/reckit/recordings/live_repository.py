@@ -1,16 +1,15 @@
 """SQL of recordings that are still changing: lookups by ID, state changes, and the queries of
-the sweeper and the recorders. Every status change goes through ``transition``, a
-compare-and-set that keeps ``recording_day_counts`` in step (see repository.py)."""
+the sweeper and the recorders. Every status change goes through ``transition``, the one writer
+of a recording's status: a compare-and-set of a ``lifecycle.Change`` that keeps the counts in
+step (counts.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
+from reckit.recordings import counts
+from reckit.recordings.lifecycle import Change
 from reckit.recordings.models import ACTIVE, StoredRecording
-from reckit.recordings.repository import BUMP_DAY, bump_expiry
-from reckit.timestamps import DAY_MS
 
 _FIELDS = tuple(StoredRecording.__dataclass_fields__)
 _SELECT = f"SELECT {', '.join('r.' + f for f in _FIELDS)} FROM recordings r"
@@ -53,22 +52,32 @@ def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecor
     ))  # fmt: skip
 
 
-def transition(tx: Tx, rec: StoredRecording, new_status: str, **fields: Any) -> bool:
-    """Move ``rec`` from the status it was read with to ``new_status``, setting ``fields``.
-    False, and nothing written, if its status has changed since."""
-    sets = ["status = ?", *(f"{name} = ?" for name in fields)]
+# What a transition may set: not what identifies the recording or places it in the counts
+# (its app, meeting and invoked time never change), and its status only through the Change.
+_SETTABLE = frozenset(_FIELDS) - {"id", "app_id", "meeting_id", "kind", "status", "invoked_time"}
+
+
+def transition(tx: Tx, rec: StoredRecording, change: Change) -> bool:
+    """The one writer of a recording's status: apply ``change`` (lifecycle.py made it from
+    ``rec``) if the recording is still in the status it was read with. False, and nothing
+    written, if its status has changed since. Keeps the counts in step and bumps the app's
+    data version, in the same transaction."""
+    if change.source != rec.status:
+        raise ValueError(f"a change from {change.source} applied to a {rec.status} recording")
+    unknown = set(change.fields) - _SETTABLE
+    if unknown:
+        raise ValueError(f"a transition cannot set {sorted(unknown)}")
+    sets = ["status = ?", *(f"{name} = ?" for name in change.fields)]
     changed = tx.run(
         f"UPDATE recordings SET {', '.join(sets)} WHERE id = ? AND status = ?",
-        (new_status, *fields.values(), rec.id, rec.status),
+        (change.status.value, *change.fields.values(), rec.id, rec.status),
     )
     if changed == 0:
         return False
-    if new_status != rec.status:
-        day = rec.invoked_time // DAY_MS
-        tx.run(BUMP_DAY, (rec.app_id, day, rec.status, -1))
-        tx.run(BUMP_DAY, (rec.app_id, day, new_status, 1))
-    if "download_url_expiry" in fields:
-        bump_expiry(tx, rec.app_id, rec.download_url_expiry, fields["download_url_expiry"])
+    counts.status_moved(tx, rec.app_id, rec.invoked_time, rec.status, change.status.value)
+    if "download_url_expiry" in change.fields:
+        counts.expiry_moved(tx, rec.app_id, rec.download_url_expiry,
+                            change.fields["download_url_expiry"])  # fmt: skip
     apps.touch(tx, rec.app_id)
     return True
 

@@ -1,13 +1,8 @@
-"""All SQL of recordings, including the counts that keep totals and deep pages fast.
-
-Three counts are kept in step, in the same transaction, by every write here (and by
-``live_repository.transition``):
+"""SQL of the recordings catalogue: inserts (one, or a bulk load) and the list, which reads the
+counts kept beside the recordings (counts.py keeps them in step, and is their only writer):
 - ``recording_day_counts``: per app, day of ``invoked_time`` and status, how many recordings;
 - ``recording_expiry_counts``: per app and day of ``download_url_expiry``, how many recordings;
-- ``meetings.recording_count``, ``first_invoked_time`` and ``last_invoked_time``: per meeting,
-  how many recordings it has and the invoked time of its first and last (all of the meeting's
-  own app: the foreign key ``(app_id, meeting_id) → meetings (app_id, id)`` allows no other).
-  Invoked times never change, so only an insert (or a bulk load's recount) moves them.
+- ``meetings.recording_count``, ``first_invoked_time`` and ``last_invoked_time``.
 
 A list request is answered along one of four paths:
 - filters only on status and a time window: the total is the sum of whole days from the day
@@ -36,6 +31,7 @@ import orjson
 
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
+from reckit.recordings import counts
 from reckit.recordings.models import ListQuery, NewRecording
 from reckit.timestamps import DAY_MS
 
@@ -56,37 +52,6 @@ COLUMNS = (
     "download_url", "audio_download_url", "download_url_expiry", "storage_config",
     "start_reason", "stop_reason",
 )  # fmt: skip
-
-BUMP_DAY = (
-    "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
-)
-BUMP_EXPIRY = (
-    "INSERT INTO recording_expiry_counts (app_id, day, n) VALUES (?, ?, ?)"
-    " ON CONFLICT (app_id, day) DO UPDATE SET n = recording_expiry_counts.n + excluded.n"
-)
-
-
-def bump_expiry(tx: Tx, app_id: str, old: int | None, new: int | None) -> None:
-    """Keep ``recording_expiry_counts`` in step with a recording's expiry moving from ``old``
-    to ``new`` (either may be None: no expiry)."""
-    if old == new:
-        return
-    if old is not None:
-        tx.run(BUMP_EXPIRY, (app_id, old // DAY_MS, -1))
-    if new is not None:
-        tx.run(BUMP_EXPIRY, (app_id, new // DAY_MS, 1))
-
-
-# A new recording of a meeting: one more, and maybe a new first or last invoked time.
-_BUMP_MEETING = (
-    "UPDATE meetings SET recording_count = recording_count + 1,"
-    " first_invoked_time = CASE WHEN first_invoked_time IS NULL OR first_invoked_time > ?"
-    " THEN ? ELSE first_invoked_time END,"
-    " last_invoked_time = CASE WHEN last_invoked_time IS NULL OR last_invoked_time < ?"
-    " THEN ? ELSE last_invoked_time END"
-    " WHERE app_id = ? AND id = ?"
-)
 
 
 def _values(r: NewRecording) -> tuple[Any, ...]:
@@ -109,15 +74,12 @@ _INSERT_ONE = (
 def insert(tx: Tx, r: NewRecording) -> None:
     lifecycle = (r.config, r.allow_multiple, r.request_key, r.user_ids, r.max_seconds)
     tx.run(_INSERT_ONE, _values(r) + lifecycle)
-    tx.run(BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
-    bump_expiry(tx, r.app_id, None, r.download_url_expiry)
-    t = r.invoked_time
-    tx.run(_BUMP_MEETING, (t, t, t, t, r.app_id, r.meeting_id))
+    counts.added(tx, r)
     apps.touch(tx, r.app_id)
 
 
 def insert_rows_without_counts(tx: Tx, rows: Sequence[Row]) -> None:
-    """Bulk load of value tuples in ``COLUMNS`` order; the caller must call ``rebuild_counts``
+    """Bulk load of value tuples in ``COLUMNS`` order; the caller must call ``counts.rebuild``
     for each app before committing."""
     tx.bulk_insert("recordings", COLUMNS, rows)
 
@@ -126,58 +88,6 @@ def fewer_than(tx: Tx, n: int) -> bool:
     """Whether the store holds fewer than n recordings (in all apps), reading at most n."""
     row = tx.one("SELECT count(*) FROM (SELECT 1 FROM recordings LIMIT ?) AS x", (n,))
     return row is not None and int(row[0]) < n
-
-
-def rebuild_counts(tx: Tx, app_id: str) -> None:
-    """Recount an app's day, expiry and meeting counts from its recordings."""
-    apps.touch(tx, app_id)
-    tx.run("DELETE FROM recording_day_counts WHERE app_id = ?", (app_id,))
-    # Integer division: invoked times are after 1970, so it floors like insert's // does.
-    tx.run(
-        "INSERT INTO recording_day_counts (app_id, day, status, n)"
-        " SELECT app_id, invoked_time / 86400000, status, count(*) FROM recordings"
-        " WHERE app_id = ? GROUP BY app_id, invoked_time / 86400000, status",
-        (app_id,),
-    )
-    tx.run("DELETE FROM recording_expiry_counts WHERE app_id = ?", (app_id,))
-    tx.run(
-        "INSERT INTO recording_expiry_counts (app_id, day, n)"
-        " SELECT app_id, download_url_expiry / 86400000, count(*) FROM recordings"
-        " WHERE app_id = ? AND download_url_expiry IS NOT NULL"
-        " GROUP BY app_id, download_url_expiry / 86400000",
-        (app_id,),
-    )
-    tx.run(
-        "UPDATE meetings SET recording_count = 0, first_invoked_time = NULL,"
-        " last_invoked_time = NULL WHERE app_id = ? AND recording_count <> 0",
-        (app_id,),
-    )
-    tx.run(
-        "UPDATE meetings SET recording_count = c.n, first_invoked_time = c.first,"
-        " last_invoked_time = c.last FROM (SELECT meeting_id, count(*) AS n,"
-        " min(invoked_time) AS first, max(invoked_time) AS last"
-        " FROM recordings WHERE app_id = ? GROUP BY meeting_id) AS c"
-        " WHERE meetings.app_id = ? AND meetings.id = c.meeting_id",
-        (app_id, app_id),
-    )
-
-
-def set_status(tx: Tx, recording_id: str, old: str, new: str) -> bool:
-    """Compare-and-set: move the recording from ``old`` to ``new``. False (and nothing written)
-    when it does not exist or is not in ``old``, so the day counts can never drift."""
-    row = tx.one(
-        "SELECT app_id, invoked_time FROM recordings WHERE id = ? AND status = ?",
-        (recording_id, old),
-    )
-    if row is None:
-        return False
-    tx.run("UPDATE recordings SET status = ? WHERE id = ?", (new, recording_id))
-    apps.touch(tx, str(row[0]))
-    day = int(row[1]) // DAY_MS
-    tx.run(BUMP_DAY, (row[0], day, old, -1))
-    tx.run(BUMP_DAY, (row[0], day, new, 1))
-    # A meeting's count covers every status: unchanged.
-    return True
 
 
 @dataclass

@@ -16,9 +16,9 @@ from reckit.ids import new_uuid
 from reckit.meetings import service as meetings
 from reckit.meetings.service import Meeting
 from reckit.paging import Page
+from reckit.recordings import lifecycle, options, render, repository
 from reckit.recordings import live_repository as live
-from reckit.recordings import options, render, repository
-from reckit.recordings.lifecycle import Pauses, after_action, api_caller
+from reckit.recordings.lifecycle import api_caller
 from reckit.recordings.models import ListQuery, NewRecording, Status, StoredRecording
 from reckit.sessions import repository as sessions
 
@@ -232,27 +232,10 @@ def act_on_recording(
     rec = live.get(tx, app_id, rid, lock=True)
     if rec is None:
         raise _not_found(rid)
-    new = after_action(body.action, rec.status)
-    if new is None:
+    change = lifecycle.act(rec, body.action, clock.now_ms())
+    if change is None:  # a replay: nothing changes
         return render.full(rec)
-    now = clock.now_ms()
-    pauses = Pauses(rec.paused_ms, rec.paused_at)
-    fields: dict[str, Any] = {}
-    if new == Status.PAUSED:
-        fields["paused_at"] = pauses.pause(now).since
-    elif new == Status.RECORDING:
-        fields.update(paused_ms=pauses.resume(now).total_ms, paused_at=None)
-    elif new == Status.UPLOADING:
-        fields.update(
-            paused_ms=pauses.resume(now).total_ms, paused_at=None, stopped_time=now,
-            stop_reason=orjson.dumps(api_caller()).decode(),
-        )  # fmt: skip
-    else:  # ERRORED: stopped before capture began
-        fields.update(
-            stop_reason=orjson.dumps(api_caller()).decode(),
-            error_reason="stopped before capture began",
-        )
-    live.transition(tx, rec, new, **fields)
+    live.transition(tx, rec, change)
     after = live.get(tx, app_id, rid)
     assert after is not None
     return render.full(after)
