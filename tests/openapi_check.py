@@ -50,8 +50,29 @@ def operation_for(method: str, path: str) -> dict[str, Any] | None:
 
 
 def validate_response(method: str, path: str, response: httpx.Response) -> None:
-    """Raise AssertionError unless the response is one the document describes."""
+    """Raise AssertionError unless the response is one the document describes: its status, its
+    body and the headers the document gives that status."""
     validate(method, path, response.status_code, response.headers["content-type"], response.json())
+    validate_headers(method, path, response.status_code, response.headers)
+
+
+def validate_headers(method: str, path: str, status_code: int, headers: httpx.Headers) -> None:
+    op = operation_for(method, path.split("?", 1)[0])
+    if op is None:
+        return
+    documented = op["responses"].get(str(status_code), {}).get("headers", {})
+    for name, spec in documented.items():
+        value = headers.get(name)  # case-insensitive
+        if value is None:
+            assert not spec.get("required"), f"{method} {path} {status_code}: no {name} header"
+            continue
+        schema = spec["schema"]
+        typed: Any = value
+        if schema.get("type") == "integer":
+            assert re.fullmatch(r"-?[0-9]+", value), f"{name}: {value!r} is not an integer"
+            typed = int(value)
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(typed))
+        assert not errors, f"{method} {path} {status_code}: header {name}: {errors[0].message}"
 
 
 def validate(method: str, path: str, status_code: int, content_type: str, body: Any) -> None:

@@ -25,13 +25,24 @@ from reckit.recordings.models import SECRET_STORAGE_FIELDS
 
 T = TypeVar("T")
 MIN_SECONDS, MAX_SECONDS = 60, 86_400
-# wire-spec §3.5 (track layers), applied to file_name_prefix too (§7 item 26).
-PREFIX_PATTERN = r"^[-\w\s]+$"
+# Python's whitespace (str.isspace) spelled out, so that the served document's copies of these
+# patterns mean the same to a JSON Schema validator (ECMA 262 or Rust regexes, whose \s and \w
+# differ from Python's).
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# wire-spec §3.5 (track layers), applied to file_name_prefix too (§7 item 26): ^[-\w\s]+$, its
+# \w read as ECMA 262 reads it (Cloudflare's), ASCII letters, digits and "_".
+PREFIX_PATTERN = rf"^[-A-Za-z0-9_{SPACE}]+$"
 STORAGE_TYPES = ("aws", "azure", "digitalocean", "gcs", "sftp")
 
-Px = Annotated[int, Meta(ge=1, le=1920)]
+# Integer fields take a whole float too (640.0 is 640): so do JSON Schema's "integer" and the
+# JavaScript behind Cloudflare's API. ``_Whole.__post_init__`` turns them into ints.
+Px = Annotated[int, Meta(ge=1, le=1920)] | Annotated[float, Meta(ge=1, le=1920, multiple_of=1)]
 Prefix = Annotated[str, Meta(pattern=PREFIX_PATTERN, max_length=200)]
-Seconds = Annotated[int, Meta(ge=MIN_SECONDS, le=MAX_SECONDS)]
+Seconds = (
+    Annotated[int, Meta(ge=MIN_SECONDS, le=MAX_SECONDS)]
+    | Annotated[float, Meta(ge=MIN_SECONDS, le=MAX_SECONDS, multiple_of=1)]
+)
+Port = Annotated[int, Meta(ge=1, le=65535)] | Annotated[float, Meta(ge=1, le=65535, multiple_of=1)]
 Text = Annotated[str, Meta(max_length=4096)]
 Secret = Annotated[str, Meta(max_length=65536)]
 
@@ -40,9 +51,21 @@ class _Body(Struct, omit_defaults=True, forbid_unknown_fields=False):
     """Unknown keys are ignored (§7 item 26: keeps the SDK's ``extra_body`` usable)."""
 
 
-class WatermarkSize(_Body):
-    width: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
-    height: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+class _Whole(_Body):
+    """A body with integer fields: a whole float given for one is stored as the int."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, float):
+                setattr(self, name, int(value))
+
+
+class WatermarkSize(_Whole):
+    # Bounded like the frame it is drawn on (unbounded, a 2**70 came back as a 500: no JSON
+    # encoder stores it).
+    width: Px | UnsetType = UNSET
+    height: Px | UnsetType = UNSET
 
 
 class Watermark(_Body):
@@ -51,7 +74,7 @@ class Watermark(_Body):
     position: Literal["left top", "right top", "left bottom", "right bottom"] | UnsetType = UNSET
 
 
-class VideoConfig(_Body):
+class VideoConfig(_Whole):
     codec: Literal["H264", "VP8", "VP9"] | UnsetType = UNSET
     width: Px | UnsetType = UNSET
     height: Px | UnsetType = UNSET
@@ -77,7 +100,7 @@ class InteractiveConfig(_Body):
     type: Literal["ID3"] | UnsetType = UNSET
 
 
-class StorageConfig(_Body):
+class StorageConfig(_Whole):
     type: Literal["aws", "azure", "digitalocean", "gcs", "sftp"]
     access_key: Secret | UnsetType = UNSET
     secret: Secret | UnsetType = UNSET
@@ -88,11 +111,11 @@ class StorageConfig(_Body):
     username: Text | UnsetType = UNSET
     password: Secret | UnsetType = UNSET
     host: Text | UnsetType = UNSET
-    port: Annotated[int, Meta(ge=1, le=65535)] | UnsetType = UNSET
+    port: Port | UnsetType = UNSET
     private_key: Secret | UnsetType = UNSET
 
 
-class StartBody(_Body):
+class StartBody(_Whole):
     """``POST …/recordings`` (wire-spec §3.4)."""
 
     meeting_id: str
@@ -155,7 +178,8 @@ class ActionBody(_Body):
 
 _PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$")
+URI_PATTERN = rf"^[A-Za-z][A-Za-z0-9+.-]*://[^{SPACE}/?#]+[^{SPACE}]*$"
+_URI = re.compile(URI_PATTERN)
 
 
 def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadRequest:
@@ -168,7 +192,11 @@ def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadReque
     if missing:
         name = f"{path}.{missing.group('field')}" if path else missing.group("field")
         return BadRequest.field(name, "is required")
-    problem = problem.replace("`", "")
+    if path and "that's a multiple of 1" in problem:  # a whole float's type (see Px)
+        return BadRequest.field(path, "must be a whole number")
+    if path.endswith("file_name_prefix") and "matching regex" in problem:
+        return BadRequest.field(path, "may hold only ASCII letters, digits, _, - and spaces")
+    problem = problem.replace("`int | float`", "int").replace("`", "")
     problem = problem[:1].lower() + problem[1:]
     if not path:
         return BadRequest(f"body {problem}" if isinstance(exc, msgspec.ValidationError)
@@ -202,7 +230,7 @@ def require_uuid(name: str, value: str) -> str:
 
 
 def _uri(name: str, value: str | UnsetType) -> None:
-    if isinstance(value, str) and _URI.match(value) is None:
+    if isinstance(value, str) and _URI.fullmatch(value) is None:
         raise BadRequest.field(name, "must be a valid uri")
 
 

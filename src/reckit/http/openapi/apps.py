@@ -6,6 +6,7 @@ from reckit.apps.service import MAX_NAME, MAX_SEARCH
 from reckit.http.openapi.common import JSON, TIME, operation, query_param, ref, success
 from reckit.recordings.list_query import MAX_PAGE_NO
 from reckit.recordings.models import SORT_ORDERS
+from reckit.recordings.options import SPACE
 
 APP: JSON = {
     "type": "object",
@@ -21,8 +22,8 @@ APP: JSON = {
 _POSITIVE: JSON = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_NO}
 _ACCOUNT = [{"$ref": "#/components/parameters/account_id"}]
 _NO_NUL = "^[^\\u0000]*$"
-# Not blank either: names are stored trimmed.
-_NAME_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+# Not blank either: names are stored trimmed (str.strip, whose whitespace SPACE spells out).
+_NAME_PATTERN = f"^[^\\u0000]*[^{SPACE}\\u0000][^\\u0000]*$"
 
 PATHS: JSON = {
     "/accounts/{account_id}/realtime/kit/apps": {
@@ -32,10 +33,12 @@ PATHS: JSON = {
             ok_description="A page of apps.",
             parameters=[
                 *_ACCOUNT,
-                query_param("page_no", {**_POSITIVE, "default": 1}, "Page number (1-based)."),
+                query_param("page_no", {**_POSITIVE, "default": 1},
+                            "Page number (1-based). A whole number; 2.0 is accepted.",
+                            allowEmptyValue=True),
                 query_param("per_page", {**_POSITIVE, "default": 20},
                             "Results per page (larger values are clamped to the server's "
-                            "maximum)."),
+                            "maximum).", allowEmptyValue=True),
                 query_param("search", {"type": "string", "maxLength": MAX_SEARCH,
                                        "pattern": _NO_NUL},
                             "Name substring (case-insensitive)."),

@@ -24,6 +24,25 @@ UUID: JSON = {"type": "string", "format": "uuid"}
 TIME: JSON = {"type": "string", "format": "date-time"}
 URI: JSON = {"type": "string", "format": "uri"}
 
+# A time bound of the lists (decisions.md), as reckit.timestamps reads it. Documented: RFC 3339
+# date-times but for what the server refuses (year 0000, a leap second :60, more than 9
+# fractional digits), and bare dates (midnight UTC). The server also takes, and the description
+# names, spellings no JSON Schema format has: no offset (UTC), a space for the "+" of an
+# unencoded offset, an offset without its colon, and hh:mm without seconds.
+_YEAR = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+TIME_QUERY: JSON = {
+    "anyOf": [
+        {"type": "string", "format": "date-time",
+         "pattern": f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-5][0-9]"
+                    "(?:[.][0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"},
+        {"type": "string", "format": "date", "pattern": f"^{_YEAR}-"},
+    ],
+}  # fmt: skip
+TIME_QUERY_TEXT = (
+    " RFC 3339 (up to 9 fractional digits), or a bare date (its midnight UTC); also taken: no "
+    "offset (UTC), a space for an unencoded +, an offset without its colon, hh:mm."
+)
+
 RECORDING_PROPS: JSON = {
     "id": {**UUID, "description": "ID of the recording"},
     "audio_download_url": nullable(URI),
@@ -133,6 +152,13 @@ def error_response(description: str, schema: str) -> JSON:
     }
 
 
+_SECONDS: JSON = {"type": "integer", "minimum": 0}
+
+
+def _header(schema: JSON, description: str) -> JSON:
+    return {"required": True, "schema": schema, "description": description}
+
+
 def query_param(name: str, schema: JSON, description: str, **extra: Any) -> JSON:
     return {"name": name, "in": "query", "required": False, "schema": schema,
             "description": description, **extra}  # fmt: skip
@@ -180,6 +206,7 @@ def operation(
     ok_description: str = "Success.",
     parameters: list[JSON] | None = None,
     body: JSON | None = None,
+    body_required: bool = True,
     not_found: str = "Unknown app, or an app of another account.",
 ) -> JSON:
     """One operation with reckit's standard error responses (decisions.md, Errors)."""
@@ -198,17 +225,27 @@ def operation(
             "401": error_response("Missing, unknown or revoked token.", "GatewayError"),
             "403": error_response("The token is not for this account.", "GatewayError"),
             "404": error_response(not_found, "GenericError"),
-            "429": error_response("Rate limit exceeded (when enabled).", "GatewayError"),
+            "429": {
+                **error_response("Rate limit exceeded (when enabled).", "GatewayError"),
+                "headers": {
+                    "retry-after": _header(_SECONDS, "Seconds until the window lets it in."),
+                    "Ratelimit": _header({"type": "string"}, 'e.g. "default";r=0;t=30'),
+                    "Ratelimit-Policy": _header({"type": "string"}, 'e.g. "default";q=1200;w=300'),
+                },
+            },
             "500": error_response("Unexpected failure.", "GenericError"),
-            "503": error_response(
-                "The embedded store stayed busy with other writes; nothing was written. Retry "
-                "after the retry-after header's seconds.",
-                "GenericError",
-            ),
+            "503": {
+                **error_response(
+                    "The embedded store stayed busy with other writes; nothing was written. "
+                    "Retry after the retry-after header's seconds.",
+                    "GenericError",
+                ),
+                "headers": {"retry-after": _header(_SECONDS, "Seconds to wait before a retry.")},
+            },
         },
     }
     if body is not None:
-        op["requestBody"] = {"required": True, "content": json_content(body)}
+        op["requestBody"] = {"required": body_required, "content": json_content(body)}
     return op
 
 

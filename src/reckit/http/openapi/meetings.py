@@ -8,7 +8,8 @@ from reckit.http.openapi.common import (
     JSON,
     MEETING,
     PATH_PARAMS,
-    TIME,
+    TIME_QUERY,
+    TIME_QUERY_TEXT,
     UUID,
     operation,
     path_param,
@@ -78,7 +79,11 @@ def _body(*, nullable: bool, status: bool) -> JSON:
         props["status"] = {"type": "string", "enum": list(STATUSES)}
     if not nullable:  # PATCH: no defaults, only what is given changes
         props = {k: {kk: vv for kk, vv in v.items() if kk != "default"} for k, v in props.items()}
-    return {"type": "object", "properties": props}
+    return {
+        "type": "object",
+        "properties": props,
+        "description": "Every field is optional: an empty body (none at all) is {}.",
+    }
 
 
 # The embedded meeting of the recordings list, plus what the meeting endpoints add.
@@ -94,14 +99,16 @@ MEETING_FULL: JSON = {**MEETING, "properties": {**_OUT_PROPS, "ai_config": ref("
 LIST_PARAMETERS: list[JSON] = [
     *PATH_PARAMS,
     query_param("page_no",
-           {"type": "number", "minimum": 0, "maximum": MAX_PAGE_NO, "multipleOf": 1},
+           {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
            "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
            allowEmptyValue=True),
-    query_param("per_page", {"type": "number", "minimum": 0, "maximum": 1e99, "multipleOf": 1},
+    query_param("per_page", {"type": "integer", "minimum": 0, "maximum": 1e99},
            "Results per page (default 20; larger values are clamped to the server's maximum; "
            "0 returns only the count).", allowEmptyValue=True),
-    query_param("start_time", TIME, "Lower bound (inclusive) on created_at, ISO 8601."),
-    query_param("end_time", TIME, "Upper bound (inclusive) on created_at, ISO 8601."),
+    query_param("start_time", TIME_QUERY,
+                "Lower bound (inclusive) on created_at." + TIME_QUERY_TEXT),
+    query_param("end_time", TIME_QUERY,
+                "Upper bound (inclusive) on created_at." + TIME_QUERY_TEXT),
     query_param("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": _NO_NUL},
            "Title substring (case-insensitive), or meeting ID (whole or a prefix of 8+ "
            "characters)."),
@@ -125,7 +132,7 @@ PATHS: JSON = {
         "post": operation(
             "create_meeting", "Create a meeting", "Meetings", success(ref("MeetingFull")),
             ok_status="201", ok_description="The meeting, created.",
-            body=ref("CreateMeetingBody"),
+            body=ref("CreateMeetingBody"), body_required=False,
         ),
     },
     f"{_BASE}/{{meeting_id}}": {
@@ -137,12 +144,12 @@ PATHS: JSON = {
         "patch": operation(
             "update_meeting", "Update the given fields of a meeting", "Meetings",
             success(ref("MeetingFull")), parameters=_ONE_PARAMS,
-            body=ref("UpdateMeetingBody"), not_found=_NOT_FOUND,
+            body=ref("UpdateMeetingBody"), body_required=False, not_found=_NOT_FOUND,
         ),
         "put": operation(
             "replace_meeting", "Replace a meeting's details (omitted fields: defaults)",
             "Meetings", success(ref("MeetingFull")), parameters=_ONE_PARAMS,
-            body=ref("CreateMeetingBody"), not_found=_NOT_FOUND,
+            body=ref("CreateMeetingBody"), body_required=False, not_found=_NOT_FOUND,
         ),
     },
 }  # fmt: skip

@@ -5,9 +5,19 @@ The bounds come from ``reckit.recordings.options``, which enforces them."""
 from __future__ import annotations
 
 from reckit.http.openapi.common import JSON, STORAGE_CONFIG_OUT, ref
-from reckit.recordings.options import MAX_SECONDS, MIN_SECONDS, PREFIX_PATTERN, STORAGE_TYPES
+from reckit.recordings.options import (
+    MAX_SECONDS,
+    MIN_SECONDS,
+    PREFIX_PATTERN,
+    STORAGE_TYPES,
+    URI_PATTERN,
+)
 
 _PX: JSON = {"type": "integer", "minimum": 1, "maximum": 1920}
+_TEXT: JSON = {"type": "string", "maxLength": 4096}
+# An absolute URI as reckit checks it (scheme://authority…, no whitespace): what JSON Schema's
+# "uri" format would take (a:b, spaces escaped differently) is not what the server takes.
+URI_IN: JSON = {**_TEXT, "pattern": URI_PATTERN}
 
 AUDIO_CONFIG: JSON = {
     "type": "object",
@@ -28,13 +38,10 @@ VIDEO_CONFIG: JSON = {
         "watermark": {
             "type": "object",
             "properties": {
-                "url": {"type": "string", "format": "uri"},
+                "url": URI_IN,
                 "size": {
                     "type": "object",
-                    "properties": {
-                        "width": {"type": "integer", "minimum": 1},
-                        "height": {"type": "integer", "minimum": 1},
-                    },
+                    "properties": {"width": _PX, "height": _PX},
                 },
                 "position": {
                     "type": "string",
@@ -45,34 +52,62 @@ VIDEO_CONFIG: JSON = {
     },
 }
 
-_TEXT: JSON = {"type": "string", "maxLength": 4096}
+_SECRET: JSON = {"type": "string", "maxLength": 65536, "writeOnly": True}
 
-# The conditional rules of §2.4 are enforced by the server and described here in prose: JSON
-# Schema's oneOf would reject Azure's documented empty region.
+
+def _given(*names: str, empty: tuple[str, ...] = ()) -> JSON:
+    """These fields are required, and not empty strings (but those in ``empty`` may be)."""
+    return {
+        "required": list(names),
+        "properties": {
+            n: {"minLength": 1} for n in names if n not in (*empty, "port", "auth_method")
+        },
+    }
+
+
+def _when(types: list[str], then: JSON) -> JSON:
+    return {"if": {"required": ["type"], "properties": {"type": {"enum": types}}}, "then": then}
+
+
+# The conditional rules of wire-spec §2.4, as ``check_storage`` applies them. Azure's region may
+# be empty (Cloudflare's own guide sends ""), but not absent.
 STORAGE_CONFIG_IN: JSON = {
     "type": ["object", "null"],
     "description": "Custom storage. gcs: bucket. aws, digitalocean: access_key, region, bucket. "
-    "azure: access_key (connection string), bucket (container); region may be empty. sftp: "
-    "host, port, username, auth_method, and private_key (KEY) or password (PASSWORD). "
-    "access_key, secret, password and private_key are write-only.",
+    "azure: access_key (connection string), bucket (container), region (may be empty). sftp: "
+    "host, port, username, auth_method, and private_key (KEY) or password (PASSWORD). None of "
+    "these may be an empty string. access_key, secret, password and private_key are "
+    "write-only.",
     "required": ["type"],
     "properties": {
         "type": {"type": "string", "enum": list(STORAGE_TYPES)},
-        "access_key": {"type": "string", "writeOnly": True},
-        "secret": {"type": "string", "writeOnly": True},
+        "access_key": _SECRET,
+        "secret": _SECRET,
         "bucket": _TEXT,
         "region": _TEXT,
         "path": _TEXT,
         "auth_method": {"type": "string", "enum": ["KEY", "PASSWORD"]},
         "username": _TEXT,
-        "password": {"type": "string", "writeOnly": True},
+        "password": _SECRET,
         "host": _TEXT,
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "private_key": {"type": "string", "writeOnly": True},
+        "private_key": _SECRET,
     },
-}
+    "allOf": [
+        _when(["gcs"], _given("bucket")),
+        _when(["aws", "digitalocean"], _given("access_key", "region", "bucket")),
+        _when(["azure"], _given("access_key", "region", "bucket", empty=("region",))),
+        _when(["sftp"], {
+            **_given("host", "port", "username", "auth_method"),
+            "if": {"required": ["auth_method"],
+                   "properties": {"auth_method": {"const": "KEY"}}},
+            "then": _given("private_key"),
+            "else": _given("password"),
+        }),
+    ],
+}  # fmt: skip
 
-_PREFIX: JSON = {"type": "string", "pattern": PREFIX_PATTERN, "maxLength": 200}
+PREFIX: JSON = {"type": "string", "pattern": PREFIX_PATTERN, "maxLength": 200}
 _BUCKET: JSON = {
     "type": "object",
     "required": ["enabled"],
@@ -81,7 +116,7 @@ _BUCKET: JSON = {
 _LIVESTREAM: JSON = {
     "type": "object",
     "required": ["rtmp_url"],
-    "properties": {"rtmp_url": {"type": "string", "format": "uri"}},
+    "properties": {"rtmp_url": URI_IN},
 }
 
 
@@ -91,7 +126,7 @@ def _recording_config(storage: JSON, closed: bool) -> JSON:
         "properties": {
             "audio_config": ref("AudioConfig"),
             "video_config": ref("VideoConfig"),
-            "file_name_prefix": _PREFIX,
+            "file_name_prefix": PREFIX,
             "live_streaming_config": _LIVESTREAM,
             "max_seconds": {"type": "number", "minimum": MIN_SECONDS, "maximum": MAX_SECONDS},
             "realtimekit_bucket_config": _BUCKET,
@@ -111,7 +146,7 @@ START_BODY: JSON = {
         "allow_multiple_recordings": {"type": "boolean", "default": False},
         "audio_config": ref("AudioConfig"),
         "video_config": ref("VideoConfig"),
-        "file_name_prefix": _PREFIX,
+        "file_name_prefix": PREFIX,
         "interactive_config": {
             "type": "object",
             "properties": {"type": {"type": "string", "enum": ["ID3"]}},
@@ -120,8 +155,22 @@ START_BODY: JSON = {
         "realtimekit_bucket_config": _BUCKET,
         "rtmp_out_config": _LIVESTREAM,
         "storage_config": ref("StorageConfigIn"),
-        "url": {"type": "string", "format": "uri"},
+        "url": {
+            "description": "A web page to record: reckit has no page recorder yet, so any value "
+            "is refused (400).",
+            "not": {},
+        },
     },
+    # A recording that would go nowhere (decisions.md, wire-spec §7 item 28). Omitted storage
+    # inherits the meeting's and the app's, which only the server knows.
+    "if": {
+        "required": ["realtimekit_bucket_config", "storage_config"],
+        "properties": {
+            "realtimekit_bucket_config": {"properties": {"enabled": {"const": False}}},
+            "storage_config": {"type": "null"},
+        },
+    },
+    "then": {"not": {}},
 }
 
 SCHEMAS: JSON = {

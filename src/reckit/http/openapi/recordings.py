@@ -7,7 +7,8 @@ from reckit.http.openapi.common import (
     PATH_PARAMS,
     RECORDING_PROPS,
     RECORDING_REQUIRED,
-    TIME,
+    TIME_QUERY,
+    TIME_QUERY_TEXT,
     UUID,
     operation,
     path_param,
@@ -15,32 +16,49 @@ from reckit.http.openapi.common import (
     ref,
     success,
 )
-from reckit.http.openapi.options import STORAGE_CONFIG_IN
+from reckit.http.openapi.options import PREFIX, STORAGE_CONFIG_IN
 from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
 from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES
+from reckit.recordings.options import SPACE
 
+_ANY_CASE_BOOLEAN = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
+# One value of status, as the list parser reads it: statuses separated by commas, each part
+# trimmed of whitespace (SPACE) and skipped when empty. The enum names them.
+_ONE_STATUS = f"[{SPACE}]*(?:{'|'.join(STATUSES)})?[{SPACE}]*"
+_STATUS_LIST: JSON = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "string", "enum": [*STATUSES, ""]},
+                        {"type": "string", "pattern": f"^{_ONE_STATUS}(?:,{_ONE_STATUS})*$"}]},
+}  # fmt: skip
 LIST_PARAMETERS: list[JSON] = [
     {"$ref": "#/components/parameters/account_id"},
     {"$ref": "#/components/parameters/app_id"},
-    query_param("end_time", TIME, "Upper bound (inclusive) on invoked_time, ISO 8601."),
-    query_param("expired", {"type": "boolean"}, "Only expired / only non-expired bucket copies."),
+    query_param("end_time", TIME_QUERY,
+                "Upper bound (inclusive) on invoked_time." + TIME_QUERY_TEXT),
+    query_param("expired",
+           # true or false in any case (decisions.md).
+           {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _ANY_CASE_BOOLEAN}]},
+           "Only expired / only non-expired bucket copies: true or false, in any case."),
     query_param("meeting_id", UUID, "Only this meeting's recordings."),
     query_param("page_no",
-           {"type": "number", "minimum": 0, "maximum": MAX_PAGE_NO, "multipleOf": 1},
+           {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
            "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
            allowEmptyValue=True),
     # Clamped rather than refused (decisions.md); the bound only keeps numbers parseable.
-    query_param("per_page", {"type": "number", "minimum": 0, "maximum": 1e99, "multipleOf": 1},
+    query_param("per_page", {"type": "integer", "minimum": 0, "maximum": 1e99},
            "Results per page (default 20; larger values are clamped to the server's maximum; "
            "0 returns only the count).", allowEmptyValue=True),
     query_param("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
            "Meeting title substring, or meeting ID (whole or a prefix of 8+ characters)."),
     query_param("sort_by", {"type": "string", "enum": list(SORT_BY)}, "Sort key."),
     query_param("sort_order", {"type": "string", "enum": list(SORT_ORDERS)}, "Default DESC."),
-    query_param("start_time", TIME, "Lower bound (inclusive) on invoked_time, ISO 8601."),
-    query_param("status", {"type": "array", "items": {"type": "string", "enum": [*STATUSES, ""]}},
+    query_param("start_time", TIME_QUERY,
+                "Lower bound (inclusive) on invoked_time." + TIME_QUERY_TEXT),
+    query_param("status", _STATUS_LIST,
            "Any of these statuses: repeated keys, or a comma-separated list. Empty values are "
            "ignored.",
+           style="form", explode=True),
+    query_param("status[]", _STATUS_LIST, "As status (the bracketed spelling).",
            style="form", explode=True),
 ]  # fmt: skip
 
@@ -133,7 +151,7 @@ TRACK_BODY: JSON = {
             "additionalProperties": {
                 "type": "object",
                 "properties": {
-                    "file_name_prefix": {"type": "string", "pattern": "^[-\\w\\s]+$"},
+                    "file_name_prefix": PREFIX,
                     "media_kind": {"type": "string", "enum": ["audio"]},
                     # The older shape (wire-spec §3.5): where the track files go besides
                     # reckit's bucket. STORAGE_CONFIG needs a storage_config.
@@ -204,8 +222,9 @@ PATHS: JSON = {
         "get": operation(
             "get_active_recording", "Fetch the active recording of a meeting", "Recordings",
             success(ref("Recording")),
-            parameters=[*PATH_PARAMS, path_param("meeting_id", {"type": "string"},
-                                                 "ID of the meeting.")],
+            parameters=[*PATH_PARAMS, path_param("meeting_id", {"type": "string", "minLength": 1},
+                                                 "ID of the meeting (any string: one that is "
+                                                 "no meeting's has no active recording).")],
             not_found="Unknown app, or no active recording for the meeting.",
         ),
     },
