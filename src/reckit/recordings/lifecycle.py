@@ -249,6 +249,7 @@ def began(rec: StoredRecording, now: int, session_id: str | None) -> Change | No
 def max_seconds_reached(rec: StoredRecording) -> Change | None:
     """Stopped at ``started_time + max_seconds`` (wall-clock: pauses included, §7 item 30b);
     the stop_reason carries no reason (§7 item 21)."""
+    target(rec.status, Event.MAX_SECONDS)  # refused before capture began
     assert rec.started_time is not None and rec.max_seconds is not None
     return _stopped(rec, Event.MAX_SECONDS, rec.started_time + rec.max_seconds * 1000, {})
 
