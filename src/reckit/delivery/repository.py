@@ -24,6 +24,6 @@ def queue(
 
 
 def for_recording(tx: Tx, recording_id: str) -> list[jobs.Job]:
-    """The recording's transfers, in the order they were queued (other kinds of job about the
-    same recording are not delivery's)."""
+    """The recording's transfers, oldest first (other kinds of job about the same recording
+    are not delivery's)."""
     return jobs.for_subject(tx, recording_id, KINDS)

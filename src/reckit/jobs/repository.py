@@ -230,7 +230,7 @@ def release_owned(tx: Tx, owner: str, now_ms: int) -> int:
 
 
 def for_subject(tx: Tx, subject: str, kinds: Collection[str] | None = None) -> list[Job]:
-    """The jobs about ``subject`` (of ``kinds``, if given), in the order they were added."""
+    """The jobs about ``subject`` (of ``kinds``, if given), oldest first (ties: by ID)."""
     sql = f"SELECT {_COLUMNS} FROM jobs WHERE recording_id = ?"
     params: list[Any] = [subject]
     if kinds is not None:
