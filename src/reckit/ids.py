@@ -6,7 +6,8 @@ import re
 import secrets
 import uuid
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# fullmatch: a "$" would also match before a final newline.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 MAX_ACCOUNT_ID = 32
 MAX_APP_ID = 32
@@ -22,7 +23,7 @@ def new_hex_id() -> str:
 
 
 def is_uuid(value: str) -> bool:
-    return _UUID.match(value) is not None
+    return _UUID.fullmatch(value) is not None
 
 
 def normalise_uuid(value: str) -> str:

@@ -33,7 +33,7 @@ def format_ms(ms: int) -> str:
 
 def parse_rfc3339(text: str) -> int | None:
     """Epoch ms for an RFC 3339 string, or None when it is not one."""
-    m = _RFC3339.match(text)
+    m = _RFC3339.fullmatch(text)  # "$" alone would take a final newline
     if m is None:
         return None
     date, time_part, tz = m.group("date"), m.group("time"), m.group("tz")

@@ -17,7 +17,7 @@ from reckit.ids import new_hex_id
 
 PERMISSIONS = ("Realtime Admin", "Realtime")
 # Cloudflare tokens are 40 URL-safe characters; accept anything token68-like (RFC 7235).
-_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*\Z")
 
 
 @dataclass(frozen=True)

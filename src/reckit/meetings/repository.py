@@ -79,7 +79,7 @@ _READ = (
 # The columns an update may set (the names go into SQL text: only these ever do).
 UPDATABLE = frozenset(_COLUMNS) - {"id", "app_id", "created_at", "updated_at"}
 # A meeting ID or a prefix of one: lowercase hex and dashes (decisions.md: IDs are lowercase).
-_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+\Z")
 
 
 def _json(text: str | None) -> dict[str, Any] | None:

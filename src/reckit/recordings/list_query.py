@@ -16,7 +16,7 @@ from reckit.timestamps import parse_rfc3339
 
 # "number" in the spec, sent as 20.0 by the Python SDK (wire-spec §1.5): digits, optionally a
 # fractional part of zeros only.
-_WHOLE = re.compile(r"^([0-9]{1,100})(?:\.([0-9]{0,100}))?$")
+_WHOLE = re.compile(r"^([0-9]{1,100})(?:\.([0-9]{0,100}))?\Z")
 # Past this a page number is a mistake, not a page: offsets must stay inside 64-bit integers.
 MAX_PAGE_NO = 1_000_000_000
 MAX_SEARCH = 256

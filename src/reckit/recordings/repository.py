@@ -295,7 +295,7 @@ def _landing_day(
 # --- meeting and search: the meetings' counts ---------------------------------------------
 
 # A meeting ID or a prefix of one: lowercase hex and dashes (decisions.md: IDs are lowercase).
-_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+\Z")
 # Up to this many meetings go into the SQL as parameters; more go as one array.
 _INLINE_MEETINGS = 64
 # A page from the matching meetings' own recordings costs about one row per recording they

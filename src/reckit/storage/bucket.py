@@ -17,7 +17,7 @@ from typing import Protocol
 from reckit.errors import BadRequest
 
 log = logging.getLogger("reckit.storage")
-KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
 
 
 @dataclass(frozen=True)
