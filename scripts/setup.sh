@@ -2,7 +2,9 @@
 # Set up what reckit needs, idempotently: uv (in .tools/), then the locked environment (.venv/).
 # Sourced by serve.sh and test.sh. Needs Python >= 3.11 as python3.
 # RECKIT_SETUP=serve (serve.sh) installs only what serving needs, leaving anything else already
-# in .venv/ (the test tools test.sh installed); otherwise everything, the test tools too.
+# in .venv/ (the test tools test.sh installed); otherwise everything, the test tools too. Both
+# install every storage SDK (the extras s3, azure, gcs, sftp), so the server can deliver
+# anywhere and the tests reach every backend.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,8 +19,8 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
 fi
 export UV_PYTHON=python3
 if [ "${RECKIT_SETUP:-}" = serve ]; then
-    .tools/bin/uv sync --frozen --quiet --no-dev --inexact
+    .tools/bin/uv sync --frozen --quiet --all-extras --no-dev --inexact
 else
-    .tools/bin/uv sync --frozen --quiet
+    .tools/bin/uv sync --frozen --quiet --all-extras
 fi
 export PATH="$PWD/.venv/bin:$PATH"

@@ -5,11 +5,13 @@ the test process (pytest turns warnings into errors).
 
 Use ``moto_server()`` / ``gcs_emulator()`` as context managers (e.g. from a session fixture),
 then ``make_s3(url)`` / ``make_gcs(url)`` for a destination on a fresh bucket of that server.
+tests/storage_fixtures.py has each as a session fixture.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http.client
 import json
@@ -187,9 +189,15 @@ def _s3_admin(server_url: str, access_key: str = S3_ACCESS_KEY, secret: str = S3
     )
 
 
-def create_s3_bucket(server_url: str, name: str | None = None) -> str:
+def create_s3_bucket(
+    server_url: str,
+    name: str | None = None,
+    *,
+    access_key: str = S3_ACCESS_KEY,
+    secret: str = S3_SECRET,
+) -> str:
     name = name or new_bucket_name()
-    client = _s3_admin(server_url)
+    client = _s3_admin(server_url, access_key, secret)
     try:
         client.create_bucket(Bucket=name)
     finally:
@@ -259,6 +267,25 @@ def enable_moto_auth(server_url: str) -> tuple[str, str]:
     # moto counts requests and checks signatures once the count passes this number; 0 = now.
     httpx.post(f"{server_url}/moto-api/reset-auth", content=b"0", timeout=5.0).raise_for_status()
     return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
+@dataclasses.dataclass(frozen=True)
+class MotoWithAuth:
+    """A moto server that checks credentials: only ``access_key`` and ``secret`` work."""
+
+    url: str
+    access_key: str
+    secret: str
+
+    def create_bucket(self) -> str:
+        return create_s3_bucket(self.url, access_key=self.access_key, secret=self.secret)
+
+
+@contextlib.contextmanager
+def moto_server_with_auth() -> Iterator[MotoWithAuth]:
+    """A moto server of its own (switching authentication on is server-wide), checking keys."""
+    with moto_server() as url:
+        yield MotoWithAuth(url, *enable_moto_auth(url))
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import pwd
 import secrets
@@ -194,7 +195,16 @@ def make_azure(
     **options: Any,
 ) -> AzureDestination:
     """A destination on ``server`` (a fresh container unless one is named)."""
-    config = {
+    config = azure_config(server, container=container, path=path, key=key)
+    return AzureDestination(config, None, timeout=timeout, retries=retries, **options)
+
+
+def azure_config(
+    server: AzuriteServer, *, container: str | None = None, path: str = "", key: str | None = None
+) -> dict[str, Any]:
+    """A storage config for ``server`` (a fresh container unless one is named; its account
+    key unless ``key``)."""
+    return {
         "type": "azure",
         "access_key": server.connection_string(key=key),
         "secret": "",
@@ -202,7 +212,6 @@ def make_azure(
         "bucket": container or server.create_container(),
         "path": path,
     }
-    return AzureDestination(config, None, timeout=timeout, retries=retries, **options)
 
 
 # -- sshd ------------------------------------------------------------------------------------
@@ -249,6 +258,7 @@ class SshdServer:
     password: str | None  # None: sshd cannot check passwords (not running as root)
     root: Path  # a directory of this run that ``username`` may write to
     keys: Mapping[str, KeyPair]  # authorized: "ed25519", "ed25519-passphrase", "rsa", "ecdsa"
+    host_key_fingerprint: str = ""  # as OpenSSH shows it: SHA256:<base64, unpadded>
 
     @property
     def host(self) -> str:
@@ -305,11 +315,18 @@ def sshd_server() -> Iterator[SshdServer]:
         # sshd reads authorized keys as the logging-in user: they must reach the file.
         conf_dir.chmod(0o755)
         os.chown(root, user.pw_uid, user.pw_gid)
-        host_key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        host = ed25519.Ed25519PrivateKey.generate()
+        host_key = host.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.OpenSSH,
             serialization.NoEncryption(),
         )
+        blob = base64.b64decode(
+            host.public_key()
+            .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+            .split()[1]
+        )
+        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
         _write(conf_dir / "host_ed25519", host_key.decode(), 0o600)
         _write(
             conf_dir / "authorized_keys",
@@ -347,7 +364,7 @@ PermitTTY no
         )
         stack.callback(_stop, proc)
         _wait_until(lambda: _ssh_banner(port), proc, log, "sshd")
-        yield SshdServer(port, user.pw_name, password, root, keys)
+        yield SshdServer(port, user.pw_name, password, root, keys, f"SHA256:{digest}")
 
 
 def _ssh_banner(port: int) -> bool:
@@ -369,6 +386,20 @@ def make_sftp(
 ) -> SftpDestination:
     """A destination on ``server``; ``path`` defaults to a fresh directory under its root.
     ``key`` names one of ``server.keys``; ``overrides`` replace config fields."""
+    config = sftp_config(server, auth, path=path, key=key, **overrides)
+    return SftpDestination(config, None, timeout=timeout)
+
+
+def sftp_config(
+    server: SshdServer,
+    auth: Literal["KEY", "PASSWORD"] = "KEY",
+    *,
+    path: str | None = None,
+    key: str = "ed25519",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A storage config for ``server`` (see ``make_sftp``); skips PASSWORD where sshd cannot
+    check passwords."""
     config: dict[str, Any] = {
         "type": "sftp",
         "access_key": "unused",
@@ -389,4 +420,4 @@ def make_sftp(
         if pair.passphrase:
             config["password"] = pair.passphrase
     config.update(overrides)
-    return SftpDestination(config, None, timeout=timeout)
+    return config

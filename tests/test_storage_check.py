@@ -3,27 +3,14 @@ standard input, against real servers; failures say why, and never show a secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
-import pytest
 from click.testing import CliRunner
 
 from reckit.cli import main
-from tests.storage_servers import create_s3_bucket, moto_server, s3_config
-from tests.storage_servers_az_sftp import SshdServer, sshd_server
+from tests.storage_servers import create_s3_bucket, s3_config
+from tests.storage_servers_az_sftp import SshdServer
 
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+pytest_plugins = ("tests.storage_fixtures",)  # the servers, once per session
 
 
 def check(config: dict[str, object], *args: str) -> tuple[int, str]:

@@ -21,7 +21,8 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings, ExponentialRetry
 
-from reckit.storage.base import Stat, StorageError, object_name, path_prefix
+from reckit.storage import base
+from reckit.storage.base import Stat, StorageError
 
 # Blocks of this size go up (and come down) at most ``_CONCURRENCY`` at a time, so one transfer
 # holds a few MiB in memory whatever the recording's size. The SDK's own single-request limit
@@ -29,8 +30,9 @@ from reckit.storage.base import Stat, StorageError, object_name, path_prefix
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 _CONCURRENCY = 2
 
-# Transient service answers: worth another try later.
-_RETRYABLE_STATUS = frozenset({408, 429})
+# Transient service answers: worth another try later. Not 409: Azure's conflicts are the
+# blob's or container's state (a lease, a blob type, a container being deleted).
+_TRANSIENT_STATUS = frozenset({408, 429})
 
 
 def _connection_string(config: Mapping[str, Any], endpoint: str | None) -> str:
@@ -38,15 +40,11 @@ def _connection_string(config: Mapping[str, Any], endpoint: str | None) -> str:
 
     Parsed here rather than by handing the SDK's client a new URL so that every credential a
     connection string can carry (account key, SAS token) keeps working with the override."""
-    raw = config.get("access_key")
-    if not isinstance(raw, str) or not raw.strip():
-        raise StorageError(
-            "Azure storage config has no connection string (access_key)", retryable=False
-        )
+    raw = base.required_str(config, "access_key", "the storage account's connection string")
     parts = [p.strip() for p in raw.strip().split(";") if p.strip()]
     if not parts or any("=" not in p or p.startswith("=") for p in parts):
         # Never echo the string itself: it holds the account key.
-        raise StorageError("Azure connection string (access_key) is malformed", retryable=False)
+        raise base.config_error(config, "access_key is not a well-formed connection string")
     if endpoint:
         parts = [p for p in parts if p.split("=", 1)[0].strip().lower() != "blobendpoint"]
         parts.append(f"BlobEndpoint={endpoint.rstrip('/')}")
@@ -83,13 +81,11 @@ class AzureDestination:
     ) -> None:
         if attempt_timeout_s is not None:
             timeout = min(timeout, attempt_timeout_s)
-            # A try may wait ``timeout`` to connect and ``timeout`` for an answer.
-            retries = max(0, min(retries, int(attempt_timeout_s // (2 * timeout)) - 1))
-        container = config.get("bucket")
-        if not isinstance(container, str) or not container:
-            raise StorageError("Azure storage config has no container (bucket)", retryable=False)
-        self.container = container
-        self.prefix = path_prefix(config)
+        # A try may wait ``timeout`` to connect and ``timeout`` for an answer.
+        retries = base.tries_within(attempt_timeout_s, 2 * timeout, retries + 1) - 1
+        base.check_type(config, "azure")
+        self.container = base.required_str(config, "bucket", "the container's name")
+        self.prefix = base.path_prefix(config)
         conn = _connection_string(config, endpoint)
         try:
             self._service = BlobServiceClient.from_connection_string(
@@ -110,13 +106,13 @@ class AzureDestination:
         except ValueError:
             # The SDK's ValueError carries no secret today, but its wording is not ours to
             # trust; say what the customer has to fix.
-            raise StorageError(
-                "Azure connection string (access_key) is malformed or lacks an account name/key",
-                retryable=False,
+            raise base.config_error(
+                config,
+                "access_key is not a connection string with an account name and key (or SAS)",
             ) from None
 
     def _name(self, key: str) -> str:
-        return object_name(self.prefix, key)
+        return base.object_name(self.prefix, key)
 
     def _blob(self, key: str) -> BlobClient:
         return self._service.get_blob_client(self.container, self._name(key))
@@ -124,7 +120,7 @@ class AzureDestination:
     def _error(self, exc: AzureError, action: str, key: str) -> StorageError:
         """Our error for an SDK error. Only status and error code go into the message: the
         SDK's own text may quote request URLs, which carry a SAS token when one is used."""
-        what = f"Azure Blob: {action} {self._name(key)!r} in container {self.container!r}"
+        what = self._what(action, key)
         if isinstance(exc, ClientAuthenticationError):
             return StorageError(
                 f"{what}: authentication failed; check the account key in the connection string",
@@ -132,27 +128,32 @@ class AzureDestination:
             )
         if isinstance(exc, HttpResponseError):
             code = _code(exc)
-            status = exc.status_code
             if code == "ContainerNotFound":
-                return StorageError(f"{what}: the container does not exist", retryable=False)
+                return base.missing_bucket("container", self.container, "check bucket")
             if code in ("AuthenticationFailed", "AuthorizationFailure"):
                 return StorageError(f"{what}: authentication failed ({code})", retryable=False)
-            retryable = status is None or status >= 500 or status in _RETRYABLE_STATUS
-            return StorageError(f"{what}: HTTP {status} {code}".rstrip(), retryable=retryable)
-        if isinstance(exc, ServiceRequestError | ServiceResponseError):
-            return StorageError(
-                f"{what}: could not reach the service ({type(exc).__name__})", retryable=True
+            return base.status_error(
+                what,
+                exc.status_code,
+                code,
+                refused="check the connection string's key and what it may do",
+                not_found="check bucket and path",
+                transient=_TRANSIENT_STATUS,
             )
+        if isinstance(exc, ServiceRequestError | ServiceResponseError):
+            return base.unreachable(what, exc)
         return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
 
+    def _what(self, action: str, key: str) -> str:
+        return f"Azure Blob: {action} {self._name(key)!r} in container {self.container!r}"
+
     def put(self, key: str, source: Path, content_type: str) -> Stat:
-        size = source.stat().st_size
         blob = self._blob(key)
         try:
             with source.open("rb") as data:
                 blob.upload_blob(
                     data,
-                    length=size,
+                    length=source.stat().st_size,
                     overwrite=True,
                     max_concurrency=_CONCURRENCY,
                     content_settings=ContentSettings(content_type=content_type),
@@ -160,12 +161,7 @@ class AzureDestination:
             stored = self._read_stat(blob)
         except AzureError as exc:
             raise self._error(exc, "upload", key) from None
-        if stored is None or stored.size != size:
-            got = "nothing" if stored is None else f"{stored.size} bytes"
-            raise StorageError(
-                f"Azure Blob: uploaded {size} bytes as {self._name(key)!r} but {got} landed"
-            )
-        return stored
+        return base.landed_as_sent(self._what("upload", key), stored, source)
 
     @staticmethod
     def _read_stat(blob: BlobClient) -> Stat | None:
@@ -186,20 +182,12 @@ class AzureDestination:
 
     def get(self, key: str, dest: Path) -> None:
         try:
-            with dest.open("wb") as out:
+            with base.download_to(dest) as out:
                 self._blob(key).download_blob(max_concurrency=_CONCURRENCY).readinto(out)
         except AzureError as exc:
-            # No partial download left behind to be mistaken for the object.
-            dest.unlink(missing_ok=True)
-            raise self._download_error(exc, key) from None
-
-    def _download_error(self, exc: AzureError, key: str) -> StorageError:
-        if isinstance(exc, ResourceNotFoundError) and _code(exc) != "ContainerNotFound":
-            return StorageError(
-                f"Azure Blob: no object {self._name(key)!r} in container {self.container!r}",
-                retryable=False,
-            )
-        return self._error(exc, "download", key)
+            if isinstance(exc, ResourceNotFoundError) and _code(exc) != "ContainerNotFound":
+                raise base.missing_object(self._what("download", key)) from None
+            raise self._error(exc, "download", key) from None
 
     def delete(self, key: str) -> None:
         try:

@@ -30,7 +30,8 @@ from google.cloud.storage import exceptions as storage_exceptions  # type: ignor
 from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
 from google.oauth2 import service_account
 
-from reckit.storage.base import Stat, StorageError, md5_of, object_name, path_prefix
+from reckit.storage import base
+from reckit.storage.base import Stat, StorageError
 
 MiB = 1024 * 1024
 # Resumable upload chunks must be a multiple of this (a GCS rule).
@@ -53,35 +54,28 @@ def _service_account_info(config: Mapping[str, Any]) -> dict[str, Any]:
     secret = config.get("secret")
     if isinstance(secret, Mapping):
         info: Any = dict(secret)
-    elif isinstance(secret, str) and secret.strip():
-        try:
-            info = json.loads(secret)
-        except ValueError:
-            raise StorageError(
-                "gcs storage: secret is not valid JSON; it must be the service account's JSON "
-                "key file",
-                retryable=False,
-            ) from None
     else:
-        raise StorageError(
-            "gcs storage needs secret: the service account's JSON key file", retryable=False
-        )
+        text = base.required_str(config, "secret", "the service account's JSON key file")
+        try:
+            info = json.loads(text)
+        except ValueError:
+            raise base.config_error(
+                config,
+                "secret is not valid JSON; it must be the service account's JSON key file",
+            ) from None
     if not isinstance(info, dict):
-        raise StorageError(
-            "gcs storage: secret must be a JSON object (the service account's key file)",
-            retryable=False,
+        raise base.config_error(
+            config, "secret must be a JSON object (the service account's key file)"
         )
     if info.get("type", "service_account") != "service_account":
-        raise StorageError(
-            "gcs storage: secret must be a service account key (type service_account)",
-            retryable=False,
+        raise base.config_error(
+            config, "secret must be a service account key (type service_account)"
         )
     missing = [f for f in _SERVICE_ACCOUNT_FIELDS if not info.get(f)]
     if missing:
-        raise StorageError(
-            f"gcs storage: secret lacks {', '.join(missing)}: use the service account's whole "
-            "JSON key file",
-            retryable=False,
+        raise base.config_error(
+            config,
+            f"secret lacks {', '.join(missing)}: use the service account's whole JSON key file",
         )
     return info
 
@@ -113,15 +107,12 @@ class GcsDestination:
             connect_timeout = min(connect_timeout, attempt_timeout_s)
             read_timeout = min(read_timeout, attempt_timeout_s)
             retry_deadline = min(retry_deadline, attempt_timeout_s - connect_timeout - read_timeout)
-        if config.get("type") != "gcs":
-            raise StorageError(f"not a gcs storage config: {config.get('type')!r}", retryable=False)
+        base.check_type(config, "gcs")
         if part_size < _CHUNK_UNIT or part_size % _CHUNK_UNIT:
             raise ValueError("part_size must be a positive multiple of 256 KiB")
-        bucket = config.get("bucket")
-        if not isinstance(bucket, str) or not bucket:
-            raise StorageError("gcs storage needs bucket", retryable=False)
+        bucket = base.required_str(config, "bucket")
         self.bucket_name = bucket
-        self.prefix = path_prefix(config)
+        self.prefix = base.path_prefix(config)
         self.part_size = part_size
         self._timeout = (connect_timeout, read_timeout)
         self._retry: Retry | None = (
@@ -135,10 +126,10 @@ class GcsDestination:
             )
         except Exception:
             # The library's message may quote the key; say which field to fix instead.
-            raise StorageError(
-                "gcs storage: the private_key in secret could not be read: use the service "
-                "account's JSON key file as it was downloaded",
-                retryable=False,
+            raise base.config_error(
+                config,
+                "the private_key in secret could not be read: use the service account's JSON "
+                "key file as it was downloaded",
             ) from None
         # Setting an explicit project keeps the client from probing the environment (and the
         # GCE metadata server) for one; object calls do not use it.
@@ -159,7 +150,7 @@ class GcsDestination:
         self._bucket = self._client.bucket(bucket)
 
     def _key(self, key: str) -> str:
-        return object_name(self.prefix, key)
+        return base.object_name(self.prefix, key)
 
     def _where(self, name: str) -> str:
         return f"gs://{self.bucket_name}/{name}"
@@ -167,7 +158,6 @@ class GcsDestination:
     def put(self, key: str, source: Path, content_type: str) -> Stat:
         name = self._key(key)
         size = source.stat().st_size
-        md5 = md5_of(source)
         # A fresh Blob per upload: chunk_size on it makes the library send a resumable upload
         # in pieces of that size instead of its 100 MiB default, which it holds in memory.
         blob = self._bucket.blob(name, chunk_size=self.part_size)
@@ -193,16 +183,7 @@ class GcsDestination:
                 )
         except Exception as exc:
             raise self._error(exc, "upload", name) from None
-        landed = self._stat(name, "read back")
-        if landed is None:
-            raise StorageError(f"{self._where(name)} is missing right after its upload")
-        if landed.size != size:
-            raise StorageError(
-                f"{self._where(name)} holds {landed.size} bytes after uploading {size}"
-            )
-        if landed.md5 is not None and landed.md5 != md5:
-            raise StorageError(f"{self._where(name)} does not have the MD5 of the uploaded file")
-        return landed
+        return base.landed_as_sent(self._where(name), self._stat(name, "read back"), source)
 
     def _stat(self, name: str, action: str) -> Stat | None:
         try:
@@ -224,9 +205,7 @@ class GcsDestination:
         except Exception as exc:
             raise self._error(exc, action, name) from None
         if not exists:
-            raise StorageError(
-                f"bucket {self.bucket_name!r} does not exist: check bucket", retryable=False
-            )
+            raise base.missing_bucket("bucket", self.bucket_name, "check bucket")
 
     def stat(self, key: str) -> Stat | None:
         return self._stat(self._key(key), "look up")
@@ -234,9 +213,13 @@ class GcsDestination:
     def get(self, key: str, dest: Path) -> None:
         name = self._key(key)
         try:
-            self._bucket.blob(name).download_to_filename(
-                str(dest), timeout=self._timeout, retry=self._retry
-            )
+            with base.download_to(dest) as out:
+                self._bucket.blob(name).download_to_file(
+                    out, timeout=self._timeout, retry=self._retry
+                )
+        except api_exceptions.NotFound:
+            self._check_bucket(name, "download")
+            raise base.missing_object(f"could not download {self._where(name)}") from None
         except Exception as exc:
             raise self._error(exc, "download", name) from None
 
@@ -287,20 +270,15 @@ class GcsDestination:
             )
         elif isinstance(exc, google.auth.exceptions.TransportError | OSError):
             # requests' connection errors and timeouts are OSErrors.
-            return StorageError(
-                f"{where}: the storage server did not answer ({type(exc).__name__})"
-            )
+            return base.unreachable(where, exc)
         elif isinstance(exc, storage_exceptions.DataCorruption):
             return StorageError(f"{where}: the transfer was corrupted (checksum mismatch)")
         if status is None:
             return StorageError(f"{where}: {type(exc).__name__}")
-        if status in (401, 403):
-            return StorageError(
-                f"{where}: refused (HTTP {status}): check that secret is the right service "
-                "account and that it may write to the bucket",
-                retryable=False,
-            )
-        if status == 404:
-            return StorageError(f"{where}: not found (HTTP 404): check bucket", retryable=False)
-        transient = status >= 500 or status in (408, 409, 429)
-        return StorageError(f"{where}: HTTP {status}", retryable=transient)
+        return base.status_error(
+            where,
+            status,
+            refused="check that secret is the right service account and that it may write to "
+            "the bucket",
+            not_found="check bucket",
+        )

@@ -18,12 +18,14 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-from reckit.storage.base import Stat, StorageError, md5_of, object_name, path_prefix
+from reckit.storage import base
+from reckit.storage.base import Stat, StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MiB = 1024 * 1024
+_DOWNLOAD_ATTEMPTS = 5  # s3transfer's default
 _E = TypeVar("_E", bound=BaseException)
 
 # Error codes that no retry can fix: the customer has to change the config or the bucket.
@@ -94,30 +96,21 @@ class S3Destination:
         if attempt_timeout_s is not None:
             connect_timeout = min(connect_timeout, attempt_timeout_s)
             read_timeout = min(read_timeout, attempt_timeout_s)
-            fit = int(attempt_timeout_s // (connect_timeout + read_timeout))
-            max_attempts = max(1, min(max_attempts, fit))
-        kind = config.get("type")
-        if kind not in ("aws", "digitalocean"):
-            raise StorageError(f"not an S3 storage type: {kind!r}", retryable=False)
-        self.kind = str(kind)
-        access_key = config.get("access_key")
-        secret = config.get("secret")
+        max_attempts = base.tries_within(
+            attempt_timeout_s, connect_timeout + read_timeout, max_attempts
+        )
+        self.kind = base.check_type(config, "aws", "digitalocean")
         # Never let boto3 fall back to the host's own credentials (environment, ~/.aws, the
         # instance role): a customer's delivery must only ever use the customer's keys.
-        if not isinstance(access_key, str) or not access_key:
-            raise StorageError(f"{self.kind} storage needs access_key", retryable=False)
-        if not isinstance(secret, str) or not secret:
-            raise StorageError(f"{self.kind} storage needs secret", retryable=False)
-        bucket = config.get("bucket")
-        if not isinstance(bucket, str) or not bucket:
-            raise StorageError(f"{self.kind} storage needs bucket", retryable=False)
-        self.bucket = bucket
-        self.prefix = path_prefix(config)
+        access_key = base.required_str(config, "access_key")
+        secret = base.required_str(config, "secret")
+        self.bucket = base.required_str(config, "bucket")
+        self.prefix = base.path_prefix(config)
         region = str(config.get("region") or "").strip()
 
         if endpoint is None and self.kind == "digitalocean":
             if not region:
-                raise StorageError("digitalocean storage needs region (e.g. SGP1)", retryable=False)
+                raise base.missing_field(config, "region", "the Space's region, e.g. SGP1")
             endpoint = f"https://{region.lower()}.digitaloceanspaces.com"
         # DigitalOcean names regions like SGP1 and signs with the lower-case name.
         signing_region = region.lower() if self.kind == "digitalocean" else region
@@ -153,20 +146,23 @@ class S3Destination:
             multipart_threshold=part_size,
             multipart_chunksize=part_size,
             max_concurrency=max_concurrency,
+            # s3transfer's own retries of a download (5 by default), on top of botocore's:
+            # within the attempt timeout too.
+            num_download_attempts=base.tries_within(
+                attempt_timeout_s, connect_timeout + read_timeout, _DOWNLOAD_ATTEMPTS
+            ),
             # The CRT client, when installed, sizes its own parts and ignores ours.
             preferred_transfer_client="classic",
         )
 
     def _key(self, key: str) -> str:
-        return object_name(self.prefix, key)
+        return base.object_name(self.prefix, key)
 
     def _where(self, key: str) -> str:
         return f"{self.bucket}/{key}"
 
     def put(self, key: str, source: Path, content_type: str) -> Stat:
         name = self._key(key)
-        size = source.stat().st_size
-        md5 = md5_of(source)
         try:
             self._client.upload_file(
                 str(source),
@@ -177,48 +173,31 @@ class S3Destination:
             )
         except Exception as exc:
             raise self._error(exc, "upload", name) from None
-        landed = self._head(name)
-        if landed is None:
-            raise StorageError(
-                f"{self._where(name)} is missing right after its upload", retryable=True
-            )
-        if landed.size != size:
-            raise StorageError(
-                f"{self._where(name)} holds {landed.size} bytes after uploading {size}",
-                retryable=True,
-            )
-        if landed.md5 is not None and landed.md5 != md5:
-            raise StorageError(
-                f"{self._where(name)} does not have the MD5 of the uploaded file",
-                retryable=True,
-            )
-        return landed
+        return base.landed_as_sent(self._where(name), self._head(name), source)
 
     def _head(self, name: str) -> Stat | None:
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=name)
-        except botocore.exceptions.ClientError as exc:
+        except Exception as exc:
             if _status(exc) != 404:
                 raise self._error(exc, "read back", name) from None
-        except Exception as exc:
-            raise self._error(exc, "read back", name) from None
-        else:
-            return Stat(size=head["ContentLength"], md5=_etag_md5(head.get("ETag")))
-        # HEAD answers a bare 404 both for a missing key and a missing bucket: tell them apart.
+            # HEAD answers a bare 404 both for a missing key and a missing bucket.
+            self._check_bucket(name)
+            return None
+        return Stat(size=head["ContentLength"], md5=_etag_md5(head.get("ETag")))
+
+    def _check_bucket(self, name: str) -> None:
+        """After a 404 for ``name``: a missing bucket is an error of its own."""
         try:
             self._client.head_bucket(Bucket=self.bucket)
-        except botocore.exceptions.ClientError as exc:
+        except Exception as exc:
             # 403: not allowed to look at the bucket itself; it exists as far as we can tell.
             if _status(exc) == 404:
-                raise StorageError(
-                    f"bucket {self.bucket!r} does not exist: check bucket (and region)",
-                    retryable=False,
+                raise base.missing_bucket(
+                    "bucket", self.bucket, "check bucket (and region)"
                 ) from None
             if _status(exc) != 403:
                 raise self._error(exc, "look up the bucket of", name) from None
-        except Exception as exc:
-            raise self._error(exc, "look up the bucket of", name) from None
-        return None
 
     def stat(self, key: str) -> Stat | None:
         return self._head(self._key(key))
@@ -229,7 +208,12 @@ class S3Destination:
             # download_file writes beside dest and renames, so dest is never half-written.
             self._client.download_file(self.bucket, name, str(dest), Config=self._transfer)
         except Exception as exc:
-            raise self._error(exc, "download", name) from None
+            if _status(exc) != 404:
+                raise self._error(exc, "download", name) from None
+            self._check_bucket(name)
+            raise base.missing_object(
+                f"could not download {self._where(name)} ({self.kind})"
+            ) from None
 
     def delete(self, key: str) -> None:
         name = self._key(key)
@@ -264,46 +248,35 @@ class S3Destination:
         client_error = _find(exc, botocore.exceptions.ClientError)
         if client_error is not None:
             code = str(client_error.response.get("Error", {}).get("Code", ""))
-            status = _status(client_error)
             if code in _PERMANENT_CODES:
                 return StorageError(f"{where}: {code}: {_PERMANENT_CODES[code]}", retryable=False)
-            if status in (401, 403):
-                return StorageError(
-                    f"{where}: refused (HTTP {status}{_also(code, status)}): check access_key, "
-                    "secret and the bucket's permissions",
-                    retryable=False,
-                )
-            if status == 404:
-                return StorageError(
-                    f"{where}: not found (HTTP 404{_also(code, status)}): check bucket and region",
-                    retryable=False,
-                )
-            transient = code in _TRANSIENT_CODES or status is None or status >= 500
-            transient = transient or status in (408, 409, 429)
-            return StorageError(f"{where}: {code or 'error'} (HTTP {status})", retryable=transient)
+            return base.status_error(
+                where,
+                _status(client_error),
+                code,
+                refused="check access_key, secret and the bucket's permissions",
+                not_found="check bucket and region",
+                retryable=code in _TRANSIENT_CODES,
+            )
         if _find(exc, botocore.exceptions.NoCredentialsError) is not None:
             return StorageError(f"{where}: no credentials", retryable=False)
         if _find(exc, botocore.exceptions.ParamValidationError) is not None:
             return StorageError(f"{where}: invalid request parameters", retryable=False)
-        unreachable = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
-        if _find(exc, unreachable) is not None:
-            return StorageError(
-                f"{where}: the storage server did not answer ({type(exc).__name__})",
-                retryable=True,
-            )
+        no_answer = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
+        if _find(exc, no_answer) is not None:
+            return base.unreachable(where, exc)
         if isinstance(exc, OSError):
             return StorageError(f"{where}: {type(exc).__name__}: {exc.strerror}", retryable=True)
         return StorageError(f"{where}: {type(exc).__name__}", retryable=True)
 
 
-def _also(code: str, status: int | None) -> str:
-    """The error code after the status, unless it only repeats it (HEAD answers have no body,
-    so botocore makes the status the code)."""
-    return f" {code}" if code and code != str(status) else ""
-
-
-def _status(exc: botocore.exceptions.ClientError) -> int | None:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status of an S3 error answer (boto3's transfer layer keeps the ClientError as
+    the cause or context of its own exception); None for anything else."""
+    client_error = _find(exc, botocore.exceptions.ClientError)
+    if client_error is None:
+        return None
+    status = client_error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return int(status) if status is not None else None
 
 

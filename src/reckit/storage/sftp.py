@@ -24,6 +24,7 @@ from typing import Any
 
 import paramiko
 
+from reckit.storage import base
 from reckit.storage.base import Stat, StorageError
 
 log = logging.getLogger(__name__)
@@ -62,29 +63,25 @@ class _AcceptAndLogHostKey(paramiko.MissingHostKeyPolicy):
         )
 
 
-def _load_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
+def _load_private_key(config: Mapping[str, Any], passphrase: str | None) -> paramiko.PKey:
+    text = base.required_str(
+        config, "private_key", "the key's PEM/OpenSSH text, with auth_method KEY"
+    )
     text = text.replace("\r\n", "\n").strip() + "\n"
     for cls in _KEY_CLASSES:
         try:
             return cls.from_private_key(io.StringIO(text), password=passphrase)
         except paramiko.PasswordRequiredException:
-            raise StorageError(
-                "SFTP private key is encrypted: set password to its passphrase", retryable=False
+            raise base.config_error(
+                config, "private_key is encrypted: set password to its passphrase"
             ) from None
         except (paramiko.SSHException, ValueError, TypeError):
             continue
-    raise StorageError(
-        "SFTP private key could not be loaded (not an RSA, ECDSA or Ed25519 key in PEM/OpenSSH "
-        "form, or a wrong passphrase)",
-        retryable=False,
+    raise base.config_error(
+        config,
+        "private_key could not be loaded (not an RSA, ECDSA or Ed25519 key in PEM/OpenSSH form, "
+        "or a wrong passphrase)",
     )
-
-
-def _required_str(config: Mapping[str, Any], name: str) -> str:
-    value = config.get(name)
-    if not isinstance(value, str) or not value:
-        raise StorageError(f"SFTP storage config has no {name}", retryable=False)
-    return value
 
 
 class SftpDestination:
@@ -107,29 +104,32 @@ class SftpDestination:
         del endpoint
         if attempt_timeout_s is not None:
             timeout = min(timeout, attempt_timeout_s)
-        self.host = _required_str(config, "host")
-        self.username = _required_str(config, "username")
+        base.check_type(config, "sftp")
+        self.host = base.required_str(config, "host")
+        self.username = base.required_str(config, "username")
         try:
             port = int(config.get("port") or 22)
         except (TypeError, ValueError):
             port = 0
         if not 0 < port < 65536:
-            raise StorageError("SFTP port must be a number from 1 to 65535", retryable=False)
+            raise base.config_error(config, "port must be a number from 1 to 65535")
         self.port = port
         method = str(config.get("auth_method") or "").upper()
         password = config.get("password") or None
         if password is not None and not isinstance(password, str):
-            raise StorageError("SFTP password must be a string", retryable=False)
+            raise base.config_error(config, "password must be a string")
         self._password: str | None = None
         self._pkey: paramiko.PKey | None = None
         if method == "PASSWORD":
             if password is None:
-                raise StorageError("SFTP auth_method PASSWORD needs a password", retryable=False)
+                raise base.missing_field(
+                    config, "password", "the login's, with auth_method PASSWORD"
+                )
             self._password = password
         elif method == "KEY":
-            self._pkey = _load_private_key(_required_str(config, "private_key"), password)
+            self._pkey = _load_private_key(config, password)
         else:
-            raise StorageError("SFTP auth_method must be KEY or PASSWORD", retryable=False)
+            raise base.config_error(config, "auth_method must be KEY or PASSWORD")
         raw_path = str(config.get("path") or "")
         absolute = raw_path.startswith("/")
         inner = raw_path.strip("/")
@@ -271,11 +271,8 @@ class SftpDestination:
                 with contextlib.suppress(OSError):
                     self._sftp.remove(part)
             raise error from None
-        if attrs.st_size != size:
-            raise StorageError(
-                f"{self._where()}: uploaded {size} bytes as {final!r} but it holds {attrs.st_size}"
-            )
-        return Stat(size=size)
+        landed = None if attrs.st_size is None else Stat(size=attrs.st_size)
+        return base.landed_as_sent(f"{self._where()}: {final!r}", landed, source)
 
     @staticmethod
     def _replace(sftp: paramiko.SFTPClient, part: str, final: str) -> None:
@@ -306,11 +303,11 @@ class SftpDestination:
         remote = self._remote(key)
         sftp = self._connect()
         try:
-            with dest.open("wb") as out:
+            with base.download_to(dest) as out:
                 sftp.getfo(remote, out)
+        except FileNotFoundError:
+            raise base.missing_object(f"{self._where()}: download {remote!r}") from None
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            # No partial download left behind to be mistaken for the file.
-            dest.unlink(missing_ok=True)
             raise self._fail(exc, "download", remote) from None
 
     def delete(self, key: str) -> None:
