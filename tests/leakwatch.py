@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reckit.recordings.models import SECRET_STORAGE_FIELDS
+from reckit.recording_options import SECRET_STORAGE_FIELDS
 
 # Shorter values could occur by chance ("a", "1"); tests use long, distinctive secrets.
 MIN_SECRET = 6

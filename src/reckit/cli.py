@@ -633,7 +633,8 @@ def storage() -> None:
 )
 def storage_check(config_file: Any, endpoint: str | None) -> None:
     """Round-trip a small object through a storage config: put, read back, compare, delete."""
-    from reckit.recordings.options import StorageConfig, check_storage, decode
+    from reckit.bodies import decode
+    from reckit.recording_options import StorageConfig, check_storage
     from reckit.storage.base import StorageError
     from reckit.storage.check import round_trip
 

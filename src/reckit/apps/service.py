@@ -8,14 +8,13 @@ import msgspec
 
 from reckit.accounts import repository as accounts
 from reckit.apps import repository
+from reckit.bodies import decode
 from reckit.clock import Clock
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_hex_id
 from reckit.paging import Page
-from reckit.recordings.list_query import MAX_PAGE_NO, enum, search_text, whole_number
-from reckit.recordings.models import SORT_ORDERS
-from reckit.recordings.options import decode
+from reckit.query import MAX_PAGE_NO, SORT_ORDERS, enum, search_text, whole_number
 
 
 @dataclass(frozen=True)

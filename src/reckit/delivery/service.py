@@ -20,11 +20,11 @@ from reckit.delivery.links import Links
 from reckit.delivery.repository import for_recording, queue
 from reckit.jobs import repository as jobs
 from reckit.jobs.backoff import Backoff
+from reckit.recording_options import SECRET_STORAGE_FIELDS, unsealed
 from reckit.recordings import lifecycle
 from reckit.recordings import live_repository as live
 from reckit.recordings.lifecycle import Event
-from reckit.recordings.models import SECRET_STORAGE_FIELDS, Status, StoredRecording
-from reckit.recordings.options import unsealed
+from reckit.recordings.models import Status, StoredRecording
 from reckit.storage.base import StorageError
 from reckit.storage.bucket import Bucket
 from reckit.storage.registry import open_destination

@@ -13,10 +13,11 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from reckit.bodies import decode
 from reckit.crypto import SecretBox
 from reckit.errors import BadRequest
 from reckit.meetings.models import DEFAULT_KEEP_ALIVE_S
-from reckit.recordings.options import RecordingConfig, check_recording_config, decode, public
+from reckit.recording_options import RecordingConfig, check_recording_config, public
 
 # The spec bounds none of these; limits keep one meeting's row small.
 MAX_TITLE = 2000

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reckit.meetings.models import STATUSES, MeetingQuery
-from reckit.recordings.list_query import enum, paging, search_text, window
+from reckit.query import enum, paging, search_text, window
 
 
 def parse_meeting_query(pairs: Sequence[tuple[str, str]], max_per_page: int) -> MeetingQuery:

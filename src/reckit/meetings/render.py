@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reckit.meetings.models import Meeting
-from reckit.recordings.models import SECRET_STORAGE_FIELDS
+from reckit.recording_options import SECRET_STORAGE_FIELDS
 from reckit.timestamps import format_ms
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reckit.bodies import require_uuid
 from reckit.clock import Clock
 from reckit.crypto import SecretBox
 from reckit.db.engine import Tx
@@ -16,7 +17,6 @@ from reckit.meetings import repository
 from reckit.meetings.bodies import MeetingBody, UpdateBody, changed_columns, full_columns
 from reckit.meetings.models import Meeting, MeetingQuery, NewMeeting
 from reckit.paging import Page
-from reckit.recordings.options import require_uuid
 
 # Meeting is part of this module's interface: the recording lifecycle takes it from here.
 __all__ = [

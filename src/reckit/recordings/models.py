@@ -17,10 +17,6 @@ class Status(StrEnum):
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
 SORT_BY = ("invokedTime",)
-SORT_ORDERS = ("ASC", "DESC")
-# Write-only fields of a storage config (wire-spec §2.4): accepted, never shown; "sealed" is
-# where reckit keeps them, encrypted (crypto.py).
-SECRET_STORAGE_FIELDS = frozenset({"access_key", "secret", "password", "private_key", "sealed"})
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 
 from reckit.db.engine import Row
-from reckit.recordings.models import SECRET_STORAGE_FIELDS, StoredRecording
+from reckit.recording_options import SECRET_STORAGE_FIELDS
+from reckit.recordings.models import StoredRecording
 from reckit.timestamps import format_ms
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from reckit import bodies
+from reckit import recording_options as options
 from reckit.apps import repository as apps_repo
 from reckit.clock import Clock
 from reckit.crypto import SecretBox
@@ -16,7 +18,7 @@ from reckit.ids import new_uuid
 from reckit.meetings import service as meetings
 from reckit.meetings.service import Meeting
 from reckit.paging import Page
-from reckit.recordings import lifecycle, options, render, repository
+from reckit.recordings import lifecycle, render, repository
 from reckit.recordings import live_repository as live
 from reckit.recordings.lifecycle import api_caller
 from reckit.recordings.models import ListQuery, NewRecording, Status, StoredRecording
@@ -113,7 +115,7 @@ def video_extension(codec: str) -> str:
 def start_recording(
     tx: Tx, clock: Clock, box: SecretBox, app_id: str, raw: bytes, *, retried: bool = False
 ) -> dict[str, Any]:
-    body = options.decode(raw, options.StartBody)
+    body = bodies.decode(raw, options.StartBody)
     meeting_id = options.check_start(body)
     if isinstance(body.url, str):
         raise BadRequest.field(
@@ -179,8 +181,8 @@ def _track_storage(layer: options.TrackLayer | None, box: SecretBox) -> dict[str
 def start_track_recording(
     tx: Tx, clock: Clock, box: SecretBox, app_id: str, raw: bytes
 ) -> dict[str, Any]:
-    body = options.decode(raw, options.TrackBody)
-    meeting_id = options.require_uuid("meeting_id", body.meeting_id)
+    body = bodies.decode(raw, options.TrackBody)
+    meeting_id = bodies.require_uuid("meeting_id", body.meeting_id)
     meeting = _meeting(tx, app_id, meeting_id)
     # wire-spec §3.5, §7 item 25: track recording needs a live session.
     if sessions.live_for_meeting(tx, app_id, meeting_id) is None:
@@ -207,7 +209,7 @@ def start_track_recording(
 
 
 def get_one_recording(tx: Tx, app_id: str, recording_id: str) -> dict[str, Any]:
-    rid = options.require_uuid("recording_id", recording_id)
+    rid = bodies.require_uuid("recording_id", recording_id)
     rec = live.get(tx, app_id, rid)
     if rec is None:
         raise _not_found(rid)
@@ -227,8 +229,8 @@ def act_on_recording(
     tx: Tx, clock: Clock, app_id: str, recording_id: str, raw: bytes
 ) -> dict[str, Any]:
     """``PUT …/recordings/{id}``: pause, resume or stop (wire-spec §3.6, §7 item 30)."""
-    body = options.decode(raw, options.ActionBody)
-    rid = options.require_uuid("recording_id", recording_id)
+    body = bodies.decode(raw, options.ActionBody)
+    rid = bodies.require_uuid("recording_id", recording_id)
     rec = live.get(tx, app_id, rid, lock=True)
     if rec is None:
         raise _not_found(rid)

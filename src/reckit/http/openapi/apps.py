@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from reckit.apps.service import MAX_NAME, MAX_SEARCH
 from reckit.http.openapi.common import JSON, TIME, operation, query_param, ref, success
-from reckit.recordings.list_query import MAX_PAGE_NO
-from reckit.recordings.models import SORT_ORDERS
-from reckit.recordings.options import SPACE
+from reckit.query import MAX_PAGE_NO, SORT_ORDERS
+from reckit.recording_options import SPACE
 
 APP: JSON = {
     "type": "object",

@@ -19,7 +19,7 @@ from reckit.http.openapi.common import (
 )
 from reckit.meetings import bodies
 from reckit.meetings.models import STATUSES
-from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
+from reckit.query import MAX_PAGE_NO, MAX_SEARCH
 
 _NO_NUL = "^[^\\u0000]*$"
 _TITLE: JSON = {"type": "string", "maxLength": bodies.MAX_TITLE, "pattern": _NO_NUL}

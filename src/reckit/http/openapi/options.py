@@ -1,11 +1,11 @@
 """OpenAPI schemas of the recording options (wire-spec §2.4, §2.5), for requests and responses.
 
-The bounds come from ``reckit.recordings.options``, which enforces them."""
+The bounds come from ``reckit.recording_options``, which enforces them."""
 
 from __future__ import annotations
 
 from reckit.http.openapi.common import JSON, STORAGE_CONFIG_OUT, ref
-from reckit.recordings.options import (
+from reckit.recording_options import (
     MAX_SECONDS,
     MIN_SECONDS,
     PREFIX_PATTERN,

@@ -17,9 +17,9 @@ from reckit.http.openapi.common import (
     success,
 )
 from reckit.http.openapi.options import PREFIX, STORAGE_CONFIG_IN
-from reckit.recordings.list_query import MAX_PAGE_NO, MAX_SEARCH
-from reckit.recordings.models import SORT_BY, SORT_ORDERS, STATUSES
-from reckit.recordings.options import SPACE
+from reckit.query import MAX_PAGE_NO, MAX_SEARCH, SORT_ORDERS
+from reckit.recording_options import SPACE
+from reckit.recordings.models import SORT_BY, STATUSES
 
 _ANY_CASE_BOOLEAN = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
 # One value of status, as the list parser reads it: statuses separated by commas, each part

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from reckit.auth.tokens import parse_authorization
+from reckit.bodies import decode, require_uuid
 from reckit.capture import bodies, service
 from reckit.capture.tokens import authenticate_recorder
 from reckit.db.engine import Tx
@@ -20,7 +21,6 @@ from reckit.http import envelopes
 from reckit.ids import new_uuid
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import StoredRecording
-from reckit.recordings.options import decode, require_uuid
 from reckit.sessions.repository import Source
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Recording options: the bodies that configure a recording, validated, and their merge.
+"""Recording options: the bodies that configure a recording, validated, and their merge. Shared by
+the recordings, the meetings (their ``recording_config``) and the apps (their defaults).
 
 Shapes and bounds are wire-spec §2.4, §2.5 and §3.4; decisions.md (and wire-spec §7 items 26-29)
 fix what the spec leaves open. msgspec decodes and checks types and bounds; the rules a schema
@@ -13,17 +14,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from reckit.bodies import require_uuid
 from reckit.crypto import SecretBox
 from reckit.errors import BadRequest
-from reckit.ids import is_uuid
-from reckit.recordings.models import SECRET_STORAGE_FIELDS
 
-T = TypeVar("T")
+# Write-only fields of a storage config (wire-spec §2.4): accepted, never shown; "sealed" is
+# where reckit keeps them, encrypted (crypto.py).
+SECRET_STORAGE_FIELDS = frozenset({"access_key", "secret", "password", "private_key", "sealed"})
 MIN_SECONDS, MAX_SECONDS = 60, 86_400
 # Python's whitespace (str.isspace) spelled out, so that the served document's copies of these
 # patterns mean the same to a JSON Schema validator (ECMA 262 or Rust regexes, whose \s and \w
@@ -176,57 +178,8 @@ class ActionBody(_Body):
     action: Literal["stop", "pause", "resume"]
 
 
-_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
 URI_PATTERN = rf"^[A-Za-z][A-Za-z0-9+.-]*://[^{SPACE}/?#]+[^{SPACE}]*$"
 _URI = re.compile(URI_PATTERN)
-
-
-def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadRequest:
-    """msgspec's message, reworded the Dyte way: ``"video_config.width" expected int <= 1920``."""
-    text = str(exc)
-    m = _PATH.search(text)
-    path = m.group("path") if m else ""
-    problem = text[: m.start()] if m else text
-    missing = _MISSING.match(problem)
-    if missing:
-        name = f"{path}.{missing.group('field')}" if path else missing.group("field")
-        return BadRequest.field(name, "is required")
-    if path and "that's a multiple of 1" in problem:  # a whole float's type (see Px)
-        return BadRequest.field(path, "must be a whole number")
-    if path.endswith("file_name_prefix") and "matching regex" in problem:
-        return BadRequest.field(path, "may hold only ASCII letters, digits, _, - and spaces")
-    problem = problem.replace("`int | float`", "int").replace("`", "")
-    problem = problem[:1].lower() + problem[1:]
-    if not path:
-        return BadRequest(f"body {problem}" if isinstance(exc, msgspec.ValidationError)
-                          else "body must be a JSON object")  # fmt: skip
-    return BadRequest.field(path, problem)
-
-
-def decode(body: bytes, kind: type[T]) -> T:
-    """Decode and validate a JSON body, or BadRequest naming the field. Every body of every
-    route comes through here: whatever is malformed is a 400, never a 500."""
-    if not body.strip():
-        raise BadRequest("body is required")
-    try:
-        # RFC 8259 §8.1: JSON is UTF-8. Checked whole and strictly (no overlong forms, no
-        # surrogates), also inside keys the type below would skip unread.
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"body is not valid UTF-8 (at byte {exc.start})") from None
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _bad_request(exc) from None
-    except RecursionError:
-        raise BadRequest("body is nested too deeply") from None
-
-
-def require_uuid(name: str, value: str) -> str:
-    if not is_uuid(value):
-        raise BadRequest.field(name, "must be a valid GUID")
-    return value.lower()
 
 
 def _uri(name: str, value: str | UnsetType) -> None:
