@@ -208,7 +208,7 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
     wait = timers.claim_timeout_ms
     for rec in live.unclaimed_since(tx, now - wait):
         if stalls.healthy_ms(rec.invoked_time, now) >= wait:
-            # RealtimeKit gives a recording app the same window to start (decisions: issue 9).
+            # RealtimeKit gives a recording app the same 120 s to start (RECKIT_CLAIM_TIMEOUT).
             reason = (f"no recorder claimed it within {wait / 1000:g} s"
                       " (none is running, or every one is at capacity)")  # fmt: skip
             changed += _errored(tx, rec, lifecycle.unclaimed(rec, now, reason), reason)
