@@ -64,7 +64,7 @@ from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
-from reckit.http.app import create_app
+from reckit.http.app import build_asgi_app
 from reckit.storage.base import Destination
 
 MB = 1_000_000
@@ -487,7 +487,7 @@ def running_reckit(work: Path) -> Iterator[tuple[str, Database]]:
     db = Database(f"sqlite:///{work / 'reckit.sqlite3'}")
     migrate(db)
     config = uvicorn.Config(
-        create_app(settings, db, SystemClock()),
+        build_asgi_app(settings, db, SystemClock()),
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -42,7 +42,7 @@ from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.delivery import repository as jobs
-from reckit.http.app import create_app
+from reckit.http.app import build_asgi_app
 from reckit.recordings import live_repository as live
 
 ROWS = ((8, 2, 30.0), (1, 2, 30.0))
@@ -52,7 +52,7 @@ ROWS = ((8, 2, 30.0), (1, 2, 30.0))
 def running_reckit(settings: Settings) -> Iterator[tuple[str, Database]]:
     db = Database(f"sqlite:///{settings.data_dir / 'reckit.sqlite3'}")
     migrate(db)
-    app = create_app(settings, db, SystemClock())
+    app = build_asgi_app(settings, db, SystemClock())
     config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
                             access_log=False, lifespan="on")  # fmt: skip
     server = uvicorn.Server(config)

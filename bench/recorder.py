@@ -49,7 +49,7 @@ from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
-from reckit.http.app import create_app
+from reckit.http.app import build_asgi_app
 from reckit.recorder.client import RecorderClient
 from reckit.recorder.probe import probe
 from reckit.recorder.worker import ReferenceRecorder
@@ -100,7 +100,7 @@ def running_reckit(work: Path, capacity: int) -> Iterator[Reckit]:
         app = create_app_record(tx, clock, account_id, "bench")
         token, _ = create_token(tx, clock, account_id, "Realtime Admin", "bench")
         recorder_token, _ = create_recorder_token(tx, clock, "bench")
-    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port,
+    config = uvicorn.Config(build_asgi_app(settings, db), host="127.0.0.1", port=port,
                             log_level="warning", access_log=False, lifespan="on")  # fmt: skip
     server = uvicorn.Server(config)
     server_thread = threading.Thread(target=server.run, name="reckit", daemon=True)

@@ -35,7 +35,7 @@ from reckit.config import DEFAULT_DATA_DIR, Settings
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.http.app import ReckitApp
-from reckit.http.app import create_app as create_asgi_app
+from reckit.http.app import build_asgi_app as create_asgi_app
 from tests.leakwatch import WATCH, watched
 from tests.openapi_check import validate_response
 

@@ -28,12 +28,12 @@ def app_from_environment() -> ASGIApp:
     in the environment whole), and each worker opens its own connections. uvicorn has applied
     the parent's logging configuration in the worker before it calls this; a factory started
     some other way sets up the same from the environment (``RECKIT_LOG_*``)."""
-    from reckit.http.app import create_app
+    from reckit.http.app import build_asgi_app
 
     if not logs.is_configured():
         logs.configure(log_config(log_polls=False, log=LogSettings.from_env(os.environ)))
     settings = worker_settings(os.environ)
-    app = create_app(settings, Database(settings.resolved_database_url), SystemClock())
+    app = build_asgi_app(settings, Database(settings.resolved_database_url), SystemClock())
     return RequestIds(app)
 
 
@@ -106,9 +106,9 @@ def run(
     # uvicorn takes an app, or an import string for workers in other processes.
     config: Any = "reckit.http.server:app_from_environment"
     if workers == 1:
-        from reckit.http.app import create_app
+        from reckit.http.app import build_asgi_app
 
-        config = RequestIds(create_app(settings, db, SystemClock()))
+        config = RequestIds(build_asgi_app(settings, db, SystemClock()))
     else:
         # Several processes share one store (SQLite in WAL mode, or PostgreSQL). The parent
         # only supervises: it never loads the app (import string, above). The workers are

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,19 +10,18 @@ from starlette.responses import Response
 from reckit.apps.service import App, create_app, list_apps, parse_app_query, parse_create_app
 from reckit.db.engine import Tx
 from reckit.http import envelopes
+from reckit.http.context import Context, read_body, run_authorized
 from reckit.http.querystring import parse_query
+from reckit.http.router import Router
 from reckit.timestamps import format_ms
-
-if TYPE_CHECKING:
-    from reckit.http.app import ReckitApp
 
 APPS = "/accounts/{account_id}/realtime/kit/apps"
 
 
-def register(app: ReckitApp) -> None:
-    routes = _Routes(app)
-    app.router.add("GET", APPS, routes.list)
-    app.router.add("POST", APPS, routes.create)
+def register(router: Router, ctx: Context) -> None:
+    routes = _Routes(ctx)
+    router.add("GET", APPS, routes.list)
+    router.add("POST", APPS, routes.create)
 
 
 def _render(app: App) -> dict[str, Any]:
@@ -30,11 +29,11 @@ def _render(app: App) -> dict[str, Any]:
 
 
 class _Routes:
-    def __init__(self, app: ReckitApp) -> None:
-        self.app = app
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     async def list(self, request: Request, params: dict[str, str]) -> Response:
-        settings = self.app.ctx.settings
+        settings = self.ctx.settings
         query: bytes = request.scope["query_string"]
 
         def work(tx: Tx, account_id: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -43,16 +42,16 @@ class _Routes:
             paging = page.paging()
             return [_render(a) for a in page.items], paging
 
-        items, paging = await self.app.in_account(request, params, work)
+        items, paging = await run_authorized(self.ctx, request, params, work)
         return envelopes.ok(items, paging=paging)
 
     async def create(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await self.app.body(request, params)
-        clock = self.app.ctx.clock
+        raw = await read_body(self.ctx, request, params)
+        clock = self.ctx.clock
 
         def work(tx: Tx, account_id: str) -> dict[str, Any]:
             body = parse_create_app(raw)
             return {"app": _render(create_app(tx, clock, account_id, body.name))}
 
         # 200, not 201: wire-spec §4.2 and decisions.md's error table.
-        return envelopes.ok(await self.app.in_account(request, params, work, write=True))
+        return envelopes.ok(await run_authorized(self.ctx, request, params, work, write=True))

@@ -5,35 +5,31 @@ Finished files are downloaded through ``downloads.py``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from reckit.auth.tokens import parse_authorization
 from reckit.bodies import decode, require_uuid
 from reckit.capture import bodies, service
-from reckit.capture.tokens import authenticate_recorder
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, FilesFinal, NotFound
 from reckit.http import envelopes
+from reckit.http.context import Context, read_body, run_authorized
+from reckit.http.router import Router
 from reckit.ids import new_uuid
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import StoredRecording
 from reckit.sessions.repository import Source
-
-if TYPE_CHECKING:
-    from reckit.http.app import ReckitApp
 
 T = TypeVar("T")
 BASE = "/recorder/v1"
 MAX_FILE_BYTES = 64 * 1024 * 1024 * 1024
 
 
-def register(app: ReckitApp) -> None:
-    r = _Routes(app)
-    add = app.router.add
+def register(router: Router, ctx: Context) -> None:
+    r = _Routes(ctx)
+    add = router.add
     add("POST", f"{BASE}/poll", r.poll)
     add("POST", f"{BASE}/recordings/{{recording_id}}/started", r.started)
     add("POST", f"{BASE}/recordings/{{recording_id}}/failed", r.failed)
@@ -46,41 +42,39 @@ def register(app: ReckitApp) -> None:
 
 
 class _Routes:
-    def __init__(self, app: ReckitApp) -> None:
-        self.app = app
-        self.bucket = app.ctx.publisher.bucket
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.bucket = ctx.publisher.bucket
 
     def _now(self) -> int:
-        return self.app.ctx.clock.now_ms()
+        return self.ctx.clock.now_ms()
 
-    async def _as_recorder(self, request: Request, work: Callable[[Tx, str], T]) -> T:
-        token = parse_authorization(request.headers.get("authorization"))
-
-        def run() -> T:
-            with self.app.ctx.db.transaction(write=True) as tx:
-                return work(tx, authenticate_recorder(tx, token))
-
-        return await run_in_threadpool(run)
+    async def _as_recorder(
+        self, request: Request, params: dict[str, str], work: Callable[[Tx, str], T]
+    ) -> T:
+        """``work(tx, recorder_id)`` once the recorder token is good, in a write transaction
+        (http/context.py ``run_authorized``)."""
+        return await run_authorized(self.ctx, request, params, work, write=True)
 
     async def poll(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request, params), bodies.PollBody)
+        body = decode(await read_body(self.ctx, request, params), bodies.PollBody)
         data = await self._as_recorder(
-            request, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
-                                                  body.holding, body.instance))  # fmt: skip
+            request, params, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
+                                                          body.holding, body.instance))  # fmt: skip
         return envelopes.ok(data)
 
     async def started(self, request: Request, params: dict[str, str]) -> Response:
         rid = params["recording_id"]
         data = await self._as_recorder(
-            request, lambda tx, who: service.started(tx, self._now(), who, rid)
+            request, params, lambda tx, who: service.started(tx, self._now(), who, rid)
         )
         return envelopes.ok(data)
 
     async def failed(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request, params), bodies.FailedBody)
+        body = decode(await read_body(self.ctx, request, params), bodies.FailedBody)
         rid = params["recording_id"]
         await self._as_recorder(
-            request, lambda tx, who: service.failed(tx, self._now(), who, rid, body.reason)
+            request, params, lambda tx, who: service.failed(tx, self._now(), who, rid, body.reason)
         )
         return envelopes.ok(None)
 
@@ -108,7 +102,11 @@ class _Routes:
         """The file streams to the bucket; its SHA-256 (header ``x-reckit-sha256``) is checked
         before it appears under its key."""
         rid, name = params["recording_id"], params["name"]
-        key = await self._as_recorder(request, lambda tx, who: self._open_key(tx, who, rid, name))
+
+        def open_key(tx: Tx, who: str) -> str:
+            return self._open_key(tx, who, rid, name)
+
+        key = await self._as_recorder(request, params, open_key)
         upload = self.bucket.upload(key)
         try:
             async for chunk in request.stream():
@@ -116,7 +114,7 @@ class _Routes:
                 if upload.size > MAX_FILE_BYTES:
                     raise BadRequest(f"file must be at most {MAX_FILE_BYTES} bytes")
             # Handed in while this streamed? Then this copy must not replace the file.
-            await self._as_recorder(request, lambda tx, who: self._open_key(tx, who, rid, name))
+            await self._as_recorder(request, params, open_key)
             stored = upload.commit(request.headers.get("x-reckit-sha256"))
         except BaseException:
             upload.abort()
@@ -124,7 +122,7 @@ class _Routes:
         return envelopes.ok({"key": stored.key, "size": stored.size, "sha256": stored.sha256})
 
     async def complete(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request, params), bodies.CompleteBody)
+        body = decode(await read_body(self.ctx, request, params), bodies.CompleteBody)
         rid = params["recording_id"]
 
         def work(tx: Tx, who: str) -> None:
@@ -145,40 +143,42 @@ class _Routes:
                     "duration_s": entry.duration_s,
                 }
             service.complete(tx, self._now(), who, rid, files, body.duration_s,
-                             self.app.ctx.publisher)  # fmt: skip
+                             self.ctx.publisher)  # fmt: skip
 
-        await self._as_recorder(request, work)
+        await self._as_recorder(request, params, work)
         return envelopes.ok(None)
 
     async def session_started(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request, params), bodies.SessionBody)
+        body = decode(await read_body(self.ctx, request, params), bodies.SessionBody)
         meeting_id = require_uuid("meeting_id", body.meeting_id)
         sid = require_uuid("session_id", body.session_id) if body.session_id else new_uuid()
         await self._as_recorder(
-            request, lambda tx, who: service.session_started(
+            request, params, lambda tx, who: service.session_started(
                 tx, self._now(), body.app_id, meeting_id, sid, body.media_url),
         )  # fmt: skip
         return envelopes.ok({"session_id": sid})
 
     async def joined(self, request: Request, params: dict[str, str]) -> Response:
-        body = decode(await self.app.body(request, params), bodies.ParticipantBody)
+        body = decode(await read_body(self.ctx, request, params), bodies.ParticipantBody)
         sid = params["session_id"]
         source = Source(body.participant_id, body.user_id, body.name, body.media_url)
         await self._as_recorder(
-            request, lambda tx, who: service.participant_joined(tx, self._now(), sid, source)
+            request,
+            params,
+            lambda tx, who: service.participant_joined(tx, self._now(), sid, source),
         )
         return envelopes.ok(None)
 
     async def left(self, request: Request, params: dict[str, str]) -> Response:
         sid, pid = params["session_id"], params["participant_id"]
         await self._as_recorder(
-            request, lambda tx, who: service.participant_left(tx, self._now(), sid, pid)
+            request, params, lambda tx, who: service.participant_left(tx, self._now(), sid, pid)
         )
         return envelopes.ok(None)
 
     async def session_ended(self, request: Request, params: dict[str, str]) -> Response:
         sid = params["session_id"]
         await self._as_recorder(
-            request, lambda tx, who: service.session_ended(tx, self._now(), sid)
+            request, params, lambda tx, who: service.session_ended(tx, self._now(), sid)
         )
         return envelopes.ok(None)

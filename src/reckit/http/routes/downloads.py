@@ -4,18 +4,15 @@ with the recording's file name."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from reckit.delivery.links import Verdict
 from reckit.errors import LinkGone, LinkTampered
+from reckit.http.context import Context
 from reckit.http.ranges import usable_range
+from reckit.http.router import Router
 from reckit.storage.bucket import check_key
-
-if TYPE_CHECKING:
-    from reckit.http.app import ReckitApp
 
 
 def _settle_range(request: Request, size: int) -> None:
@@ -34,11 +31,10 @@ def _settle_range(request: Request, size: int) -> None:
     request.scope["headers"] = headers
 
 
-def register(app: ReckitApp) -> None:
+def register(router: Router, ctx: Context) -> None:
     async def download(request: Request, params: dict[str, str]) -> Response:
         key = f"{params['app_id']}/{params['recording_id']}/{params['name']}"
         q = request.query_params
-        ctx = app.ctx
         verdict = ctx.publisher.links.check(key, q.get("e", ""), q.get("s", ""),
                                             ctx.clock.now_ms())  # fmt: skip
         if verdict is Verdict.TAMPERED:
@@ -52,4 +48,4 @@ def register(app: ReckitApp) -> None:
         _settle_range(request, path.stat().st_size)
         return FileResponse(path, filename=params["name"])
 
-    app.router.add("GET", "/dl/{app_id}/{recording_id}/{name}", download)
+    router.add("GET", "/dl/{app_id}/{recording_id}/{name}", download)

@@ -1,0 +1,122 @@
+"""The work a serving process does on its own, apart from any request: the lifecycle's timers
+and retention (the sweep, with its own lateness counted as the server's stall), the rounds of
+transfers to customers' storage, and the hourly tidying of reckit's bucket.
+
+``Background`` takes the services of the process (the HTTP layer's ``Context``, or anything
+with the same fields) and knows nothing of HTTP: the ASGI application's lifespan calls
+``start`` and ``stop``; tests and tools call ``sweep_once`` and ``deliver_once``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from reckit.capture.liveness import Stalls, SweepGaps
+from reckit.capture.service import sweep, timers
+from reckit.clock import Clock
+from reckit.config import Settings
+from reckit.crypto import SecretBox
+from reckit.db.engine import Database
+from reckit.delivery.runner import DeliveryRunner
+from reckit.delivery.service import Policy, Publisher
+
+# The logger these lines have always had (they ran inside the ASGI application).
+log = logging.getLogger("reckit.http")
+# Untouched this long, a partial upload or temporary copy in the bucket is a crash's leftover:
+# uploads write as they receive, and a transfer attempt is bounded far below this.
+STALE_S = 6 * 3600
+TIDY_EVERY_S = 3600
+
+
+class Services(Protocol):
+    """What the background work needs of the process (``reckit.http.context.Context`` has
+    it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def box(self) -> SecretBox: ...
+    @property
+    def publisher(self) -> Publisher: ...
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def stalls(self) -> Stalls: ...
+
+
+class Background:
+    def __init__(self, ctx: Services) -> None:
+        self.ctx = ctx
+        # A sweep later than a few intervals (and at least 3 s) means this process stalled.
+        allowed_ms = int(max(3.0, 5 * ctx.settings.sweep_interval_s) * 1000)
+        self._sweep_gaps = SweepGaps(ctx.stalls, allowed_ms)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Starts the loops on the running event loop, unless the timers are off
+        (``sweep_interval_s`` 0)."""
+        if self.ctx.settings.sweep_interval_s > 0:
+            self._tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
+            # Each round starts transfers and returns; they run on the runner's threads.
+            self._tasks.append(asyncio.create_task(self._forever(self.delivery.poll)))
+            self._tasks.append(asyncio.create_task(self._tidy_bucket()))
+
+    async def stop(self) -> None:
+        """Stops the loops; transfers under way get a moment to finish, the others' leases are
+        given back."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        grace = min(5.0, self.ctx.policy.attempt_timeout_s)
+        await asyncio.to_thread(self.delivery.stop, grace)
+
+    def sweep_once(self) -> int:
+        """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""
+        ctx = self.ctx
+        with ctx.db.transaction(write=True) as tx:
+            return sweep(tx, ctx.clock.now_ms(), timers(ctx.settings), ctx.publisher, ctx.stalls)
+
+    def _sweep_on_time(self) -> int:
+        # The background sweep notices its own lateness: a stalled process or store is the
+        # server's trouble, not its recorders' silence (capture/liveness.py).
+        self._sweep_gaps.before(self.ctx.clock.now_ms())
+        changed = self.sweep_once()
+        self._sweep_gaps.succeeded(self.ctx.clock.now_ms())
+        return changed
+
+    def deliver_once(self) -> int:
+        """One round of transfers to customers' storage, waiting for those it started (each
+        until it ends or times out): how many it started (delivery/runner.py)."""
+        return self.delivery.run_once()
+
+    @functools.cached_property
+    def delivery(self) -> DeliveryRunner:
+        ctx = self.ctx
+        return DeliveryRunner(ctx.db, ctx.box, ctx.publisher, ctx.policy, ctx.clock)
+
+    async def _tidy_bucket(self) -> None:
+        """At start and every hour: what a crash left half-made in reckit's bucket (a partial
+        upload, a temporary copy) and nothing has touched for STALE_S is deleted."""
+        while True:
+            try:
+                await asyncio.to_thread(self.ctx.publisher.bucket.remove_stale, STALE_S)
+            except Exception:
+                log.exception("tidying the bucket failed; trying again later")
+            await asyncio.sleep(TIDY_EVERY_S)
+
+    async def _forever(self, work: Callable[[], int]) -> None:
+        # Every worker process runs these; each change is a compare-and-set and each transfer
+        # is leased, so they never clash.
+        while True:
+            await asyncio.sleep(self.ctx.settings.sweep_interval_s)
+            try:
+                await asyncio.to_thread(work)
+            except Exception:
+                log.exception("%s failed; retrying", work.__name__)
