@@ -73,7 +73,7 @@ def _queries(store: Store) -> list[tuple[str, ListQuery, bool]]:
     """(name, query, counts towards the targets)."""
     with store.db.transaction() as tx:
         _, first = repository.list_page(tx, store.app_id, ListQuery(per_page=1), store.now_ms)
-    meeting_id = str(first[0][13])
+    meeting_id = str(first[0][14])  # m.id (repository.LIST_COLUMNS)
     # A 30-day window whose edges are not day-aligned, ending two weeks ago.
     end = store.now_ms - 14 * DAY_MS - 5 * HOUR_MS - 1_234
     start = end - 30 * DAY_MS
@@ -95,6 +95,37 @@ def _queries(store: Store) -> list[tuple[str, ListQuery, bool]]:
         ('search "review" (broad, one word)', ListQuery(per_page=25, search="review"), False),
         ("expired=true, first page", ListQuery(per_page=25, expired=True), False),
         ("ascending, first page", ListQuery(per_page=25, descending=False), False),
+        (
+            "expired=true + UPLOADED",
+            ListQuery(per_page=25, expired=True, statuses=("UPLOADED",)),
+            True,
+        ),
+        (
+            "expired=false + UPLOADED",
+            ListQuery(per_page=25, expired=False, statuses=("UPLOADED",)),
+            True,
+        ),
+        (
+            "expired=true + UPLOADED, page 4001",
+            ListQuery(page_no=4_001, per_page=25, expired=True, statuses=("UPLOADED",)),
+            True,
+        ),
+        (
+            "expired=false + ERRORED, ascending",
+            ListQuery(per_page=25, expired=False, statuses=("ERRORED",), descending=False),
+            True,
+        ),
+        (
+            "expired=true + UPLOADED,ERRORED + 30-day window",
+            ListQuery(
+                per_page=25,
+                expired=True,
+                statuses=("UPLOADED", "ERRORED"),
+                start_ms=start,
+                end_ms=end,
+            ),
+            True,
+        ),
     ]
 
 

@@ -194,7 +194,8 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
             change = lifecycle.delivered(stored, NOW, {"download_url_expiry": at})
             assert change is not None and live.transition(tx, stored, change)
         # An expiry that moves (no transition moves one yet): a day on for the first.
-        counts.expiry_moved(tx, tenant.app_id, expiry[recs[0].id], NOW + DAY_MS)
+        counts.expiry_moved(tx, tenant.app_id, expiry[recs[0].id], NOW + DAY_MS,
+                            status="UPLOADED", invoked_time=recs[0].invoked_time)  # fmt: skip
         tx.run("UPDATE recordings SET download_url_expiry = ? WHERE id = ?",
                (NOW + DAY_MS, recs[0].id))  # fmt: skip
     expiry[recs[0].id] = NOW + DAY_MS

@@ -253,6 +253,27 @@ CREATE INDEX jobs_by_order_key ON jobs (order_key, order_seq) WHERE order_key IS
 """
 
 
+# Per app, status, day of ``invoked_time`` and day of ``download_url_expiry``: how many
+# recordings (those with an expiry). ``expired`` combined with a status or a time window is
+# counted from whole days here, plus exact counts of today's expiries and of partial days
+# (recordings/repository.py; counts.py keeps it in step). Filled from the recordings for an
+# existing store.
+_EXPIRY_BY_STATUS = """
+CREATE TABLE recording_expiry_status_counts (
+    app_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    expiry_day BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (app_id, status, day, expiry_day)
+);
+INSERT INTO recording_expiry_status_counts (app_id, status, day, expiry_day, n)
+SELECT app_id, status, invoked_time / 86400000, download_url_expiry / 86400000, count(*)
+FROM recordings WHERE download_url_expiry IS NOT NULL
+GROUP BY app_id, status, invoked_time / 86400000, download_url_expiry / 86400000
+"""
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
@@ -272,7 +293,10 @@ def create_recording_indexes(tx: Tx) -> None:
 
 
 # The tables a bulk load fills: the recordings, their meetings and the counts kept beside them.
-COUNTED_TABLES = ("meetings", "recordings", "recording_day_counts", "recording_expiry_counts")
+COUNTED_TABLES = (
+    "meetings", "recordings", "recording_day_counts", "recording_expiry_counts",
+    "recording_expiry_status_counts",
+)  # fmt: skip
 
 
 def analyze_after_load(tx: Tx) -> None:
@@ -327,18 +351,24 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         common=_JOB_LEASES,
     ),
     Migration(8, "jobs: an ordering key (one at a time per key, in order)", common=_JOB_ORDER),
+    Migration(
+        10,
+        "per-status, per-day counts of download_url_expiry (expired with a status or window)",
+        common=_EXPIRY_BY_STATUS,
+    ),
 )
 
 
 def migrate(db: Database) -> int:
-    """Apply pending migrations; return how many ran."""
+    """Apply pending migrations; return how many ran. Pending means not recorded as applied,
+    not above the highest applied: migrations written side by side may land in either order,
+    and a store that has a later one still gets an earlier one added after it."""
     with db.transaction(write=True) as tx:
         tx.script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
-        row = tx.one("SELECT max(version) FROM schema_version")
-        current = int(row[0]) if row and row[0] is not None else 0
+        applied = {int(r[0]) for r in tx.all("SELECT version FROM schema_version")}
         ran = 0
         for m in MIGRATIONS:
-            if m.version <= current:
+            if m.version in applied:
                 continue
             _apply(tx, m)
             tx.run("INSERT INTO schema_version (version) VALUES (?)", (m.version,))

@@ -74,10 +74,13 @@ def transition(tx: Tx, rec: StoredRecording, change: Change) -> bool:
     )
     if changed == 0:
         return False
-    counts.status_moved(tx, rec.app_id, rec.invoked_time, rec.status, change.status.value)
+    # The status moves under the old expiry, then the expiry under the new status.
+    counts.status_moved(tx, rec.app_id, rec.invoked_time, rec.status, change.status.value,
+                        expiry=rec.download_url_expiry)  # fmt: skip
     if "download_url_expiry" in change.fields:
         counts.expiry_moved(tx, rec.app_id, rec.download_url_expiry,
-                            change.fields["download_url_expiry"])  # fmt: skip
+                            change.fields["download_url_expiry"], status=change.status.value,
+                            invoked_time=rec.invoked_time)  # fmt: skip
     apps.touch(tx, rec.app_id)
     return True
 

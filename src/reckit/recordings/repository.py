@@ -16,7 +16,11 @@ A list request is answered along one of four paths:
   theirs (many of them), whichever reads fewer rows;
 - expiry alone: the total from ``recording_expiry_counts`` (whole days before today) plus an
   exact count of today's part, and the page from the time index;
-- anything else (expiry with a status or window): count and page straight from the indexes.
+- expiry with a status and/or a time window: per day of ``invoked_time``, the recordings that
+  expired before today from ``recording_expiry_status_counts`` (whole days of the window),
+  plus exact counts of those expiring today up to the present (the expiry index) and of the
+  window's partial edge days; ``expired=false`` is the day counts minus those. The page starts
+  on the day where the offset lands, as on the day-count path.
 """
 
 from __future__ import annotations
@@ -117,11 +121,15 @@ def _recording_filter(app_id: str, q: ListQuery, now_ms: int) -> _Filter:
         f.add("r.invoked_time >= ?", q.start_ms)
     if q.end_ms is not None:
         f.add("r.invoked_time <= ?", q.end_ms)
-    if q.expired is True:
-        f.add("r.download_url_expiry IS NOT NULL AND r.download_url_expiry <= ?", now_ms)
-    elif q.expired is False:
-        f.add("(r.download_url_expiry IS NULL OR r.download_url_expiry > ?)", now_ms)
+    _add_expiry(f, q.expired, now_ms)
     return f
+
+
+def _add_expiry(f: _Filter, expired: bool | None, now_ms: int) -> None:
+    if expired is True:
+        f.add("r.download_url_expiry IS NOT NULL AND r.download_url_expiry <= ?", now_ms)
+    elif expired is False:
+        f.add("(r.download_url_expiry IS NULL OR r.download_url_expiry > ?)", now_ms)
 
 
 def _page(
@@ -153,11 +161,7 @@ def list_page(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list
         return _by_days(tx, app_id, q)
     if not q.statuses and q.start_ms is None and q.end_ms is None:
         return _by_expiry(tx, app_id, q, now_ms)
-    f = _recording_filter(app_id, q, now_ms)
-    total = _count(tx, f)
-    if q.per_page == 0 or q.offset >= total:
-        return total, []
-    return total, _page(tx, f, q.descending, q.per_page, q.offset)
+    return _by_expiry_days(tx, app_id, q, now_ms)
 
 
 def _app_total(tx: Tx, app_id: str) -> int:
@@ -221,7 +225,8 @@ def _day_filter(app_id: str, q: ListQuery, first_day: int | None, last_day: int 
     return f
 
 
-def _days(tx: Tx, app_id: str, q: ListQuery) -> _Days:
+def _days(tx: Tx, app_id: str, q: ListQuery, now_ms: int = 0) -> _Days:
+    """The edge days' counts apply ``q.expired`` at ``now_ms`` too."""
     lo = q.start_ms // DAY_MS if q.start_ms is not None else None
     hi = q.end_ms // DAY_MS if q.end_ms is not None else None
     partial: set[int] = set()
@@ -240,6 +245,7 @@ def _days(tx: Tx, app_id: str, q: ListQuery) -> _Days:
         if q.statuses:
             edge.add(f"r.status IN ({_marks(len(q.statuses))})", *q.statuses)
         edge.add("r.invoked_time >= ? AND r.invoked_time <= ?", first, last)
+        _add_expiry(edge, q.expired, now_ms)
         edges[day] = _count(tx, edge) if first <= last else 0
     first_day = None if lo is None else lo + 1 if lo in partial else lo
     last_day = None if hi is None else hi - 1 if hi in partial else hi
@@ -290,6 +296,80 @@ def _landing_day(
     if row is None:  # the counts and the total disagree: cannot happen, but never lose rows
         return 0, 0
     return int(row[0]), int(row[1])
+
+
+# --- expiry with a status or a window: the per-status expiry counts --------------------------
+
+
+def _per_day(tx: Tx, sql: str, params: list[Any]) -> dict[int, int]:
+    return {int(day): int(n) for day, n in tx.all(sql, params)}
+
+
+def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[int, int]:
+    """Per day of ``invoked_time``, how many recordings match ``q`` (status, window and
+    ``expired`` at ``now_ms``); days with none may be missing."""
+    days = _days(tx, app_id, q, now_ms)
+    matching = {day: n for day, n in days.edges.items() if n}
+    if days.first is not None and days.last is not None and days.first > days.last:
+        return matching  # no whole day in the window
+    today = now_ms // DAY_MS
+    whole = _day_filter(app_id, q, days.first, days.last)
+    expired = _per_day(
+        tx,
+        "SELECT day, CAST(sum(n) AS BIGINT) FROM recording_expiry_status_counts"
+        f" WHERE {whole.where} AND expiry_day < ? GROUP BY day",
+        [*whole.params, today],
+    )
+    # Today's expiries up to the present: exact, from the expiry index.
+    edge = _Filter(["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+                   [app_id, today * DAY_MS, now_ms])  # fmt: skip
+    if q.statuses:
+        edge.add(f"r.status IN ({_marks(len(q.statuses))})", *q.statuses)
+    if days.first is not None:
+        edge.add("r.invoked_time >= ?", days.first * DAY_MS)
+    if days.last is not None:
+        edge.add("r.invoked_time <= ?", (days.last + 1) * DAY_MS - 1)
+    hint = " INDEXED BY recordings_by_expiry" if tx.dialect == "sqlite" else ""
+    for day, n in tx.all(
+        f"SELECT r.invoked_time / {DAY_MS}, count(*) FROM recordings r{hint}"
+        f" WHERE {edge.where} GROUP BY r.invoked_time / {DAY_MS}",
+        edge.params,
+    ):
+        expired[int(day)] = expired.get(int(day), 0) + int(n)
+    if q.expired:
+        per_day = expired
+    else:
+        per_day = _per_day(
+            tx,
+            f"SELECT day, CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE {whole.where}"
+            " GROUP BY day",
+            whole.params,
+        )
+        for day, n in expired.items():
+            per_day[day] = per_day.get(day, 0) - n
+    for day, n in per_day.items():
+        if n:
+            matching[day] = matching.get(day, 0) + n
+    return matching
+
+
+def _by_expiry_days(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    per_day = _expiry_day_counts(tx, app_id, q, now_ms)
+    total = sum(per_day.values())
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    # The day where the page begins, and how many matching recordings come before it.
+    skipped = 0
+    for day in sorted(per_day, reverse=q.descending):
+        if skipped + per_day[day] > q.offset:
+            break
+        skipped += per_day[day]
+    f = _recording_filter(app_id, q, now_ms)
+    if q.descending:
+        f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
+    else:
+        f.add("r.invoked_time >= ?", day * DAY_MS)
+    return total, _page(tx, f, q.descending, q.per_page, q.offset - skipped)
 
 
 # --- meeting and search: the meetings' counts ---------------------------------------------
