@@ -222,7 +222,8 @@ def _sql(path: Path) -> list[str]:
 
 def test_no_other_module_writes_a_status_or_a_count() -> None:
     count_writes = re.compile(
-        r"(INSERT INTO|UPDATE|DELETE FROM)\s+(recording_day_counts|recording_expiry_counts)\b"
+        r"(INSERT INTO|UPDATE|DELETE FROM)\s+"
+        r"(recording_day_counts|recording_expiry_counts|recording_expiry_status_counts)\b"
         r"|UPDATE meetings SET .*\b(recording_count|first_invoked_time|last_invoked_time)\b"
     )
     status_writes: dict[str, list[str]] = {}
