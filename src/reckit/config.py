@@ -65,6 +65,10 @@ class Settings:
     bucket_secret: str = ""
     builtin_recorder: bool = True  # run the reference recorder inside `reckit serve`
     recorder_capacity: int = 4  # recordings the built-in recorder captures at once
+    # Webhooks (webhooks/): URLs resolving to loopback, private or link-local addresses are
+    # refused unless this is set (RECKIT_WEBHOOK_ALLOW_PRIVATE=1); one attempt's timeout.
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = 10.0
 
     @property
     def local_url(self) -> str:
@@ -138,6 +142,9 @@ class Settings:
             },
             builtin_recorder=env.get("RECKIT_BUILTIN_RECORDER", "1") not in ("0", "false", ""),
             recorder_capacity=int(env.get("RECKIT_RECORDER_CAPACITY", "4")),
+            webhook_allow_private=env.get("RECKIT_WEBHOOK_ALLOW_PRIVATE", "0")
+            not in ("0", "false", ""),
+            webhook_timeout_s=float(env.get("RECKIT_WEBHOOK_TIMEOUT", "10")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from reckit.recordings.lifecycle import Event
 from reckit.recordings.models import TERMINAL, Status, StoredRecording
 from reckit.recordings.service import start_on_join
 from reckit.sessions import repository as sessions
+from reckit.webhooks import events as webhook_events
 
 log = logging.getLogger("reckit.capture")
 
@@ -124,27 +125,29 @@ def started(tx: Tx, now: int, recorder: str, recording_id: str) -> dict[str, Any
     rec = _held(tx, recorder, recording_id)
     if lifecycle.target(rec.status, Event.BEGAN) is not None:  # else begun already, or ended
         session = sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id)
-        _apply(tx, rec, lifecycle.began(rec, now, session.id if session else None))
+        _apply(tx, rec, lifecycle.began(rec, now, session.id if session else None), now)
     after = live.get_by_id(tx, recording_id)
     assert after is not None
     return _assignment(tx, after)
 
 
-def _apply(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None) -> bool:
+def _apply(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, now: int) -> bool:
     """Write ``change``; False when there is none, or the recording changed meanwhile."""
-    return change is not None and live.transition(tx, rec, change)
+    return change is not None and live.transition(tx, rec, change, now)
 
 
-def _errored(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, reason: str) -> bool:
+def _errored(
+    tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, reason: str, now: int
+) -> bool:
     if change is None:  # final already
         return False
     log.warning("recording %s errored: %s", rec.id, reason)
-    return live.transition(tx, rec, change)
+    return live.transition(tx, rec, change, now)
 
 
 def fail(tx: Tx, now: int, rec: StoredRecording, reason: str) -> bool:
     """Any state that is not final → ERRORED, with the reason kept (wire-spec §7 item 21)."""
-    return _errored(tx, rec, lifecycle.failed(rec, now, reason), reason)
+    return _errored(tx, rec, lifecycle.failed(rec, now, reason), reason, now)
 
 
 def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> None:
@@ -197,9 +200,9 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
     (``stalls``: liveness.py). Returns how many recordings changed."""
     changed = purge_expired(tx, now, publisher)
     for rec in live.past_max_seconds(tx, now):
-        changed += _apply(tx, rec, lifecycle.max_seconds_reached(rec))
+        changed += _apply(tx, rec, lifecycle.max_seconds_reached(rec), now)
     for rec in live.in_empty_rooms(tx, now - timers.empty_room_ms):
-        changed += _apply(tx, rec, lifecycle.room_empty(rec, now))
+        changed += _apply(tx, rec, lifecycle.room_empty(rec, now), now)
     timeout = timers.recorder_timeout_ms
     for rec in live.silent_recorders(tx, now - timeout):
         assert rec.heartbeat_at is not None
@@ -211,7 +214,7 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
             # RealtimeKit gives a recording app the same 120 s to start (RECKIT_CLAIM_TIMEOUT).
             reason = (f"no recorder claimed it within {wait / 1000:g} s"
                       " (none is running, or every one is at capacity)")  # fmt: skip
-            changed += _errored(tx, rec, lifecycle.unclaimed(rec, now, reason), reason)
+            changed += _errored(tx, rec, lifecycle.unclaimed(rec, now, reason), reason, now)
     return changed
 
 
@@ -229,6 +232,7 @@ def session_started(
     if meetings.get(tx, app_id, meeting_id) is None:
         raise NotFound(f"Meeting {meeting_id} not found in app {app_id}")
     sessions.insert(tx, session_id, app_id, meeting_id, media_url, now)
+    webhook_events.meeting_event(tx, "meeting.started", app_id, meeting_id, session_id, now)
 
 
 def _session(tx: Tx, session_id: str) -> sessions.Session:
@@ -242,16 +246,30 @@ def participant_joined(tx: Tx, now: int, session_id: str, source: sessions.Sourc
     session = _session(tx, session_id)
     if session.ended_at is not None:
         raise BadRequest(f"session {session_id} has ended")
-    if sessions.join(tx, session_id, source, now) and session.participants == 0:
+    if not sessions.join(tx, session_id, source, now):
+        return
+    webhook_events.meeting_event(tx, "meeting.participantJoined", session.app_id,
+                                 session.meeting_id, session_id, now,
+                                 participant_id=source.participant_id)  # fmt: skip
+    if session.participants == 0:
         # The first one in: record_on_start (wire-spec §4.1).
         start_on_join(tx, now, session.app_id, session.meeting_id)
 
 
 def participant_left(tx: Tx, now: int, session_id: str, participant_id: str) -> None:
-    _session(tx, session_id)
-    sessions.leave(tx, session_id, participant_id, now)
+    session = _session(tx, session_id)
+    if sessions.leave(tx, session_id, participant_id, now):
+        webhook_events.meeting_event(tx, "meeting.participantLeft", session.app_id,
+                                     session.meeting_id, session_id, now,
+                                     participant_id=participant_id)  # fmt: skip
 
 
 def session_ended(tx: Tx, now: int, session_id: str) -> None:
-    _session(tx, session_id)
+    session = _session(tx, session_id)
+    if session.ended_at is not None:
+        return  # a replay
     sessions.end(tx, session_id, now)
+    # Ended by the media plane with nobody left in it: the room emptied; else the host ended it.
+    reason = "ALL_PARTICIPANTS_LEFT" if session.participants == 0 else "HOST_ENDED_MEETING"
+    webhook_events.meeting_event(tx, "meeting.ended", session.app_id, session.meeting_id,
+                                 session_id, now, reason=reason)  # fmt: skip

@@ -253,6 +253,45 @@ CREATE INDEX jobs_by_order_key ON jobs (order_key, order_seq) WHERE order_key IS
 """
 
 
+# Webhooks (reckit/webhooks/): the subscriptions per app, the one signing key every node shares
+# (slot 1; rotation replaces it), each delivery attempt's answer, and per URL its run of
+# failures and pause. A delivery itself is a job (kind ``webhook``, subject the webhook's ID).
+_WEBHOOKS = """
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX webhooks_by_app ON webhooks (app_id, created_at);
+CREATE TABLE webhook_signing_key (
+    slot INTEGER PRIMARY KEY,
+    private_pem TEXT NOT NULL,
+    public_pem TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE webhook_attempts (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    code INTEGER,
+    error TEXT,
+    PRIMARY KEY (job_id, attempt)
+);
+CREATE TABLE webhook_url_health (
+    url TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    paused_until BIGINT NOT NULL,
+    pause_ms BIGINT NOT NULL
+);
+CREATE INDEX jobs_by_kind_subject ON jobs (kind, recording_id, status)
+"""
+
+
 # Per app, status, day of ``invoked_time`` and day of ``download_url_expiry``: how many
 # recordings (those with an expiry). ``expired`` combined with a status or a time window is
 # counted from whole days here, plus exact counts of today's expiries and of partial days
@@ -351,6 +390,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         common=_JOB_LEASES,
     ),
     Migration(8, "jobs: an ordering key (one at a time per key, in order)", common=_JOB_ORDER),
+    Migration(9, "webhooks: subscriptions, signing key, attempts, paused URLs", common=_WEBHOOKS),
     Migration(
         10,
         "per-status, per-day counts of download_url_expiry (expired with a status or window)",

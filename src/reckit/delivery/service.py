@@ -79,7 +79,7 @@ def files_in(
 ) -> None:  # fmt: skip
     """Record the handed-in files (size and duration measured from them, decisions.md) and
     queue their delivery, or finish at once when there is nowhere else to send them."""
-    _write(tx, rec, lifecycle.files_in(rec, files, duration_s))
+    _write(tx, rec, lifecycle.files_in(rec, files, duration_s), now)
     after = live.get_by_id(tx, rec.id)
     assert after is not None
     if rec.storage_config is None:
@@ -88,9 +88,9 @@ def files_in(
     queue(tx, rec.id, files, destination_host(orjson.loads(rec.storage_config)), now)
 
 
-def _write(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None) -> None:
+def _write(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, now: int) -> None:
     if change is not None:
-        live.transition(tx, rec, change)
+        live.transition(tx, rec, change, now)
 
 
 def _finish(tx: Tx, now: int, rec: StoredRecording, publisher: Publisher) -> None:
@@ -100,7 +100,7 @@ def _finish(tx: Tx, now: int, rec: StoredRecording, publisher: Publisher) -> Non
         # Every destination has confirmed its copy: the bucket copy's work is done.
         publisher.delete_files(rec)
         links = None
-    _write(tx, rec, lifecycle.delivered(rec, now, links))
+    _write(tx, rec, lifecycle.delivered(rec, now, links), now)
 
 
 def _scrub(text: str, config: dict[str, Any]) -> str:
@@ -259,7 +259,7 @@ def _give_up(tx: Tx, now: int, recording_id: str, reason: str, publisher: Publis
         return
     # The bucket copy stays, and stays downloadable, whatever the bucket setting: it is the
     # only copy left.
-    _write(tx, rec, lifecycle.given_up(rec, reason, publisher.download_fields(rec, now)))
+    _write(tx, rec, lifecycle.given_up(rec, reason, publisher.download_fields(rec, now)), now)
 
 
 def purge_expired(tx: Tx, now: int, publisher: Publisher) -> int:

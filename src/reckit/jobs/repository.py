@@ -33,7 +33,7 @@ from reckit.db.engine import Row, Tx
 from reckit.ids import new_uuid
 from reckit.jobs.backoff import Backoff
 
-PENDING, DONE, FAILED = "pending", "done", "failed"
+PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
 
 # The first half of the advisory lock a key's adders take on PostgreSQL (the second is a hash of
 # the key): no other lock of reckit's uses it.
@@ -226,6 +226,20 @@ def release_owned(tx: Tx, owner: str, now_ms: int) -> int:
     return tx.run(
         f"UPDATE jobs SET {_UNLEASED}, updated_at = ? WHERE lease_owner = ? AND status = 'pending'",
         (now_ms, owner),
+    )
+
+
+def cancel(tx: Tx, subject: str, kinds: Collection[str], now_ms: int) -> int:
+    """Cancel the pending jobs of ``kinds`` about ``subject`` (a webhook disabled or deleted):
+    never claimed again, and an attempt under way finds its lease token gone, so its result
+    writes nothing. Jobs behind them on their keys may go. How many were cancelled."""
+    wanted = sorted(kinds)
+    if not wanted:
+        return 0
+    return tx.run(
+        f"UPDATE jobs SET status = 'cancelled', {_UNLEASED}, updated_at = ?"
+        f" WHERE recording_id = ? AND status = 'pending' AND kind IN ({_marks(len(wanted))})",
+        (now_ms, subject, *wanted),
     )
 
 

@@ -5,11 +5,14 @@ step (counts.py)."""
 
 from __future__ import annotations
 
+import time
+
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
 from reckit.recordings import counts
 from reckit.recordings.lifecycle import Change
 from reckit.recordings.models import ACTIVE, StoredRecording
+from reckit.webhooks import events as webhook_events
 
 _FIELDS = tuple(StoredRecording.__dataclass_fields__)
 _SELECT = f"SELECT {', '.join('r.' + f for f in _FIELDS)} FROM recordings r"
@@ -57,11 +60,12 @@ def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecor
 _SETTABLE = frozenset(_FIELDS) - {"id", "app_id", "meeting_id", "kind", "status", "invoked_time"}
 
 
-def transition(tx: Tx, rec: StoredRecording, change: Change) -> bool:
+def transition(tx: Tx, rec: StoredRecording, change: Change, now_ms: int | None = None) -> bool:
     """The one writer of a recording's status: apply ``change`` (lifecycle.py made it from
     ``rec``) if the recording is still in the status it was read with. False, and nothing
     written, if its status has changed since. Keeps the counts in step and bumps the app's
-    data version, in the same transaction."""
+    data version, and queues the ``recording.statusUpdate`` of a status entered (webhooks/
+    events.py, an outbox), in the same transaction."""
     if change.source != rec.status:
         raise ValueError(f"a change from {change.source} applied to a {rec.status} recording")
     unknown = set(change.fields) - _SETTABLE
@@ -82,6 +86,11 @@ def transition(tx: Tx, rec: StoredRecording, change: Change) -> bool:
                             change.fields["download_url_expiry"], status=change.status.value,
                             invoked_time=rec.invoked_time)  # fmt: skip
     apps.touch(tx, rec.app_id)
+    if change.status.value != rec.status:
+        after = get_by_id(tx, rec.id)
+        assert after is not None
+        when = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        webhook_events.recording_status(tx, after, when)
     return True
 
 

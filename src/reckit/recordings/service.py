@@ -23,6 +23,7 @@ from reckit.recordings import live_repository as live
 from reckit.recordings.lifecycle import api_caller
 from reckit.recordings.models import ListQuery, NewRecording, Status, StoredRecording
 from reckit.sessions import repository as sessions
+from reckit.webhooks import events as webhook_events
 
 
 def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page[dict[str, Any]]:
@@ -104,6 +105,7 @@ def _create(
     repository.insert(tx, rec)
     stored = live.get(tx, app_id, rec.id)
     assert stored is not None
+    webhook_events.recording_status(tx, stored, rec.invoked_time)
     return stored
 
 
@@ -234,10 +236,11 @@ def act_on_recording(
     rec = live.get(tx, app_id, rid, lock=True)
     if rec is None:
         raise _not_found(rid)
-    change = lifecycle.act(rec, body.action, clock.now_ms())
+    now = clock.now_ms()
+    change = lifecycle.act(rec, body.action, now)
     if change is None:  # a replay: nothing changes
         return render.full(rec)
-    live.transition(tx, rec, change)
+    live.transition(tx, rec, change, now)
     after = live.get(tx, app_id, rid)
     assert after is not None
     return render.full(after)
