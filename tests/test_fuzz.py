@@ -148,6 +148,9 @@ class Excused:
                 return None
             expected = f"BAD_REQUEST: cannot {action} a recording that is {rec['status']}"
             return "an action the recording's status refuses" if message == expected else None
+        if op.startswith(("POST {app_id}/webhooks", "PATCH {app_id}/webhooks",
+                          "PUT {app_id}/webhooks")):  # fmt: skip
+            return self._webhook_rule(case, message, body)
         if op not in ("POST {app_id}/recordings", "POST {app_id}/recordings/track"):
             return None
         meeting_id = str(body.get("meeting_id", "")).lower()
@@ -183,6 +186,30 @@ class Excused:
             return "a recording with nowhere to go" if (
                 bucket.get("enabled") is False and storage is None) else None  # fmt: skip
         return None
+
+    def _webhook_rule(self, case: Any, message: str, body: dict[str, Any]) -> str | None:
+        """docs/behaviour.md, Webhooks: a URL resolving to a non-public address is refused
+        (confirmed by resolving it here); redelivering for a disabled webhook is refused."""
+        url = str(body.get("url", ""))
+        if message.startswith('BAD_REQUEST: "url" resolves to ') and _resolves_private(url):
+            return "a webhook URL resolving to a non-public address"
+        if message.startswith('BAD_REQUEST: "enabled" is false'):
+            hook = self._get(f"/webhooks/{case.path_parameters.get('webhook_id', '')}")
+            return "redelivery for a disabled webhook" if hook and not hook["enabled"] else None
+        return None
+
+
+def _resolves_private(url: str) -> bool:
+    import ipaddress
+    import socket
+
+    try:
+        host = urlsplit(url).hostname or ""
+        infos = socket.getaddrinfo(host, 80, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return False
+    ips = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
+    return any(not ip.is_global for ip in ips)
 
 
 # --- the run --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The work a serving process does on its own, apart from any request: the lifecycle's timers
 and retention (the sweep, with its own lateness counted as the server's stall), the rounds of
-transfers to customers' storage, and the hourly tidying of reckit's bucket.
+transfers to customers' storage, webhook deliveries, and the hourly tidying of reckit's bucket.
 
 ``Background`` takes the services of the process (the HTTP layer's ``Context``, or anything
 with the same fields) and knows nothing of HTTP: the ASGI application's lifespan calls
@@ -22,6 +22,8 @@ from reckit.crypto import SecretBox
 from reckit.db.engine import Database
 from reckit.delivery.runner import DeliveryRunner
 from reckit.delivery.service import Policy, Publisher
+from reckit.webhooks.events import ensure_key
+from reckit.webhooks.runner import WebhookPolicy, WebhookRunner
 
 # The logger these lines have always had (they ran inside the ASGI application).
 log = logging.getLogger("reckit.http")
@@ -60,9 +62,13 @@ class Background:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Starts the loops on the running event loop, unless the timers are off
-        (``sweep_interval_s`` 0)."""
+        """Makes the webhook signing key if the store has none, and starts the loops on the
+        running event loop, unless the timers are off (``sweep_interval_s`` 0). Webhook
+        deliveries run on a thread of their own (webhooks/runner.py)."""
+        with self.ctx.db.transaction(write=True) as tx:
+            ensure_key(tx, self.ctx.clock.now_ms())
         if self.ctx.settings.sweep_interval_s > 0:
+            self.webhooks.start()
             self._tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
             # Each round starts transfers and returns; they run on the runner's threads.
             self._tasks.append(asyncio.create_task(self._forever(self.delivery.poll)))
@@ -76,6 +82,7 @@ class Background:
         self._tasks.clear()
         grace = min(5.0, self.ctx.policy.attempt_timeout_s)
         await asyncio.to_thread(self.delivery.stop, grace)
+        await asyncio.to_thread(self.webhooks.stop, 2.0)
 
     def sweep_once(self) -> int:
         """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""
@@ -95,6 +102,20 @@ class Background:
         """One round of transfers to customers' storage, waiting for those it started (each
         until it ends or times out): how many it started (delivery/runner.py)."""
         return self.delivery.run_once()
+
+    def webhooks_once(self) -> int:
+        """Webhook rounds until one finds nothing due, waiting for each: how many deliveries
+        were attempted (webhooks/runner.py)."""
+        return self.webhooks.drain()
+
+    @functools.cached_property
+    def webhooks(self) -> WebhookRunner:
+        s = self.ctx.settings
+        policy = WebhookPolicy(node_id=self.ctx.policy.node_id or "",
+                               allow_private=s.webhook_allow_private,
+                               timeout_s=s.webhook_timeout_s,
+                               connect_timeout_s=min(5.0, s.webhook_timeout_s))  # fmt: skip
+        return WebhookRunner(self.ctx.db, self.ctx.clock, policy)
 
     @functools.cached_property
     def delivery(self) -> DeliveryRunner:

@@ -21,7 +21,7 @@ from reckit.http.context import Context, build_context
 from reckit.http.openapi import openapi_document
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Handler, Router
-from reckit.http.routes import apps, capture, downloads, meetings, recordings
+from reckit.http.routes import apps, capture, downloads, meetings, recordings, webhooks
 
 log = logging.getLogger("reckit.http")
 
@@ -37,7 +37,7 @@ class ReckitApp:
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
-        for module in (recordings, meetings, apps, capture, downloads):
+        for module in (recordings, meetings, apps, capture, downloads, webhooks):
             module.register(self.router, ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

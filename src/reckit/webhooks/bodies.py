@@ -30,6 +30,8 @@ class EditBody(Struct, forbid_unknown_fields=False):
 def check_name(name: str) -> str:
     if not name.strip():
         raise BadRequest.field("name", "is required")
+    if "\x00" in name:
+        raise BadRequest.field("name", "must not contain NUL")
     if len(name) > MAX_NAME:
         raise BadRequest.field("name", f"must be at most {MAX_NAME} characters")
     return name
@@ -40,10 +42,11 @@ def check_url(url: str) -> str:
         raise BadRequest.field("url", f"must be at most {MAX_URL} characters")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (a port out of range raises)
     except ValueError:
         raise BadRequest.field("url", "must be a valid uri") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or url != url.strip():
+    if not all("!" <= c <= "~" for c in url):  # a URI is printable ASCII (RFC 3986)
+        raise BadRequest.field("url", "must be a valid uri")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest.field("url", "must be an absolute http or https URL")
     return url
 

@@ -127,7 +127,14 @@ def redeliver(tx: Tx, now: int, app_id: str, webhook_id: str,
 
 
 def public_key(tx: Tx, now: int) -> str:
+    """The public key, the key made first if there is none yet (a write)."""
     return ensure_key(tx, now)[1]
+
+
+def known_public_key(tx: Tx) -> str | None:
+    """The public key, if one was made (a read)."""
+    key = repository.signing_key(tx)
+    return None if key is None else key[1]
 
 
 def rotate_key(tx: Tx, now: int) -> str:
