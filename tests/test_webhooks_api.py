@@ -33,28 +33,28 @@ def cf(server: LiveServer, tenant: Tenant) -> Iterator[Cloudflare]:
 
 def test_the_sdks_six_methods(cf: Cloudflare, tenant: Tenant) -> None:
     hooks = cf.realtime_kit.webhooks
-    ids = {"account_id": tenant.account_id}
-    made = hooks.create_webhook(tenant.app_id, **ids, name="ops", url=HOOK,
+    acct = tenant.account_id
+    made = hooks.create_webhook(tenant.app_id, account_id=acct, name="ops", url=HOOK,
                                 events=["recording.statusUpdate", "meeting.started"])  # fmt: skip
     w = made.data
     assert made.success and w.enabled is True and w.name == "ops" and w.url == HOOK
     assert w.events == ["recording.statusUpdate", "meeting.started"]
     assert w.created_at == w.updated_at
 
-    listed = hooks.get_webhooks(tenant.app_id, **ids)
+    listed = hooks.get_webhooks(tenant.app_id, account_id=acct)
     assert [x.id for x in listed.data] == [w.id]
 
-    got = hooks.get_webhook_by_id(w.id, **ids, app_id=tenant.app_id)
+    got = hooks.get_webhook_by_id(w.id, account_id=acct, app_id=tenant.app_id)
     assert got.data.model_dump() == w.model_dump()
 
-    edited = hooks.edit_webhook(w.id, **ids, app_id=tenant.app_id, enabled=False,
+    edited = hooks.edit_webhook(w.id, account_id=acct, app_id=tenant.app_id, enabled=False,
                                 events=["meeting.ended"])  # fmt: skip
     assert edited.data.enabled is False and edited.data.events == ["meeting.ended"]
     assert edited.data.name == "ops" and edited.data.url == HOOK
 
     replaced = hooks.replace_webhook(
         w.id,
-        **ids,
+        account_id=acct,
         app_id=tenant.app_id,
         name="ops 2",
         url=HOOK + "/v2",
@@ -63,11 +63,11 @@ def test_the_sdks_six_methods(cf: Cloudflare, tenant: Tenant) -> None:
     assert replaced.data.enabled is True  # PUT: enabled defaults to true, as on create
     assert (replaced.data.name, replaced.data.url) == ("ops 2", HOOK + "/v2")
 
-    deleted = hooks.delete_webhook(w.id, **ids, app_id=tenant.app_id)
+    deleted = hooks.delete_webhook(w.id, account_id=acct, app_id=tenant.app_id)
     assert deleted.data.id == w.id and deleted.data.name == "ops 2"
-    assert hooks.get_webhooks(tenant.app_id, **ids).data == []
+    assert hooks.get_webhooks(tenant.app_id, account_id=acct).data == []
     with pytest.raises(NotFoundError):
-        hooks.get_webhook_by_id(w.id, **ids, app_id=tenant.app_id)
+        hooks.get_webhook_by_id(w.id, account_id=acct, app_id=tenant.app_id)
 
 
 def test_create_answers_201_and_all_lists_the_events(
