@@ -1,5 +1,6 @@
 """A real webhook receiver on 127.0.0.1 for the tests: answers each POST with the next status of
-its script (then 200), and keeps every request's headers and exact body bytes."""
+its script (then 200), and keeps every request's headers and exact body bytes. It can hold its
+answers (``answering`` cleared) to keep a sender waiting."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class Received:
 class Receiver:
     def __init__(self, script: list[int] | None = None, port: int | None = None) -> None:
         self.script = list(script or [])
+        # While cleared, each request is kept (it counts as received) but not answered.
+        self.answering = threading.Event()
+        self.answering.set()
         self.port = port or free_port()
         self.received: list[Received] = []
         self.arrived = threading.Condition()
@@ -40,6 +44,7 @@ class Receiver:
                         Received({k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     receiver.arrived.notify_all()
+                receiver.answering.wait(60)
                 self.send_response(code)
                 self.send_header("content-length", "0")
                 self.end_headers()
