@@ -115,13 +115,13 @@ def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
         proc = _serve(data_dir, port, store.url)
         try:
             wait_for(lambda: _up(url), "reckit to start")
-            r = httpx.post(
+            made = httpx.post(
                 f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/webhooks",
                 headers=t.auth, timeout=10,
                 json={"name": "k", "url": receiver.url, "events": ["recording.statusUpdate"]},
             )  # fmt: skip
-            assert r.status_code == 201, r.text
-            hook = r.json()["data"]["id"]
+            assert made.status_code == 201, made.text
+            hook = made.json()["data"]["id"]
             meetings = [add_meeting(store, t.app_id, f"m{i}").id for i in range(3)]
             for meeting_id in meetings:  # each start: an INVOKED event, in its transaction
                 started = httpx.post(
