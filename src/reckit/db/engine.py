@@ -160,8 +160,22 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";\n") if s.strip()]
 
 
+# Memory budget. SQLite: one connection per thread that uses the store, each with a page cache
+# of at most SQLITE_CACHE_KIB; a server runs its requests' store work on at most
+# ``Database.threads`` worker threads (http/app.py bounds the thread pool to it), so requests
+# hold at most SQLITE_THREADS x SQLITE_CACHE_KIB (64 MiB), plus one connection per background
+# thread. More threads than cores gain nothing here (the queries are short and CPU-bound, and
+# the rest of a request holds the GIL) and each costs a connection and its cache: 40 threads
+# (anyio's default) grew a serving process past 600 MB under load. PostgreSQL: one thread per
+# pooled connection, the pool's connections on the server's side.
+SQLITE_THREADS = 4
+SQLITE_CACHE_KIB = 16_384
+PG_POOL_SIZE = 16
+
+
 class Database:
-    """A connection source for one database, safe to share between threads."""
+    """A connection source for one database, safe to share between threads. ``threads``: how
+    many threads should run store work at once (the memory budget above)."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
         """``busy_timeout_ms``: SQLite, how long a write waits for the one writer's lock before
@@ -180,14 +194,17 @@ class Database:
             self._repeatable_read = psycopg.IsolationLevel.REPEATABLE_READ
             self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = (
                 psycopg_pool.ConnectionPool(
-                    url, min_size=1, max_size=16, open=True, kwargs={"autocommit": False}
+                    url, min_size=1, max_size=PG_POOL_SIZE, open=True,
+                    kwargs={"autocommit": False},
                 )
-            )
+            )  # fmt: skip
+            self.threads = PG_POOL_SIZE
         elif url.startswith("sqlite:///"):
             self.dialect = "sqlite"
             self._pool = None
             self.path = Path(url.removeprefix("sqlite:///"))
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.threads = SQLITE_THREADS
             self._local = threading.local()
             self._all_sqlite: list[sqlite3.Connection] = []
             self._lock = threading.Lock()
@@ -208,7 +225,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             # Each thread has its own connection: keep its page cache small, and leave the rest
             # to the OS page cache (memory-mapped pages would count against the process's RSS).
-            conn.execute("PRAGMA cache_size=-16384")
+            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             self._local.conn = conn
             with self._lock:
                 self._all_sqlite.append(conn)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -53,6 +54,9 @@ class ReckitApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Store work runs on worker threads (run_in_threadpool): no more of them than
+                # the store's budget (db/engine.py), instead of anyio's default 40.
+                to_thread.current_default_thread_limiter().total_tokens = self.ctx.db.threads
                 self.background.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

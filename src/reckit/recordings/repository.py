@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
@@ -393,7 +395,39 @@ def _like_escape(text: str) -> str:
 _Meeting = tuple[str, int, int, int]
 
 
+# A search's matching meetings, per app, search text and meeting filter, kept with the app's
+# data version they were read at (every write to an app's meetings or recordings bumps it, in
+# its own transaction; apps/repository.touch): clients page through one search's results, and
+# resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
+# Bounded by meetings held (about 250 bytes each: 12 MB at most); each process keeps its own.
+_SEARCH_CACHE_MEETINGS = 50_000
+_searches: LRUCache[tuple[str, str, str | None], tuple[int, list[_Meeting]]] = LRUCache(
+    maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1]) + 1
+)
+_searches_lock = threading.Lock()
+
+
 def _meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
+    """``_read_meetings``, for a search through the cache above."""
+    if q.search is None:
+        return _read_meetings(tx, app_id, q)
+    owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
+    if owner is None:
+        return []
+    version = owner[1]
+    key = (app_id, q.search.lower(), q.meeting_id)
+    with _searches_lock:
+        cached = _searches.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    found = _read_meetings(tx, app_id, q)
+    if len(found) <= _SEARCH_CACHE_MEETINGS // 2:
+        with _searches_lock:
+            _searches[key] = (version, found)
+    return found
+
+
+def _read_meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
     """The app's meetings that have recordings and match the meeting and search filters.
     Search (decisions.md): a case-insensitive substring of the title, or the meeting ID (whole,
     or a prefix of at least 8 characters)."""
@@ -433,7 +467,7 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
                 params.append(_like_escape(needle) + "%")
             sql = f"{base} AND ({options}){only}"
             params += only_params
-    return tx.all(sql, params)
+    return [(str(m[0]), int(m[1]), int(m[2]), int(m[3])) for m in tx.all(sql, params)]
 
 
 def _in_meetings(tx: Tx, ids: list[str]) -> tuple[str, list[Any]]:

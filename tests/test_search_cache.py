@@ -1,0 +1,79 @@
+"""A search's matching meetings are kept per app and data version (recordings/repository.py):
+on both engines, every write that changes the answer (a new recording, a status change, a
+title changed, a new meeting) is seen by the next search, which agrees with a plain scan."""
+
+from __future__ import annotations
+
+from reckit.db.engine import Database
+from reckit.meetings import repository as meetings
+from reckit.recordings import lifecycle, repository
+from reckit.recordings import live_repository as live
+from reckit.recordings.models import ListQuery
+from reckit.timestamps import DAY_MS
+from tests.builders import NOW, add_meeting, add_recording
+from tests.conftest import new_tenant
+
+
+def _scan(db: Database, app_id: str, needle: str, statuses: tuple[str, ...] | None) -> list[str]:
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT r.id, r.status, r.invoked_time, m.title FROM recordings r"
+            " JOIN meetings m ON m.id = r.meeting_id WHERE r.app_id = ?",
+            (app_id,),
+        )
+    keep = [
+        (int(t), str(i))
+        for i, s, t, title in rows
+        if needle.lower() in (title or "").lower() and (not statuses or s in statuses)
+    ]
+    return [i for _, i in sorted(keep, reverse=True)]
+
+
+def _list(
+    db: Database, app_id: str, needle: str, statuses: tuple[str, ...] | None = None
+) -> list[str]:
+    with db.transaction() as tx:
+        total, rows = repository.list_page(
+            tx, app_id, ListQuery(per_page=100, search=needle, statuses=statuses), NOW
+        )
+    ids = [str(r[0]) for r in rows]
+    assert total == len(ids)
+    return ids
+
+
+def _same(db: Database, app_id: str) -> None:
+    for needle in ("falcon", "Falcon sync", "orion"):
+        for statuses in (None, ("UPLOADED",)):
+            assert _list(db, app_id, needle, statuses) == _scan(db, app_id, needle, statuses)
+
+
+def test_a_cached_search_follows_every_write(database: Database) -> None:
+    tenant = new_tenant(database)
+    app_id = tenant.app_id
+    falcon = add_meeting(database, app_id, "Falcon sync")
+    orion = add_meeting(database, app_id, "Orion review")
+    add_meeting(database, app_id, "Falcon, no recordings yet")
+    for i in range(5):
+        add_recording(database, app_id, falcon.id, invoked_time=NOW - i * DAY_MS)
+    _same(database, app_id)
+    # A new recording of a matching meeting.
+    add_recording(database, app_id, falcon.id, invoked_time=NOW - 3, status="INVOKED")
+    _same(database, app_id)
+    # A meeting that starts to match: a new one with recordings, and a title changed.
+    late = add_meeting(database, app_id, "FALCON late")
+    add_recording(database, app_id, late.id, invoked_time=NOW - 7)
+    add_recording(database, app_id, orion.id, invoked_time=NOW - 9)
+    _same(database, app_id)
+    with database.transaction(write=True) as tx:
+        meetings.update(tx, app_id, orion.id, {"title": "Falcon now"}, NOW)
+    _same(database, app_id)
+    # A status change (the counts the search's meetings carry are unchanged, the answer with
+    # a status filter is not).
+    with database.transaction(write=True) as tx:
+        rows = tx.all("SELECT id FROM recordings WHERE app_id = ? AND status = 'INVOKED'",
+                      (app_id,))  # fmt: skip
+        rec = live.get_by_id(tx, str(rows[0][0]), lock=True)
+        assert rec is not None
+        change = lifecycle.failed(rec, NOW, "gone")
+        assert change is not None and live.transition(tx, rec, change)
+    _same(database, app_id)
