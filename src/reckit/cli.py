@@ -660,8 +660,23 @@ def msgspec_to_dict(value: object) -> dict[str, Any]:
     return data
 
 
+@cli_client.webhooks.command(name="rotate-key")
+@json_option
+@data_dir_option
+def webhooks_rotate_key(as_json: bool, data_dir: Path | None) -> None:
+    """Replace the webhook signing key in the store (every node signs with it from its next
+    delivery on; receivers fetch the new public key from /.well-known/webhooks.json). Deliveries
+    already queued keep the signature they were made with."""
+    from reckit.webhooks.service import rotate_key
+
+    with _open(data_dir, create=False) as (_, db), db.transaction(write=True) as tx:
+        public = rotate_key(tx, SystemClock().now_ms())
+    _emit(as_json, {"publicKey": public}, f"New webhook signing key; its public key:\n{public}")
+
+
 main.add_command(cli_client.meetings)
 main.add_command(cli_client.recordings)
+main.add_command(cli_client.webhooks)
 
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reckit.recordings.models import STATUSES
+from reckit.webhooks.models import EVENTS
 
 if TYPE_CHECKING:
     import httpx
@@ -436,3 +437,92 @@ def recordings_list(
             _size(r.get("file_size")), _cell(r.get("output_file_name")),
         )  # fmt: skip
     _console().print(table)
+
+
+# ----------------------------------------------------------------------------- webhooks
+
+WEBHOOK_FIELDS = ("id", "name", "url", "events", "enabled", "created_at", "updated_at")
+
+
+@click.group()
+def webhooks() -> None:
+    """Webhooks of an app: create, list, deliveries and redeliver on a running server
+    (--url, --token, --account, --app); rotate-key on the store (--data-dir)."""
+
+
+@webhooks.command(name="create")
+@click.option("--name", required=True, help="A name for people.")
+@click.option("--target", "target_url", required=True,
+              help="Where the events are POSTed (absolute http or https URL).")  # fmt: skip
+@click.option("--event", "events", multiple=True, type=click.Choice(EVENTS),
+              default=("recording.statusUpdate",), show_default=True,
+              help="An event to send (repeatable).")  # fmt: skip
+@click.option("--disabled", is_flag=True, help="Create it disabled (it is sent nothing).")
+@_connection_options
+def webhooks_create(name: str, target_url: str, events: tuple[str, ...], disabled: bool,
+                    url: str, token: str, account_id: str, app_id: str,
+                    as_json: bool) -> None:  # fmt: skip
+    """Create a webhook and print it."""
+    body = {"name": name, "url": target_url, "events": list(events), "enabled": not disabled}
+    data, _ = Api(url, token, account_id, app_id).call("POST", "/webhooks", body=body)
+    if as_json:
+        _emit_json(data)
+    else:
+        _detail("Webhook created", data, WEBHOOK_FIELDS)
+
+
+@webhooks.command(name="list")
+@_connection_options
+def webhooks_list(url: str, token: str, account_id: str, app_id: str, as_json: bool) -> None:
+    """List the app's webhooks."""
+    data, _ = Api(url, token, account_id, app_id).call("GET", "/webhooks")
+    if as_json:
+        _emit_json(data)
+        return
+    table = Table("id", "name", "url", "events", "enabled", "created",
+                  caption=f"{len(data)} shown")  # fmt: skip
+    table.columns[0].no_wrap = True
+    for w in data:
+        table.add_row(w["id"], w["name"], w["url"], ", ".join(w["events"]), _cell(w["enabled"]),
+                      _when(w["created_at"]))  # fmt: skip
+    _console().print(table)
+
+
+@webhooks.command(name="deliveries")
+@click.argument("webhook_id")
+@_connection_options
+def webhooks_deliveries(webhook_id: str, url: str, token: str, account_id: str, app_id: str,
+                        as_json: bool) -> None:  # fmt: skip
+    """A webhook's deliveries, newest first: status, attempts, the last answer (reckit's
+    extension)."""
+    api = Api(url, token, account_id, app_id)
+    data, _ = api.call("GET", f"/webhooks/{_seg(webhook_id)}/deliveries")
+    if as_json:
+        _emit_json(data)
+        return
+    table = Table("id", "event", "status", "attempts", "last answer", "last attempt",
+                  "next attempt", "rtk-uuid", caption=f"{len(data)} shown")  # fmt: skip
+    table.columns[0].no_wrap = True
+    for d in data:
+        answer = d["last_status_code"] if d["last_status_code"] is not None else d["last_error"]
+        table.add_row(d["id"], d["event"], d["status"], str(d["attempts"]), _cell(answer),
+                      _when(d["last_attempt_at"]), _when(d["next_attempt_at"]),
+                      d["uuid"])  # fmt: skip
+    _console().print(table)
+
+
+@webhooks.command(name="redeliver")
+@click.argument("webhook_id")
+@click.argument("delivery_id")
+@_connection_options
+def webhooks_redeliver(webhook_id: str, delivery_id: str, url: str, token: str,
+                       account_id: str, app_id: str, as_json: bool) -> None:  # fmt: skip
+    """Send a delivery again: a new delivery with the same body and rtk-uuid."""
+    api = Api(url, token, account_id, app_id)
+    data, _ = api.call(
+        "POST", f"/webhooks/{_seg(webhook_id)}/deliveries/{_seg(delivery_id)}/redeliver"
+    )
+    if as_json:
+        _emit_json(data)
+    else:
+        click.echo(f"Delivery {data['id']} queued (rtk-uuid {data['uuid']}).")
