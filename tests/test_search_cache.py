@@ -77,3 +77,41 @@ def test_a_cached_search_follows_every_write(database: Database) -> None:
         change = lifecycle.failed(rec, NOW, "gone")
         assert change is not None and live.transition(tx, rec, change)
     _same(database, app_id)
+
+
+def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) -> None:
+    """Searches and meetings with no other filter read only the meetings that reach the page,
+    from the page's time bound on: every page of every size, both orders, against a scan."""
+    tenant = new_tenant(database)
+    app_id = tenant.app_id
+    made = [add_meeting(database, app_id, title) for title in
+            ("Falcon a", "falcon b", "Orion c", "FALCON d", "x")]  # fmt: skip
+    for i in range(60):
+        meeting = made[(i * 7) % len(made)]
+        # Shared instants (ties broken by ID) and meetings' spans that overlap.
+        add_recording(database, app_id, meeting.id, invoked_time=NOW - (i * 13 % 17) * DAY_MS)
+    for search, meeting_id in (("falcon", None), ("orion", None), (None, made[0].id),
+                               ("falcon", made[3].id)):  # fmt: skip
+        with database.transaction() as tx:
+            rows = tx.all(
+                "SELECT r.id, r.invoked_time, m.title, m.id FROM recordings r"
+                " JOIN meetings m ON m.id = r.meeting_id WHERE r.app_id = ?",
+                (app_id,),
+            )
+        keep = sorted(
+            (int(t), str(i))
+            for i, t, title, mid in rows
+            if (search is None or search in (title or "").lower())
+            and (meeting_id is None or mid == meeting_id)
+        )
+        for descending in (True, False):
+            want = [i for _, i in (reversed(keep) if descending else keep)]
+            for per_page in (1, 2, 3, 7):
+                for page_no in range(1, len(want) // per_page + 2):
+                    q = ListQuery(page_no=page_no, per_page=per_page, search=search,
+                                  meeting_id=meeting_id, descending=descending)  # fmt: skip
+                    with database.transaction() as tx:
+                        total, got = repository.list_page(tx, app_id, q, NOW)
+                    assert total == len(want)
+                    offset = (page_no - 1) * per_page
+                    assert [str(r[0]) for r in got] == want[offset : offset + per_page], q

@@ -480,18 +480,22 @@ def _in_meetings(tx: Tx, ids: list[str]) -> tuple[str, list[Any]]:
     return "r.meeting_id IN (SELECT value FROM json_each(?))", [orjson.dumps(ids).decode()]
 
 
-def _reaching(meetings: list[_Meeting], k: int, descending: bool) -> list[_Meeting]:
+def _reaching(
+    meetings: list[_Meeting], k: int, descending: bool
+) -> tuple[list[_Meeting], int | None]:
     """The meetings that can hold any of the first k recordings in the list's order, when every
-    recording of every meeting matches. Each meeting has a recording at its last (first)
-    invoked time, so the k-th recording is no older (newer) than the k-th latest last (earliest
-    first); a meeting whose last (first) is strictly older (newer) than that has none of them."""
+    recording of every meeting matches, and the bound on those recordings' invoked times (None:
+    no bound). Each meeting has a recording at its last (first) invoked time, so the k-th
+    recording is no older (newer) than the k-th latest last (earliest first): a meeting whose
+    last (first) is strictly older (newer) than that has none of them, and nor does any
+    recording older (newer) than it."""
     if len(meetings) <= k:
-        return meetings
+        return meetings, None
     if descending:
         bound = heapq.nlargest(k, (m[3] for m in meetings))[-1]
-        return [m for m in meetings if m[3] >= bound]
+        return [m for m in meetings if m[3] >= bound], bound
     bound = heapq.nsmallest(k, (m[2] for m in meetings))[-1]
-    return [m for m in meetings if m[2] <= bound]
+    return [m for m in meetings if m[2] <= bound], bound
 
 
 def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
@@ -511,7 +515,11 @@ def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, l
     if q.per_page == 0 or q.offset >= total:
         return total, []
     k = q.offset + q.per_page
-    page_meetings = _reaching(meetings, k, q.descending) if only_meetings else meetings
+    page_meetings, bound = (
+        _reaching(meetings, k, q.descending) if only_meetings else (meetings, None)
+    )
+    if bound is not None:  # the page's recordings are no older (newer) than this
+        f.add("r.invoked_time >= ?" if q.descending else "r.invoked_time <= ?", bound)
     gathered = sum(m[1] for m in page_meetings)
     index = "recordings_by_meeting"
     if len(page_meetings) > 1 and gathered > _GATHER_ALWAYS:
