@@ -163,13 +163,13 @@ def _statements(sql: str) -> list[str]:
 # Memory budget. SQLite: one connection per thread that uses the store, each with a page cache
 # of at most SQLITE_CACHE_KIB; a server runs its requests' store work on at most
 # ``Database.threads`` worker threads (http/app.py bounds the thread pool to it), so requests
-# hold at most SQLITE_THREADS x SQLITE_CACHE_KIB (64 MiB), plus one connection per background
+# hold at most SQLITE_THREADS x SQLITE_CACHE_KIB (32 MiB), plus one connection per background
 # thread. More threads than cores gain nothing here (the queries are short and CPU-bound, and
 # the rest of a request holds the GIL) and each costs a connection and its cache: 40 threads
 # (anyio's default) grew a serving process past 600 MB under load. PostgreSQL: one thread per
 # pooled connection, the pool's connections on the server's side.
 SQLITE_THREADS = 4
-SQLITE_CACHE_KIB = 16_384
+SQLITE_CACHE_KIB = 8_192  # the OS's page cache holds the rest of the file
 PG_POOL_SIZE = 16
 
 

@@ -399,8 +399,8 @@ _Meeting = tuple[str, int, int, int]
 # data version they were read at (every write to an app's meetings or recordings bumps it, in
 # its own transaction; apps/repository.touch): clients page through one search's results, and
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
-# Bounded by meetings held (about 250 bytes each: 12 MB at most); each process keeps its own.
-_SEARCH_CACHE_MEETINGS = 50_000
+# Bounded by meetings held (about 230 bytes each: 23 MB at most); each process keeps its own.
+_SEARCH_CACHE_MEETINGS = 100_000
 _searches: LRUCache[tuple[str, str, str | None], tuple[int, list[_Meeting]]] = LRUCache(
     maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1]) + 1
 )
