@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Set everything up and run every check: lint, types, and the tests on SQLite and PostgreSQL.
-# Arguments go to pytest (e.g. -k list, -x).
+# --fast: lint, types, and only the quick tests, on SQLite (what it leaves out is printed at the
+# end; the markers are in pyproject.toml). Other arguments go to pytest (e.g. -k list, -x).
 set -euo pipefail
+fast=""
+args=()
+for arg in "$@"; do
+    if [ "$arg" = "--fast" ]; then fast=1; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 RECKIT_SETUP=test  # everything, the test toolchain too
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
@@ -10,6 +17,17 @@ ruff check src tests bench
 ruff format --check src tests bench
 echo "== mypy (strict)"
 mypy
+if [ -n "$fast" ]; then
+    # Neither PostgreSQL nor the storage servers (Azurite, sshd) are needed for these.
+    echo "== pytest --fast"
+    status=0
+    pytest -m "not slow and not postgres and not emulator" "$@" || status=$?
+    echo "NOTE: --fast left out the tests marked slow (real FFmpeg, reckit serve processes, the"
+    echo "      fuzzing, real timeouts: 2 s or more each), postgres (the PostgreSQL half) and"
+    echo "      emulator (moto, the GCS emulator, Azurite, sshd): pytest's 'deselected' above."
+    echo "      ./scripts/test.sh without --fast runs every test on both engines."
+    exit "$status"
+fi
 # Microsoft's Azurite (npm), for the Azure delivery tests; pinned by tests/emulators.
 if command -v npm >/dev/null; then
     if [ ! -x tests/emulators/node_modules/.bin/azurite-blob ]; then

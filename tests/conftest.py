@@ -39,6 +39,10 @@ from reckit.http.app import build_asgi_app as create_asgi_app
 from tests.leakwatch import WATCH, watched
 from tests.openapi_check import validate_response
 
+# The storage servers (moto, gcs, azurite, sshd, ...) as session fixtures, for every module: each
+# starts once per run, for the first test that needs it, whichever module that test is in.
+pytest_plugins = ("tests.storage_fixtures",)
+
 # CI runs the same examples every time (a red CI must mean a real change); elsewhere Hypothesis
 # explores anew on each run.
 settings.register_profile("ci", derandomize=True)
@@ -46,6 +50,37 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 ENGINES = ("sqlite", "postgres")
+# What a test uses of the storage servers, for the ``emulator`` marker: their fixtures, or in its
+# module the plugin that has them or a function that starts one (a test that opens a fixture by
+# name at run time, or starts a server of its own).
+EMULATORS = ("moto", "moto_auth", "gcs", "azurite", "sshd")
+SERVER_STARTERS = ("moto_server", "moto_server_with_auth", "gcs_emulator", "azurite_server",
+                   "sshd_server")  # fmt: skip
+
+
+def _uses_storage_servers(item: pytest.Item) -> bool:
+    if any(name in getattr(item, "fixturenames", ()) for name in EMULATORS):
+        return True
+    module = getattr(item, "module", None)
+    if "tests.storage_fixtures" in getattr(module, "pytest_plugins", ()):
+        return True
+    return any(
+        str(getattr(getattr(module, name, None), "__module__", "")).startswith("tests.storage_")
+        for name in SERVER_STARTERS
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers that follow from what a test uses (pyproject.toml lists them all): ``postgres``
+    for the PostgreSQL half (the ``engine`` fixture's ``postgres`` parameter, or the server's
+    URL itself), ``emulator`` for the storage servers. ``slow`` is set in the test modules."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec is not None else None
+        if engine == "postgres" or "pg_server_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+        if _uses_storage_servers(item):
+            item.add_marker(pytest.mark.emulator)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -243,3 +278,12 @@ class ValidatingClient(httpx.Client):
 def http() -> Iterator[ValidatingClient]:
     with ValidatingClient() as client:
         yield client
+
+
+# -- the storage servers' endpoints (the servers themselves: tests/storage_fixtures.py) --------
+
+
+@pytest.fixture(scope="session")
+def endpoints(moto: str, gcs: str) -> dict[str, str]:
+    """``Settings.storage_endpoints`` for moto (aws, digitalocean) and the GCS emulator."""
+    return {"aws": moto, "digitalocean": moto, "gcs": gcs}

@@ -8,12 +8,16 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from reckit.clock import SystemClock
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from tests.builders import add_meeting
 from tests.conftest import ValidatingClient, new_tenant, run_server
 from tests.flows import Scripted
+
+pytestmark = pytest.mark.slow  # waits out SQLite's busy timeout: 4 s
 
 
 def test_a_busy_store_answers_503_and_the_recorder_waits_it_out(tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ def test_commands_honour_database_url(pg_server_url: str, tmp_path: Path) -> Non
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_serve_first_start_prints_a_working_curl(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}

@@ -31,49 +31,12 @@ from tests.storage_servers import (
     create_gcs_bucket,
     create_s3_bucket,
     gcs_config,
-    gcs_emulator,
-    moto_server,
     s3_config,
     service_account_json,
 )
-from tests.storage_servers_az_sftp import (
-    AzuriteServer,
-    SshdServer,
-    azurite_server,
-    closed_port,
-    sshd_server,
-)
+from tests.storage_servers_az_sftp import AzuriteServer, SshdServer, closed_port
 
 CLOCK = ManualClock(NOW)
-
-
-@pytest.fixture(scope="module")
-def azurite() -> Iterator[AzuriteServer]:
-    with azurite_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def gcs() -> Iterator[str]:
-    with gcs_emulator() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def endpoints(moto: str, gcs: str) -> dict[str, str]:
-    return {"aws": moto, "digitalocean": moto, "gcs": gcs}
 
 
 @pytest.fixture(scope="module")

@@ -37,20 +37,10 @@ from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_database, run_server
 from tests.flows import Scripted, wait_for
 from tests.netgate import Gate
-from tests.storage_servers import create_s3_bucket, moto_server, s3_config
-from tests.storage_servers_az_sftp import SshdServer, sshd_server
+from tests.storage_servers import create_s3_bucket, s3_config
+from tests.storage_servers_az_sftp import SshdServer
 
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+pytestmark = pytest.mark.slow  # real attempt timeouts, a reckit serve process: up to 10 s a test
 
 
 @pytest.fixture

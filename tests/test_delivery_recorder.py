@@ -46,15 +46,10 @@ from tests.conftest import (
 )
 from tests.flows import wait_for
 from tests.netgate import Gate
-from tests.storage_servers import gcs_emulator, moto_server
-from tests.storage_servers_az_sftp import (
-    AzuriteServer,
-    SshdServer,
-    azurite_server,
-    sshd_server,
-    unavailable,
-)
+from tests.storage_servers_az_sftp import AzuriteServer, SshdServer, unavailable
 from tests.test_delivery import CASES, Servers, landed, sftp_config
+
+pytestmark = pytest.mark.slow  # real FFmpeg captures delivered to the storage servers: 3-5 s a test
 
 # Seconds of media per recording: enough for a real file, short enough for a quick module.
 CAPTURE_S = 2.0
@@ -62,35 +57,6 @@ FINAL = ("UPLOADED", "ERRORED")
 
 
 # -- the destinations ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def azurite() -> Iterator[AzuriteServer]:
-    with azurite_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def gcs() -> Iterator[str]:
-    with gcs_emulator() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def endpoints(moto: str, gcs: str) -> dict[str, str]:
-    return {"aws": moto, "digitalocean": moto, "gcs": gcs}
 
 
 @pytest.fixture(scope="module")

@@ -307,6 +307,7 @@ def _run(
     return out, excused
 
 
+@pytest.mark.slow
 def test_fuzz_every_check(server: LiveServer, tenant: Tenant, tmp_path: Path) -> None:
     made = make_dataset(server.db, tenant.app_id, 40)
     # One meeting with a live session, so that track recordings can start.

@@ -195,6 +195,7 @@ def _until_logged(run: Run, *needles: str) -> str:
         n in text for n in needles) and text, f"{needles} in the log", timeout=30))  # fmt: skip
 
 
+@pytest.mark.slow
 def test_serve_logs_time_stamped_lines(tmp_path: Path) -> None:
     with serve(tmp_path) as run:
         httpx.get(f"{run.url}/client/v4/accounts/a/realtime/kit/b/recordings/{RID}")
@@ -208,6 +209,7 @@ def test_serve_logs_time_stamped_lines(tmp_path: Path) -> None:
     assert re.search(rf" 401 request_id=[0-9a-f]{{12}} recording_id={RID}$", access), access
 
 
+@pytest.mark.slow
 def test_serve_logs_json_lines_in_every_worker(tmp_path: Path) -> None:
     with serve(tmp_path, "--workers", "2", env={"RECKIT_LOG_FORMAT": "json"}) as run:
         for _ in range(6):  # new connections: both workers are likely to answer one

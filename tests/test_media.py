@@ -32,6 +32,8 @@ from reckit.recorder.specs import (
     video_extension,
 )
 
+pytestmark = pytest.mark.slow  # real FFmpeg captures: up to 6 s a test
+
 SMALL = VideoSpec(width=160, height=120)
 TOLERANCE_S = 1.0
 

@@ -44,6 +44,8 @@ from reckit.recorder.worker import ReferenceRecorder
 from reckit.recordings import live_repository as live
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_database, run_server
 
+pytestmark = pytest.mark.slow  # the 50-recording test: 40-50 s per engine
+
 N = 50
 WIDTH, HEIGHT = 64, 48
 MARK_W, MARK_H = 32, 24  # the watermark covers the top-left quarter

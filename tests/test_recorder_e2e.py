@@ -32,7 +32,9 @@ from tests.conftest import (
     run_server,
 )
 from tests.flows import wait_for
-from tests.storage_servers_az_sftp import SshdServer, sshd_server
+from tests.storage_servers_az_sftp import SshdServer
+
+pytestmark = pytest.mark.slow  # real FFmpeg captures: 4-9 s a test
 
 
 @pytest.fixture(scope="module")
@@ -164,12 +166,6 @@ def test_a_track_recording_gives_one_audio_file_per_participant(
     p = probe(first)
     assert p.video_codec is None and p.audio_codec == "opus"
     assert p.duration_s >= 1.5
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as server:
-        yield server
 
 
 def test_every_track_file_is_reachable_and_delivered(

@@ -28,6 +28,8 @@ from tests.flows import Scripted, wait_for
 from tests.netgate import Gate
 from tests.storage_servers_az_sftp import sshd_server
 
+pytestmark = pytest.mark.slow  # reckit serve and the recorder killed mid-recording: 3-8 s a test
+
 
 def _kit(url: str, t: Tenant) -> str:
     return f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"

@@ -37,6 +37,8 @@ from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_databa
 from tests.flows import wait_for
 from tests.netgate import Gate
 
+pytestmark = pytest.mark.slow  # real FFmpeg, the recorder killed and restarted: up to 7 s a test
+
 SMALL = VideoSpec(width=160, height=120)
 
 

@@ -17,22 +17,11 @@ from reckit.db.engine import Database
 from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, run_server
 from tests.flows import Scripted
-from tests.storage_servers import (
-    S3_REGION,
-    create_s3_bucket,
-    make_s3,
-    moto_server,
-)
-from tests.storage_servers_az_sftp import SshdServer, sshd_server
+from tests.storage_servers import S3_REGION, create_s3_bucket, make_s3
+from tests.storage_servers_az_sftp import SshdServer
 
 CLOCK = ManualClock(NOW)
 DAY_MS = 86_400_000
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +92,6 @@ def test_files_live_in_s3_and_links_are_presigned(
     finally:
         s3.close()
     assert _get(server, t, rid)["download_url"] == url
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SshdServer]:
-    with sshd_server() as s:
-        yield s
 
 
 def test_delivery_reads_from_the_s3_bucket(

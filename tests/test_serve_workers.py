@@ -25,6 +25,8 @@ from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant
 from tests.flows import Scripted, wait_for
 
+pytestmark = pytest.mark.slow  # reckit serve processes with workers: 3-5 s a test
+
 
 @dataclass
 class Served:

@@ -40,6 +40,8 @@ from tests.conftest import (
 from tests.flows import wait_for
 from tests.webhook_receiver import Receiver
 
+pytestmark = pytest.mark.slow  # real FFmpeg (the built-in recorder) and Node: 3 s a test
+
 VERIFY_JS = Path(__file__).with_name("webhook_verify.mjs")
 
 
