@@ -5,7 +5,8 @@ answers (``answering`` cleared) to keep a sender waiting."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.conftest import free_port
@@ -15,6 +16,7 @@ from tests.conftest import free_port
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class Receiver:
@@ -52,8 +54,14 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+            # socketserver's default backlog is 5: senders connecting side by side would
+            # overflow it and wait for SYN retransmits. Real receivers listen with 128 or more.
+            request_queue_size = 128
+
+        self._server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from reckit.clock import Clock
-from reckit.db.engine import Database
+from reckit.db.engine import Database, Tx
 from reckit.jobs import repository as jobs
 from reckit.jobs.backoff import Backoff
 from reckit.webhooks import guard, repository
-from reckit.webhooks.models import KINDS
+from reckit.webhooks.models import KINDS, Webhook
 
 log = logging.getLogger("reckit.webhooks")
 
@@ -91,7 +91,7 @@ class WebhookRunner:
 
     def run_once(self) -> int:
         """Claim the due deliveries (up to ``concurrency``), send them side by side, write
-        each outcome. How many were attempted."""
+        their outcomes (one transaction). How many were attempted."""
         with self._round_lock:
             now = self.clock.now_ms()
             with self.db.transaction(write=True) as tx:
@@ -99,8 +99,15 @@ class WebhookRunner:
                 claimed = jobs.claim_due(tx, now, self.policy.lease_ms, self.policy.concurrency,
                                          kinds=KINDS, owner=self.policy.node_id,
                                          skip_hosts=paused)  # fmt: skip
-            if claimed:
-                list(self._pool.map(self._attempt, claimed))
+                hooks = {j.subject: repository.get_by_id(tx, j.subject) for j in claimed}
+            if not claimed:
+                return 0
+            outcomes = list(self._pool.map(lambda j: self._outcome(j, hooks[j.subject]), claimed))
+            try:
+                self._settle(list(zip(claimed, outcomes, strict=True)))
+            except Exception:
+                # Their leases run out and they are tried again: at least once, same rtk-uuid.
+                log.exception("webhook deliveries: could not record %d attempts", len(claimed))
             return len(claimed)
 
     def drain(self, rounds: int = 100) -> int:
@@ -147,20 +154,14 @@ class WebhookRunner:
 
     # -- one attempt ----------------------------------------------------------------------------
 
-    def _attempt(self, job: jobs.Job) -> None:
+    def _outcome(self, job: jobs.Job, hook: Webhook | None) -> Outcome:
         try:
-            outcome = self._send(job)
+            return self._send(job, hook)
         except Exception as exc:
             log.exception("webhook delivery %s: the attempt failed", job.id)
-            outcome = Outcome(None, f"{type(exc).__name__}", retryable=True)
-        try:
-            self._settle(job, outcome)
-        except Exception:
-            log.exception("webhook delivery %s: could not record the attempt", job.id)
+            return Outcome(None, f"{type(exc).__name__}", retryable=True)
 
-    def _send(self, job: jobs.Job) -> Outcome:
-        with self.db.transaction() as tx:
-            hook = repository.get_by_id(tx, job.subject)
+    def _send(self, job: jobs.Job, hook: Webhook | None) -> Outcome:
         if hook is None or not hook.enabled:
             return Outcome(None, "the webhook was deleted or disabled")
         why = guard.refusal(hook.url, self.policy.allow_private)
@@ -182,26 +183,31 @@ class WebhookRunner:
             return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], retryable=True)
         return classify(answer.status_code)
 
-    def _settle(self, job: jobs.Job, outcome: Outcome) -> None:
+    def _settle(self, attempts: list[tuple[jobs.Job, Outcome]]) -> None:
         now = self.clock.now_ms()
-        p = self.policy
         with self.db.transaction(write=True) as tx:
-            if outcome.delivered:
-                written = jobs.succeed(tx, job.id, now, job.lease_token)
-            else:
-                error = outcome.error or "failed"
-                written = jobs.retry_or_fail(tx, job, error, now, p.backoff,
-                                             retryable=outcome.retryable) is not None  # fmt: skip
-            if not written:  # taken over, timed out or cancelled meanwhile: not ours to write
-                return
-            repository.add_attempt(tx, job.id, job.attempts, now, outcome.code, outcome.error)
-            url = job.host or ""
-            if outcome.delivered:
-                repository.set_url_health(tx, url, 0, 0, 0)
-                return
-            failures, pause_ms = repository.count_failure(tx, url)
-            if failures >= p.pause_after:
-                pause_ms = p.first_pause_ms if pause_ms == 0 else min(pause_ms * 2, p.max_pause_ms)
-                log.warning("webhook URL %s failed %d times in a row: paused %d s", url,
-                            failures, pause_ms // 1000)  # fmt: skip
-                repository.set_url_health(tx, url, failures, now + pause_ms, pause_ms)
+            for job, outcome in attempts:
+                self._write(tx, job, outcome, now)
+
+    def _write(self, tx: Tx, job: jobs.Job, outcome: Outcome, now: int) -> None:
+        """One attempt's outcome, under the lease token it was claimed with."""
+        p = self.policy
+        if outcome.delivered:
+            written = jobs.succeed(tx, job.id, now, job.lease_token)
+        else:
+            error = outcome.error or "failed"
+            written = jobs.retry_or_fail(tx, job, error, now, p.backoff,
+                                         retryable=outcome.retryable) is not None  # fmt: skip
+        if not written:  # taken over, timed out or cancelled meanwhile: not ours to write
+            return
+        repository.add_attempt(tx, job.id, job.attempts, now, outcome.code, outcome.error)
+        url = job.host or ""
+        if outcome.delivered:
+            repository.set_url_health(tx, url, 0, 0, 0)
+            return
+        failures, pause_ms = repository.count_failure(tx, url)
+        if failures >= p.pause_after:
+            pause_ms = p.first_pause_ms if pause_ms == 0 else min(pause_ms * 2, p.max_pause_ms)
+            log.warning("webhook URL %s failed %d times in a row: paused %d s", url, failures,
+                        pause_ms // 1000)  # fmt: skip
+            repository.set_url_health(tx, url, failures, now + pause_ms, pause_ms)
