@@ -127,6 +127,30 @@ def test_list_page_matches_brute_force(store: tuple[Database, str, Made]) -> Non
     check()
 
 
+@pytest.mark.parametrize("direct", [0, 5])
+def test_the_deep_page_paths_match_brute_force(
+    store: tuple[Database, str, Made], monkeypatch: pytest.MonkeyPatch, direct: int
+) -> None:
+    """The paths a large store takes, on this small one: pages found by walking the day
+    counts from (almost) any offset, and the choice between gathering meetings' recordings
+    and walking the time index made at every size."""
+    monkeypatch.setattr(repository, "_DIRECT_OFFSET", direct)
+    monkeypatch.setattr(repository, "_GATHER_ALWAYS", 0)
+    db, app_id, made = store
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(q=queries(made), now=nows)
+    def check(q: ListQuery, now: int) -> None:
+        with db.transaction() as tx:
+            total, rows = repository.list_page(tx, app_id, q, now)
+        want_total, want_ids = brute_force(made, q, now)
+        assert total == want_total
+        assert [r[0] for r in rows] == want_ids
+
+    check()
+
+
 def test_status_changes_keep_day_counts_exact(database: Database) -> None:
     tenant = new_tenant(database)
     meeting = add_meeting(database, tenant.app_id, "counts")

@@ -263,7 +263,13 @@ def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     if q.per_page == 0 or q.offset >= total:
         return total, []
     f = _recording_filter(app_id, q, 0)  # no expiry filter on this path: the clock is unused
-    if q.offset < _DIRECT_OFFSET:
+    if q.offset < _DIRECT_OFFSET and (
+        # Several statuses are read from the time index, stepping over the other statuses'
+        # recordings too: about offset x (all / matching) rows.
+        q.statuses is None
+        or len(q.statuses) == 1
+        or q.offset * _app_total(tx, app_id) < _DIRECT_OFFSET * total
+    ):
         return total, _page(tx, f, q.descending, q.per_page, q.offset)
     day, skipped = _landing_day(tx, whole, days.edges, q.descending, q.offset)
     # Start reading at the boundary of the day where the page begins.
