@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -15,12 +15,15 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from reckit.capture import service as capture
 from reckit.clock import ManualClock
-from reckit.db.engine import Database
+from reckit.db.engine import Database, Tx
 from reckit.errors import BadRequest
+from reckit.ids import new_uuid
 from reckit.jobs import repository as jobs
 from reckit.recordings import lifecycle
 from reckit.recordings import live_repository as live
+from reckit.sessions.repository import Source
 from reckit.webhooks import service
 from reckit.webhooks.models import KINDS
 from reckit.webhooks.runner import WebhookPolicy, WebhookRunner
@@ -329,3 +332,45 @@ def test_validation_names_the_field(db: Database) -> None:
     for raw, message in cases.items():
         with pytest.raises(BadRequest, match=re.escape(message)), db.transaction(write=True) as tx:
             service.create(tx, NOW, t.app_id, raw, False)
+
+
+def test_meeting_events_come_from_media_plane_sessions(
+    db: Database, runner: WebhookRunner, clock: ManualClock
+) -> None:
+    t = new_tenant(db)
+    meeting = add_meeting(db, t.app_id, "Standup")
+    session = new_uuid()
+    events = ["meeting.started", "meeting.ended", "meeting.participantJoined",
+              "meeting.participantLeft"]  # fmt: skip
+    with Receiver() as receiver:
+        subscribe(db, t, receiver.url, events)
+        steps: list[Callable[[Tx], None]] = [
+            lambda tx: capture.session_started(tx, NOW, t.app_id, meeting.id, session, None),
+            lambda tx: capture.participant_joined(
+                tx, NOW + 1_000, session, Source("p1", "user-1", "Ada", None)),
+            lambda tx: capture.participant_joined(  # a replay: already in, no event
+                tx, NOW + 1_500, session, Source("p1", "user-1", "Ada", None)),
+            lambda tx: capture.participant_left(tx, NOW + 2_000, session, "p1"),
+            lambda tx: capture.session_ended(tx, NOW + 3_000, session),
+            lambda tx: capture.session_ended(tx, NOW + 4_000, session),  # a replay
+        ]  # fmt: skip
+        for step in steps:
+            with db.transaction(write=True) as tx:
+                step(tx)
+        clock.advance(5_000)  # every event due (each is due from its change)
+        assert runner.drain() == 4
+        got = [orjson.loads(r.body) for r in receiver.wait_for(4)]
+    assert [b["event"] for b in got] == ["meeting.started", "meeting.participantJoined",
+                                         "meeting.participantLeft", "meeting.ended"]  # fmt: skip
+    started, joined, left, ended = got
+    m = started["meeting"]
+    assert (m["id"], m["sessionId"], m["title"], m["status"]) == (
+        meeting.id, session, "Standup", "LIVE")  # fmt: skip
+    assert m["organizedBy"] == {"id": t.app_id, "name": "test app"}
+    assert m["startedAt"] == "2026-09-21T14:13:20.000Z" and "endedAt" not in m
+    assert joined["participant"] == {"peerId": "p1", "userDisplayName": "Ada",
+                                     "customParticipantId": "user-1",
+                                     "joinedAt": "2026-09-21T14:13:21.000Z"}  # fmt: skip
+    assert left["participant"]["leftAt"] == "2026-09-21T14:13:22.000Z"
+    assert ended["reason"] == "ALL_PARTICIPANTS_LEFT"
+    assert ended["meeting"]["endedAt"] == "2026-09-21T14:13:23.000Z"

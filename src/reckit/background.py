@@ -82,7 +82,8 @@ class Background:
         self._tasks.clear()
         grace = min(5.0, self.ctx.policy.attempt_timeout_s)
         await asyncio.to_thread(self.delivery.stop, grace)
-        await asyncio.to_thread(self.webhooks.stop, 2.0)
+        if "webhooks" in self.__dict__:  # made (cached_property): stop it, free its threads
+            await asyncio.to_thread(self.webhooks.close, 2.0)
 
     def sweep_once(self) -> int:
         """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""

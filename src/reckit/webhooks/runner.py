@@ -137,8 +137,10 @@ class WebhookRunner:
             self._thread.join(grace_s)
             self._thread = None
 
-    def close(self) -> None:
-        self.stop()
+    def close(self, grace_s: float = 5.0) -> None:
+        """``stop``, then free the threads and connections (an attempt still under way ends
+        with an error; its lease runs out or is released at this node's next start)."""
+        self.stop(grace_s)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 

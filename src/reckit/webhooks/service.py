@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from msgspec import UnsetType
 
 from reckit.bodies import require_uuid
@@ -24,6 +25,20 @@ def _guarded(url: str, allow_private: bool) -> str:
     if why is not None:
         raise BadRequest.field("url", why)
     return url
+
+
+def check_url_outside(raw: bytes, allow_private: bool) -> None:
+    """The SSRF guard for a body's ``url``, before its transaction: resolving a host may take
+    a while, and no transaction should wait for it. A body it cannot read is left to the
+    operation to refuse. The operation then checks the same bytes with ``allow_private``
+    True."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return
+    url = data.get("url") if isinstance(data, dict) else None
+    if isinstance(url, str):
+        _guarded(url, allow_private)
 
 
 def _found(tx: Tx, app_id: str, webhook_id: str, *, lock: bool = False) -> Webhook:

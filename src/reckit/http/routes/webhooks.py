@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,9 +39,13 @@ class _Routes:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    @property
-    def _private_ok(self) -> bool:
-        return self.ctx.settings.webhook_allow_private
+    async def _body(self, request: Request, params: dict[str, str]) -> bytes:
+        """The body, its ``url`` checked by the SSRF guard before any transaction (a host may
+        take a while to resolve); the operation then does not resolve it again."""
+        raw = await read_body(self.ctx, request, params)
+        allow = self.ctx.settings.webhook_allow_private
+        await run_in_threadpool(service.check_url_outside, raw, allow)
+        return raw
 
     async def list(self, request: Request, params: dict[str, str]) -> Response:
         def work(tx: Tx, app_id: str) -> list[dict[str, Any]]:
@@ -49,11 +54,11 @@ class _Routes:
         return envelopes.ok(await run_authorized(self.ctx, request, params, work))
 
     async def create(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await read_body(self.ctx, request, params)
+        raw = await self._body(request, params)
         now = self.ctx.clock.now_ms()
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
-            return service.create(tx, now, app_id, raw, self._private_ok)
+            return service.create(tx, now, app_id, raw, True)  # url checked by _body
 
         made = await run_authorized(self.ctx, request, params, work, write=True)
         return envelopes.ok(made, 201)
@@ -71,21 +76,21 @@ class _Routes:
         return envelopes.ok(await run_authorized(self.ctx, request, params, work))
 
     async def edit(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await read_body(self.ctx, request, params)
+        raw = await self._body(request, params)
         now = self.ctx.clock.now_ms()
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
-            return service.edit(tx, now, app_id, params["webhook_id"], raw, self._private_ok)
+            return service.edit(tx, now, app_id, params["webhook_id"], raw, True)  # _body
 
         return envelopes.ok(await run_authorized(self.ctx, request, params, work, write=True))
 
     async def replace(self, request: Request, params: dict[str, str]) -> Response:
-        raw = await read_body(self.ctx, request, params)
+        raw = await self._body(request, params)
         now = self.ctx.clock.now_ms()
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
             return service.replace_webhook(tx, now, app_id, params["webhook_id"], raw,
-                                           self._private_ok)  # fmt: skip
+                                           True)  # fmt: skip
 
         return envelopes.ok(await run_authorized(self.ctx, request, params, work, write=True))
 
