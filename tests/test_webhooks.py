@@ -374,3 +374,44 @@ def test_meeting_events_come_from_media_plane_sessions(
     assert left["participant"]["leftAt"] == "2026-09-21T14:13:22.000Z"
     assert ended["reason"] == "ALL_PARTICIPANTS_LEFT"
     assert ended["meeting"]["endedAt"] == "2026-09-21T14:13:23.000Z"
+
+
+def test_a_redirect_is_not_followed_and_is_final(
+    db: Database, runner: WebhookRunner, clock: ManualClock
+) -> None:
+    t = new_tenant(db)
+    with Receiver([302]) as receiver:
+        hook = subscribe(db, t, receiver.url)
+        begin(db, t, new_recording(db, t))
+        assert runner.run_once() == 1
+        clock.advance(3 * 3_600_000)
+        assert runner.run_once() == 0
+        assert len(receiver.wait_for(1)) == 1
+    (d,) = deliveries(db, t, hook)
+    assert (d["status"], d["attempts"], d["last_status_code"]) == ("failed", 1, 302)
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_retried(
+    db: Database, clock: ManualClock
+) -> None:
+    t = new_tenant(db)
+    policy = WebhookPolicy(node_id="n", allow_private=True, timeout_s=0.5, connect_timeout_s=0.5)
+    quick = WebhookRunner(db, clock, policy)
+    try:
+        with Receiver() as receiver:
+            hook = subscribe(db, t, receiver.url)
+            begin(db, t, new_recording(db, t))
+            receiver.answering.clear()  # it reads the request, then says nothing
+            assert quick.run_once() == 1
+            receiver.answering.set()
+            (d,) = deliveries(db, t, hook)
+            assert (d["status"], d["attempts"], d["last_status_code"]) == ("pending", 1, None)
+            assert "timed out" in str(d["last_error"])
+            clock.advance(12_001)
+            assert quick.run_once() == 1
+            got = receiver.wait_for(2)
+    finally:
+        quick.close()
+    assert got[0].body == got[1].body
+    (d,) = deliveries(db, t, hook)
+    assert (d["status"], d["attempts"], d["last_status_code"]) == ("delivered", 2, 200)
