@@ -3,6 +3,7 @@ for random combinations of every filter, and the per-day counts kept in step by 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -149,6 +150,40 @@ def test_the_deep_page_paths_match_brute_force(
         assert [r[0] for r in rows] == want_ids
 
     check()
+
+
+def test_cached_day_counts_follow_every_write(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Totals and pages read from the whole days' counts kept per data version: each write
+    (a new recording, a status change) is seen by the next list."""
+    monkeypatch.setattr(repository, "_DIRECT_OFFSET", 0)
+    tenant = new_tenant(database)
+    meeting = add_meeting(database, tenant.app_id, "cached days")
+    made = Made(meetings=[meeting])
+
+    def same() -> None:
+        for statuses in (None, ("INVOKED",), ("INVOKED", "RECORDING")):
+            for descending in (True, False):
+                for page_no in (1, 2, 3):
+                    q = ListQuery(page_no=page_no, per_page=2, statuses=statuses,
+                                  descending=descending)  # fmt: skip
+                    with database.transaction() as tx:
+                        total, rows = repository.list_page(tx, tenant.app_id, q, NOW)
+                    assert (total, [r[0] for r in rows]) == brute_force(made, q, NOW)
+
+    for i in range(4):
+        at = NOW - i * DAY_MS
+        new = add_recording(database, tenant.app_id, meeting.id, status="INVOKED", invoked_time=at)
+        made.recordings.append(new)
+        same()
+    with database.transaction(write=True) as tx:
+        rec = live.get_by_id(tx, made.recordings[1].id, lock=True)
+        assert rec is not None
+        change = lifecycle.began(rec, NOW, None)
+        assert change is not None and live.transition(tx, rec, change)
+    made.recordings[1] = dataclasses.replace(made.recordings[1], status="RECORDING")
+    same()
 
 
 def test_status_changes_keep_day_counts_exact(database: Database) -> None:

@@ -28,9 +28,10 @@ from __future__ import annotations
 import heapq
 import re
 import threading
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 from cachetools import LRUCache
@@ -256,10 +257,8 @@ def _days(tx: Tx, app_id: str, q: ListQuery, now_ms: int = 0) -> _Days:
 
 def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     days = _days(tx, app_id, q)
-    whole = _day_filter(app_id, q, days.first, days.last)
-    row = tx.one(f"SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE {whole.where}",
-                 whole.params)  # fmt: skip
-    total = (int(row[0]) if row and row[0] is not None else 0) + sum(days.edges.values())
+    whole = _whole_days(tx, app_id, _day_filter(app_id, q, days.first, days.last))
+    total = sum(whole[1]) + sum(days.edges.values())
     if q.per_page == 0 or q.offset >= total:
         return total, []
     f = _recording_filter(app_id, q, 0)  # no expiry filter on this path: the clock is unused
@@ -271,7 +270,7 @@ def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
         or q.offset * _app_total(tx, app_id) < _DIRECT_OFFSET * total
     ):
         return total, _page(tx, f, q.descending, q.per_page, q.offset)
-    day, skipped = _landing_day(tx, whole, days.edges, q.descending, q.offset)
+    day, skipped = _landing_day(whole, days.edges, q.descending, q.offset)
     # Start reading at the boundary of the day where the page begins.
     if skipped:
         if q.descending:
@@ -281,29 +280,51 @@ def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     return total, _page(tx, f, q.descending, q.per_page, q.offset - skipped)
 
 
+# The whole days' counts of a list request (app, statuses, day range), per day in order, kept
+# with the app's data version they were read at (as the search cache below): a deep page then
+# finds its day, and any page its total, without reading the counts again. Bounded by days
+# held (16 bytes each: 1.6 MB at most); each process keeps its own.
+_DAY_CACHE_DAYS = 100_000
+_DayList: TypeAlias = "tuple[array[int], array[int]]"
+_day_lists: LRUCache[tuple[str, tuple[Any, ...]], tuple[int, _DayList]] = LRUCache(
+    maxsize=_DAY_CACHE_DAYS, getsizeof=lambda entry: len(entry[1][0]) + 1
+)
+_day_lists_lock = threading.Lock()
+
+
+def _whole_days(tx: Tx, app_id: str, whole: _Filter) -> _DayList:
+    """(days in ascending order, how many matching recordings each) for ``whole``."""
+    owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
+    version = owner[1] if owner is not None else -1
+    key = (whole.where, tuple(whole.params))
+    with _day_lists_lock:
+        cached = _day_lists.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = tx.all(
+        "SELECT day, CAST(sum(n) AS BIGINT) FROM recording_day_counts"
+        f" WHERE {whole.where} GROUP BY day ORDER BY day",
+        whole.params,
+    )
+    found = (array("q", (int(r[0]) for r in rows)), array("q", (int(r[1]) for r in rows)))
+    if len(rows) <= _DAY_CACHE_DAYS // 4:
+        with _day_lists_lock:
+            _day_lists[key] = (version, found)
+    return found
+
+
 def _landing_day(
-    tx: Tx, whole: _Filter, edges: dict[int, int], descending: bool, offset: int
+    whole: _DayList, edges: dict[int, int], descending: bool, offset: int
 ) -> tuple[int, int]:
     """(the day on which the recording at ``offset`` lies, how many matching recordings come
-    before that day in the list's order): a running sum over the days, in SQL."""
-    order = "DESC" if descending else "ASC"
-    days = (
-        "SELECT day, CAST(sum(n) AS BIGINT) AS n FROM recording_day_counts"
-        f" WHERE {whole.where} GROUP BY day"
-    )
-    params: list[Any] = list(whole.params)
-    for day, n in edges.items():
-        days += " UNION ALL SELECT CAST(? AS INTEGER), CAST(? AS BIGINT)"
-        params += [day, n]
-    row = tx.one(
-        "SELECT day, before FROM (SELECT day, n, CAST(coalesce(sum(n) OVER (ORDER BY day"
-        f" {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS before"
-        f" FROM ({days}) AS d) AS w WHERE before + n > ? ORDER BY day {order} LIMIT 1",
-        [*params, offset],
-    )
-    if row is None:  # the counts and the total disagree: cannot happen, but never lose rows
-        return 0, 0
-    return int(row[0]), int(row[1])
+    before that day in the list's order): a running sum over the days."""
+    per_day = sorted([*zip(*whole, strict=True), *edges.items()], reverse=descending)
+    before = 0
+    for day, n in per_day:
+        if before + n > offset:
+            return day, before
+        before += n
+    return 0, 0  # the counts and the total disagree: cannot happen, but never lose rows
 
 
 # --- expiry with a status or a window: the per-status expiry counts --------------------------
