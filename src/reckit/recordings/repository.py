@@ -294,18 +294,26 @@ _day_lists_lock = threading.Lock()
 
 def _whole_days(tx: Tx, app_id: str, whole: _Filter) -> _DayList:
     """(days in ascending order, how many matching recordings each) for ``whole``."""
-    owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
-    version = owner[1] if owner is not None else -1
-    key = (whole.where, tuple(whole.params))
-    with _day_lists_lock:
-        cached = _day_lists.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    rows = tx.all(
+    return _cached_days(
+        tx,
+        app_id,
         "SELECT day, CAST(sum(n) AS BIGINT) FROM recording_day_counts"
         f" WHERE {whole.where} GROUP BY day ORDER BY day",
         whole.params,
     )
+
+
+def _cached_days(tx: Tx, app_id: str, sql: str, params: list[Any]) -> _DayList:
+    """The (day, n) rows of ``sql`` (in ascending order of day) as two arrays, from the cache
+    above while the app's data version is the one they were read at."""
+    owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
+    version = owner[1] if owner is not None else -1
+    key = (sql, tuple(params))
+    with _day_lists_lock:
+        cached = _day_lists.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = tx.all(sql, params)
     found = (array("q", (int(r[0]) for r in rows)), array("q", (int(r[1]) for r in rows)))
     if len(rows) <= _DAY_CACHE_DAYS // 4:
         with _day_lists_lock:
@@ -330,10 +338,6 @@ def _landing_day(
 # --- expiry with a status or a window: the per-status expiry counts --------------------------
 
 
-def _per_day(tx: Tx, sql: str, params: list[Any]) -> dict[int, int]:
-    return {int(day): int(n) for day, n in tx.all(sql, params)}
-
-
 def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[int, int]:
     """Per day of ``invoked_time``, how many recordings match ``q`` (status, window and
     ``expired`` at ``now_ms``); days with none may be missing."""
@@ -343,12 +347,14 @@ def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[i
         return matching  # no whole day in the window
     today = now_ms // DAY_MS
     whole = _day_filter(app_id, q, days.first, days.last)
-    expired = _per_day(
+    days_before_today = _cached_days(
         tx,
+        app_id,
         "SELECT day, CAST(sum(n) AS BIGINT) FROM recording_expiry_status_counts"
-        f" WHERE {whole.where} AND expiry_day < ? GROUP BY day",
+        f" WHERE {whole.where} AND expiry_day < ? GROUP BY day ORDER BY day",
         [*whole.params, today],
     )
+    expired = dict(zip(*days_before_today, strict=True))
     # Today's expiries up to the present: exact, from the expiry index.
     edge = _Filter(["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
                    [app_id, today * DAY_MS, now_ms])  # fmt: skip
@@ -368,12 +374,7 @@ def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[i
     if q.expired:
         per_day = expired
     else:
-        per_day = _per_day(
-            tx,
-            f"SELECT day, CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE {whole.where}"
-            " GROUP BY day",
-            whole.params,
-        )
+        per_day = dict(zip(*_whole_days(tx, app_id, whole), strict=True))
         for day, n in expired.items():
             per_day[day] = per_day.get(day, 0) - n
     for day, n in per_day.items():
