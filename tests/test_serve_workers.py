@@ -171,6 +171,7 @@ def test_settings_reach_workers_whole(tmp_path: Path) -> None:
         delivery_concurrency=3, delivery_per_host=1, delivery_attempt_timeout_s=30.0,
         bucket_url="s3://b/p", bucket_endpoint="http://127.0.0.1:9000", bucket_region="eu-west-1",
         bucket_access_key="ak", bucket_secret="sk", builtin_recorder=False, recorder_capacity=9,
+        webhook_allow_private=True, webhook_timeout_s=2.5,
     )  # fmt: skip
     default = Settings()
     unchanged = [f.name for f in fields(Settings)
