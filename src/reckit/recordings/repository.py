@@ -21,6 +21,10 @@ A list request is answered along one of four paths:
   plus exact counts of those expiring today up to the present (the expiry index) and of the
   window's partial edge days; ``expired=false`` is the day counts minus those. The page starts
   on the day where the offset lands, as on the day-count path.
+
+The whole days' counts a request reads and a search's matching meetings are kept per process
+with the app's data version they were read at (``_cached_days``, ``_meetings``): while nothing
+changes, a deep page, a total or the next page of a search reads no counts again.
 """
 
 from __future__ import annotations
