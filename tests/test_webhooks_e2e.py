@@ -40,9 +40,8 @@ from tests.conftest import (
 from tests.flows import wait_for
 from tests.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.slow  # real FFmpeg (the built-in recorder) and Node: 3 s a test
-
 pytestmark = pytest.mark.slow  # a real FFmpeg capture and Node: about 4 s a test
+
 VERIFY_JS = Path(__file__).with_name("webhook_verify.mjs")
 
 
