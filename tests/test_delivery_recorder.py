@@ -13,7 +13,6 @@ is down is waited for), one with two (a destination that stays down ends the rec
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +23,10 @@ import httpx
 import orjson
 import pytest
 
-from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
-from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.delivery.repository import for_recording
 from reckit.jobs import repository as jobs
-from reckit.recorder.client import RecorderClient
 from reckit.recorder.probe import probe
-from reckit.recorder.worker import ReferenceRecorder
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import StoredRecording
 from reckit.storage.registry import open_destination
@@ -46,6 +41,7 @@ from tests.conftest import (
 )
 from tests.flows import wait_for
 from tests.netgate import Gate
+from tests.recorders import builtin_recorder
 from tests.storage_servers_az_sftp import AzuriteServer, SshdServer, unavailable
 from tests.test_delivery import CASES, Servers, landed, sftp_config
 
@@ -81,21 +77,9 @@ def serve(engine: str, data: Path, endpoints: dict[str, str], attempts: int) -> 
                         delivery_attempts=attempts, delivery_backoff_s=0.2,
                         storage_endpoints=endpoints)  # fmt: skip
     with own_database(engine, data) as db, run_server(db, settings) as server:
-        with db.transaction(write=True) as tx:
-            revoke_recorder_tokens_named(tx, SystemClock(), "builtin")
-            token, _ = create_recorder_token(tx, SystemClock(), "builtin")
-        client = RecorderClient(f"http://{settings.host}:{settings.port}", token)
-        recorder = ReferenceRecorder(client, settings.data_dir / "capture",
-                                     settings.recorder_capacity)  # fmt: skip
-        stop = threading.Event()
-        thread = threading.Thread(target=recorder.run, args=(stop,), name="recorder", daemon=True)
-        thread.start()
-        try:
-            yield World(server, settings.data_dir / "capture")
-        finally:
-            stop.set()
-            thread.join(30)
-            client.close()
+        capture = settings.data_dir / "capture"
+        with builtin_recorder(server, capture, capacity=settings.recorder_capacity):
+            yield World(server, capture)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ captures the synthetic source with FFmpeg, and the file that comes back is probe
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.recorder.client import RecorderClient
 from reckit.recorder.probe import probe
-from reckit.recorder.worker import ReferenceRecorder
 from reckit.recordings import live_repository as live
 from reckit.storage.registry import open_destination
 from tests.conftest import (
@@ -32,6 +30,7 @@ from tests.conftest import (
     run_server,
 )
 from tests.flows import wait_for
+from tests.recorders import builtin_recorder
 from tests.storage_servers_az_sftp import SshdServer
 
 pytestmark = pytest.mark.slow  # real FFmpeg captures: 4-9 s a test
@@ -43,20 +42,12 @@ def world(
 ) -> Iterator[tuple[LiveServer, Tenant]]:
     data = tmp_path_factory.mktemp("e2e")
     settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2)
-    with own_database(engine, data) as database, run_server(database, settings) as server:
-        with database.transaction(write=True) as tx:
-            token, _ = create_recorder_token(tx, SystemClock(), f"e2e-{database.dialect}")
-        stop = threading.Event()
-        client = RecorderClient(server.url, token)
-        recorder = ReferenceRecorder(client, data / "capture", capacity=4, poll_interval_s=0.2)
-        thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-        thread.start()
-        try:
-            yield server, new_tenant(database)
-        finally:
-            stop.set()
-            thread.join(30)
-            client.close()
+    with (
+        own_database(engine, data) as database,
+        run_server(database, settings) as server,
+        builtin_recorder(server, data / "capture", capacity=4, poll_interval_s=0.2),
+    ):
+        yield server, new_tenant(database)
 
 
 def test_a_recording_end_to_end_with_real_media(

@@ -4,7 +4,13 @@ title changed, a new meeting) is seen by the next search, which agrees with a pl
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
+
 from reckit.db.engine import Database
+from reckit.db.schema import migrate
 from reckit.meetings import repository as meetings
 from reckit.recordings import lifecycle, repository
 from reckit.recordings import live_repository as live
@@ -115,3 +121,39 @@ def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) ->
                     assert total == len(want)
                     offset = (page_no - 1) * per_page
                     assert [str(r[0]) for r in got] == want[offset : offset + per_page], q
+
+
+def test_two_stores_with_the_same_ids_and_versions_keep_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caches are per store: a copy of a store (same app ID) with other recordings written
+    in as many writes (same data version) answers from its own data."""
+    monkeypatch.setattr(repository, "_DIRECT_OFFSET", 0)  # every page from the day counts
+    first = Database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    migrate(first)
+    tenant = new_tenant(first)
+    first.close()
+    shutil.copy(tmp_path / "a.sqlite3", tmp_path / "b.sqlite3")
+    stores = [Database(f"sqlite:///{tmp_path / name}") for name in ("a.sqlite3", "b.sqlite3")]
+    try:
+        for n, db in enumerate(stores):
+            meeting = add_meeting(db, tenant.app_id, ("Falcon sync", "Orion sync")[n])
+            for i in range(6):
+                add_recording(db, tenant.app_id, meeting.id,
+                              invoked_time=NOW - (i * (n + 1) + 3 * n) * DAY_MS)  # fmt: skip
+        for n, db in enumerate(stores):
+            for q in (ListQuery(page_no=3, per_page=2, search="falcon"),
+                      ListQuery(page_no=3, per_page=2)):  # fmt: skip
+                with db.transaction() as tx:
+                    total, rows = repository.list_page(tx, tenant.app_id, q, NOW)
+                    want = tx.all("SELECT id FROM recordings WHERE app_id = ?"
+                                  " ORDER BY invoked_time DESC, id DESC LIMIT 2 OFFSET 4",
+                                  (tenant.app_id,))  # fmt: skip
+                if q.search is not None and n == 1:  # no Falcon in the second store
+                    assert (total, rows) == (0, [])
+                    continue
+                assert total == 6
+                assert [r[0] for r in rows] == [r[0] for r in want]
+    finally:
+        for db in stores:
+            db.close()

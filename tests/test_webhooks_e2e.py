@@ -10,7 +10,6 @@ import base64
 import json
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +22,7 @@ from cloudflare import Cloudflare
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from reckit.capture.tokens import create_recorder_token
-from reckit.clock import SystemClock
 from reckit.config import Settings
-from reckit.recorder.client import RecorderClient
-from reckit.recorder.worker import ReferenceRecorder
 from tests.conftest import (
     LiveServer,
     Tenant,
@@ -38,6 +33,7 @@ from tests.conftest import (
     run_server,
 )
 from tests.flows import wait_for
+from tests.recorders import builtin_recorder
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.slow  # a real FFmpeg capture and Node: about 4 s a test
@@ -52,20 +48,12 @@ def world(
     data = tmp_path_factory.mktemp("webhooks-e2e")
     settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2,
                         webhook_allow_private=True)  # fmt: skip
-    with own_database(engine, data) as database, run_server(database, settings) as server:
-        with database.transaction(write=True) as tx:
-            token, _ = create_recorder_token(tx, SystemClock(), f"wh-{database.dialect}")
-        stop = threading.Event()
-        client = RecorderClient(server.url, token)
-        recorder = ReferenceRecorder(client, data / "capture", capacity=2, poll_interval_s=0.2)
-        thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-        thread.start()
-        try:
-            yield server, new_tenant(database)
-        finally:
-            stop.set()
-            thread.join(30)
-            client.close()
+    with (
+        own_database(engine, data) as database,
+        run_server(database, settings) as server,
+        builtin_recorder(server, data / "capture", capacity=2, poll_interval_s=0.2),
+    ):
+        yield server, new_tenant(database)
 
 
 def node_verifies(public_pem: str, deliveries: list[tuple[bytes, str]]) -> list[list[bool]]:

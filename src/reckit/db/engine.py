@@ -30,6 +30,8 @@ Params = Sequence[Any]
 
 class Tx(Protocol):
     dialect: Dialect
+    # The database's URL: what a cache of its data kept across transactions is keyed by.
+    store: str
 
     def all(self, sql: str, params: Params = ()) -> list[Row]: ...
     def one(self, sql: str, params: Params = ()) -> Row | None: ...
@@ -59,8 +61,9 @@ def _to_psycopg(sql: str) -> str:
 class _SqliteTx:
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, store: str) -> None:
         self._c = conn
+        self.store = store
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self._c.execute(sql, params).fetchall()
@@ -99,8 +102,9 @@ class _SqliteTx:
 class _PgTx:
     dialect: Dialect = "postgres"
 
-    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+    def __init__(self, conn: psycopg.Connection[Row], store: str) -> None:
         self._c = conn
+        self.store = store
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self._c.execute(_to_psycopg(sql), params, prepare=True).fetchall()
@@ -250,7 +254,7 @@ class Database:
                 pg.isolation_level = None if write else self._repeatable_read
                 pg.read_only = None if write else True
                 with pg.transaction():
-                    yield _PgTx(pg)
+                    yield _PgTx(pg, self.url)
             return
         conn = self._sqlite()
         # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
@@ -264,7 +268,7 @@ class Database:
         if write:
             self._waited(asked)
         try:
-            yield _SqliteTx(conn)
+            yield _SqliteTx(conn, self.url)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -290,7 +290,7 @@ def _by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
 # held (16 bytes each: 1.6 MB at most); each process keeps its own.
 _DAY_CACHE_DAYS = 100_000
 _DayList: TypeAlias = "tuple[array[int], array[int]]"
-_day_lists: LRUCache[tuple[str, tuple[Any, ...]], tuple[int, _DayList]] = LRUCache(
+_day_lists: LRUCache[tuple[str, str, tuple[Any, ...]], tuple[int, _DayList]] = LRUCache(
     maxsize=_DAY_CACHE_DAYS, getsizeof=lambda entry: len(entry[1][0]) + 1
 )
 _day_lists_lock = threading.Lock()
@@ -312,7 +312,7 @@ def _cached_days(tx: Tx, app_id: str, sql: str, params: list[Any]) -> _DayList:
     above while the app's data version is the one they were read at."""
     owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
     version = owner[1] if owner is not None else -1
-    key = (sql, tuple(params))
+    key = (tx.store, sql, tuple(params))
     with _day_lists_lock:
         cached = _day_lists.get(key)
     if cached is not None and cached[0] == version:
@@ -433,7 +433,7 @@ _Meeting = tuple[str, int, int, int]
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
 # Bounded by meetings held (about 230 bytes each: 23 MB at most); each process keeps its own.
 _SEARCH_CACHE_MEETINGS = 100_000
-_searches: LRUCache[tuple[str, str, str | None], tuple[int, list[_Meeting]]] = LRUCache(
+_searches: LRUCache[tuple[str, str, str, str | None], tuple[int, list[_Meeting]]] = LRUCache(
     maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1]) + 1
 )
 _searches_lock = threading.Lock()
@@ -447,7 +447,7 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
     if owner is None:
         return []
     version = owner[1]
-    key = (app_id, q.search.lower(), q.meeting_id)
+    key = (tx.store, app_id, q.search.lower(), q.meeting_id)
     with _searches_lock:
         cached = _searches.get(key)
     if cached is not None and cached[0] == version:
