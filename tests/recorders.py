@@ -1,4 +1,4 @@
-"""The reference recorder as ``reckit serve`` runs it (cli.py ``_builtin_recorder``): a recorder
+"""The reference recorder as ``reckit serve`` runs it (cli/serve.py ``_builtin_recorder``): a recorder
 token, a ``RecorderClient`` polling the server over HTTP, the ``ReferenceRecorder`` in a thread,
 capturing into a work dir. For tests that promise what users get: real FFmpeg, no stand-in."""
 

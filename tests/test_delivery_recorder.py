@@ -72,7 +72,7 @@ class World:
 @contextlib.contextmanager
 def serve(engine: str, data: Path, endpoints: dict[str, str], attempts: int) -> Iterator[World]:
     """A store of its own, reckit on it with its background loops on the system clock, and the
-    built-in recorder set up as cli.py's ``_builtin_recorder`` does it."""
+    built-in recorder set up as cli/serve.py's ``_builtin_recorder`` does it."""
     settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2,
                         delivery_attempts=attempts, delivery_backoff_s=0.2,
                         storage_endpoints=endpoints)  # fmt: skip

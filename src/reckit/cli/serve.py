@@ -1,0 +1,280 @@
+"""``reckit serve`` (its first-start bootstrap, the built-in recorder) and ``reckit recorder``."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import shlex
+import socket
+import threading
+from pathlib import Path
+
+import click
+
+from reckit import logs
+from reckit.accounts import repository as accounts_repo
+from reckit.accounts.service import create_account
+from reckit.apps.service import create_app as create_app_record
+from reckit.auth.tokens import create_token
+from reckit.capture.tokens import create_recorder_token, revoke_recorder_tokens_named
+from reckit.cli.common import (
+    data_dir_option,
+    err,
+    open_store,
+    out,
+    store_name,
+)
+from reckit.clock import SystemClock
+from reckit.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    LogSettings,
+    Settings,
+    http_url,
+)
+from reckit.db.engine import Database
+
+
+@click.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port."
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; each serves requests on its own core.",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--log-polls",
+    is_flag=True,
+    help="Keep the recorders' polls (POST /recorder/v1/poll, twice a second each) in the "
+    "access log; left out by default.",
+)
+@data_dir_option
+def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
+          data_dir: Path | None) -> None:  # fmt: skip
+    """Migrate the store and serve the API. On a first start with an empty store, create an
+    account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it. Events are
+    logged to standard error, one line each (RECKIT_LOG_FORMAT, RECKIT_LOG_LEVEL)."""
+    from reckit.http.server import run  # the server stack loads only for this command
+
+    log = _serve_logging(log_polls)
+    # Before anything is created: a start that cannot listen must not swallow the first
+    # start's credentials.
+    _check_can_listen(host, port)
+    with open_store(data_dir, host=host, port=port) as (settings, db):
+        if settings.builtin_recorder:
+            _check_work_dir_free(settings.data_dir / "capture")
+        _bootstrap(settings, db, data_dir)
+        _say_where_links_point(settings)
+        logging.getLogger("reckit.serve").info(
+            "serving the store at %s with %d worker process%s; built-in recorder %s",
+            store_name(settings), workers, "" if workers == 1 else "es",
+            "on" if settings.builtin_recorder else "off")  # fmt: skip
+        # Before any worker starts: no transfer this node held before it (re)started is alive.
+        from reckit.delivery.runner import load_node_id, release_own_leases
+
+        release_own_leases(db, load_node_id(settings.data_dir), SystemClock().now_ms())
+        stop = threading.Event()
+        recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
+        try:
+            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls,
+                log=log)  # fmt: skip
+        finally:
+            stop.set()
+            if recorder is not None:
+                recorder.join(15)
+
+
+def _serve_logging(log_polls: bool) -> LogSettings:
+    """Log as the server will (reckit/logs.py) from the start: what happens before uvicorn
+    takes over (released leases, the built-in recorder) is logged the same way."""
+    from reckit.http.server import log_config
+
+    try:
+        log = LogSettings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    logs.configure(log_config(log_polls, log))
+    return log
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Refuse at once, with a plain message, an address the server could not listen on because
+    something listens there already (or the port is privileged). Other failures are left to
+    the server to report."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)  # fmt: skip
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host!r}: {exc.strerror}") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            # As the server's own socket: a port left in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise click.ClickException(
+                        f"cannot listen on {http_url(host, port)}: the port is in use "
+                        "(another reckit serve?). Stop it, or pick another --port."
+                    ) from None
+                if exc.errno == errno.EACCES:
+                    raise click.ClickException(
+                        f"cannot listen on {http_url(host, port)}: permission denied "
+                        "(a port below 1024 needs privileges). Pick another --port."
+                    ) from None
+
+
+def _work_dir_busy_message(work_dir: Path) -> str:
+    return (f"another recorder is running on the capture directory {work_dir} (another "
+            "`reckit serve` on this data dir?). Stop it first, or set RECKIT_BUILTIN_RECORDER=0 "
+            "to serve without the built-in recorder.")  # fmt: skip
+
+
+def _check_work_dir_free(work_dir: Path) -> None:
+    """The built-in recorder's work dir is not another recorder's: the lock it takes
+    (recorder/worker.py, ``_claim_work_dir``: flock on the directory), tried and let go. Only
+    if the directory exists: a recorder that holds it made it."""
+    if not work_dir.is_dir():
+        return
+    fd = os.open(work_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise click.ClickException(_work_dir_busy_message(work_dir)) from None
+    finally:
+        os.close(fd)  # closing the descriptor lets the lock go
+
+
+def _say_where_links_point(settings: Settings) -> None:
+    """How download links will be signed, plainly: a wrong public address makes every link
+    fail for clients, long after the start."""
+    if settings.bucket_url:
+        out.print(f"Download links: presigned by the bucket {settings.bucket_url}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+        return
+    out.print(f"Download links: {settings.base_url}/dl/… (RECKIT_PUBLIC_URL sets another base)",
+              highlight=False, soft_wrap=True)  # fmt: skip
+    if settings.signs_for_wildcard:
+        hostname = socket.gethostname()
+        out.print(
+            f"[yellow]Note:[/yellow] --host {settings.host or repr('')} listens on every "
+            f"interface, but links name {settings.base_url}, which only this machine reaches. "
+            "Set RECKIT_PUBLIC_URL to the address clients use "
+            f"(e.g. {http_url(hostname, settings.port)}).",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _builtin_recorder(settings: Settings, db: Database, stop: threading.Event) -> threading.Thread:
+    """The reference recorder, in this process, over the recorder API on loopback. Its token is
+    made anew at each start (the previous one revoked); its name stays "builtin", so a restart
+    tells the server at once which recordings the old process was holding."""
+    from reckit.recorder.client import RecorderClient
+    from reckit.recorder.worker import ReferenceRecorder, WorkDirBusy
+
+    with db.transaction(write=True) as tx:
+        revoke_recorder_tokens_named(tx, SystemClock(), "builtin")
+        token, _ = create_recorder_token(tx, SystemClock(), "builtin")
+    client = RecorderClient(settings.local_url, token)
+    work_dir = settings.data_dir / "capture"
+    recorder = ReferenceRecorder(client, work_dir, settings.recorder_capacity)
+
+    def run() -> None:
+        try:
+            recorder.run(stop)
+        except WorkDirBusy:  # taken since serve checked: say so, without a traceback
+            err.print(f"[red]The built-in recorder did not start[/red]: "
+                      f"{_work_dir_busy_message(work_dir)}", highlight=False)  # fmt: skip
+
+    thread = threading.Thread(target=run, name="recorder", daemon=True)
+    thread.start()
+    return thread
+
+
+@click.command(name="recorder")
+@click.option(
+    "--server",
+    "server_url",
+    envvar="RECKIT_SERVER",
+    default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+    show_default=True,
+    help="Base URL of the reckit server.",
+)
+@click.option(
+    "--token",
+    envvar="RECKIT_RECORDER_TOKEN",
+    required=True,
+    help="A recorder token (`reckit recorder-tokens create`).",
+)
+@click.option(
+    "--capacity",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Recordings captured at once.",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reckit-capture"),
+    show_default=True,
+    help="Where captures are written until they are handed in.",
+)
+def recorder_cmd(server_url: str, token: str, capacity: int, work_dir: Path) -> None:
+    """Run the reference recorder against a reckit server: it claims recordings, captures them
+    with FFmpeg (the session's media source, or a synthetic test pattern and tone when the
+    meeting has no media plane) and uploads the files. Ctrl-C stops it."""
+    import logging
+
+    from reckit.recorder.client import RecorderClient
+    from reckit.recorder.worker import ReferenceRecorder, WorkDirBusy
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    client = RecorderClient(server_url, token)
+    try:
+        ReferenceRecorder(client, work_dir, capacity).run_until_interrupted(stop)
+    except WorkDirBusy:
+        raise click.ClickException(
+            f"another recorder is running on the work dir {work_dir}: stop it first, or give "
+            "this one its own --work-dir."
+        ) from None
+    finally:
+        client.close()
+
+
+def _bootstrap(settings: Settings, db: Database, data_dir: Path | None) -> None:
+    with db.transaction() as tx:
+        if accounts_repo.count(tx) > 0:
+            return
+    clock = SystemClock()
+    with db.transaction(write=True) as tx:
+        account_id = create_account(tx, clock, "default")
+        app = create_app_record(tx, clock, account_id, "default")
+        token, _ = create_token(tx, clock, account_id, "Realtime Admin", "bootstrap")
+    base = f"{settings.base_url}/client/v4"
+    dd = "" if data_dir is None else f" --data-dir {shlex.quote(str(data_dir))}"
+    out.print("[bold]First start: created an account, an app and an API token.[/bold]")
+    out.print(f"  account_id  {account_id}\n  app_id      {app.id}\n  token       {token}",
+              highlight=False)  # fmt: skip
+    out.print(f"`reckit accounts list{dd}` and `reckit apps list{dd}` show the IDs again. The "
+              f"token is shown only now: `reckit tokens create --account {account_id}{dd}` "
+              "makes another. Try:\n", highlight=False, soft_wrap=True)  # fmt: skip
+    out.print(
+        f"  curl -H 'Authorization: Bearer {token}' \\\n"
+        f"    {base}/accounts/{account_id}/realtime/kit/{app.id}/recordings\n",
+        soft_wrap=True,
+        highlight=False,
+    )
