@@ -1,6 +1,6 @@
-"""The reference recorder as ``reckit serve`` runs it (cli/serve.py ``_builtin_recorder``): a recorder
-token, a ``RecorderClient`` polling the server over HTTP, the ``ReferenceRecorder`` in a thread,
-capturing into a work dir. For tests that promise what users get: real FFmpeg, no stand-in."""
+"""The reference recorder as ``reckit serve`` runs it (``_builtin_recorder`` in cli/serve.py): a
+recorder token, a ``RecorderClient`` polling the server over HTTP, the ``ReferenceRecorder`` in
+a thread, capturing into a work dir. For tests that promise what users get: real FFmpeg."""
 
 from __future__ import annotations
 
