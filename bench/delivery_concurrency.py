@@ -53,8 +53,14 @@ def running_reckit(settings: Settings) -> Iterator[tuple[str, Database]]:
     db = Database(f"sqlite:///{settings.data_dir / 'reckit.sqlite3'}")
     migrate(db)
     app = build_asgi_app(settings, db, SystemClock())
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
-                            access_log=False, lifespan="on")  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="reckit", daemon=True)
     thread.start()
@@ -77,15 +83,26 @@ def one_row(
     gate = Gate(closed_port())
     gate.black_hole()
     settings = Settings(
-        host="127.0.0.1", port=free_port(), data_dir=work, sweep_interval_s=1.0,
-        builtin_recorder=False, delivery_concurrency=concurrency, delivery_per_host=per_host,
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=work,
+        sweep_interval_s=1.0,
+        builtin_recorder=False,
+        delivery_concurrency=concurrency,
+        delivery_per_host=per_host,
         delivery_attempt_timeout_s=timeout_s,
         storage_endpoints={"gcs": f"http://127.0.0.1:{gate.port}"},
-    )  # fmt: skip
+    )
     gcs = gcs_config("unreachable", secret=service_account_json())
-    sftp = {"type": "sftp", "host": ssh.host, "port": ssh.port, "username": ssh.username,
-            "auth_method": "PASSWORD", "password": ssh.password,
-            "path": str(ssh.root / f"bench-{os.urandom(4).hex()}")}  # fmt: skip
+    sftp = {
+        "type": "sftp",
+        "host": ssh.host,
+        "port": ssh.port,
+        "username": ssh.username,
+        "auth_method": "PASSWORD",
+        "password": ssh.password,
+        "path": str(ssh.root / f"bench-{os.urandom(4).hex()}"),
+    }
     if ssh.password is None:  # sshd not running as root: key auth
         pair = ssh.keys["ed25519"]
         sftp.update(auth_method="KEY", private_key=pair.private_pem, password="")
@@ -95,11 +112,12 @@ def one_row(
             recorder = Scripted.connect(url, db, SystemClock(), "bench")
             first, second = (add_meeting(db, tenant.app_id, t).id for t in ("gcs", "sftp"))
             try:
-                stuck = recorder.record(url, tenant, {"meeting_id": first, "storage_config": gcs},
-                                        {"video": video})  # fmt: skip
-                working = recorder.record(url, tenant,
-                                          {"meeting_id": second, "storage_config": sftp},
-                                          {"video": video})  # fmt: skip
+                stuck = recorder.record(
+                    url, tenant, {"meeting_id": first, "storage_config": gcs}, {"video": video}
+                )
+                working = recorder.record(
+                    url, tenant, {"meeting_id": second, "storage_config": sftp}, {"video": video}
+                )
             finally:
                 recorder.close()
             start = time.monotonic()
@@ -127,15 +145,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="reckit-bench-") as tmp, sshd_server() as ssh:
         video = Path(tmp) / "v.mp4"
         video.write_bytes(os.urandom(int(args.size_mb * 1_000_000)))
-        print("| transfers at once | per host | attempt timeout s | SFTP UPLOADED after s "
-              "| GCS attempt 1 failed after s |")  # fmt: skip
+        print(
+            "| transfers at once | per host | attempt timeout s | SFTP UPLOADED after s "
+            "| GCS attempt 1 failed after s |"
+        )
         print("|---|---|---|---|---|")
         for i, (concurrency, per_host, timeout_s) in enumerate(ROWS):
-            uploaded, failed = one_row(ssh, Path(tmp) / f"run{i}", video, concurrency, per_host,
-                                       timeout_s)  # fmt: skip
+            uploaded, failed = one_row(
+                ssh, Path(tmp) / f"run{i}", video, concurrency, per_host, timeout_s
+            )
             cells = ["-" if v is None else f"{v:.2f}" for v in (uploaded, failed)]
-            print(f"| {concurrency} | {per_host} | {timeout_s:g} | {cells[0]} | {cells[1]} |",
-                  flush=True)  # fmt: skip
+            print(
+                f"| {concurrency} | {per_host} | {timeout_s:g} | {cells[0]} | {cells[1]} |",
+                flush=True,
+            )
     return 0
 
 

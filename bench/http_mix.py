@@ -63,10 +63,29 @@ SEED = int(os.environ.get("SEED", "1"))
 PER_SHAPE = int(os.environ.get("PER_SHAPE", "3000"))
 BASE = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings"
 DAY_MS = 86_400_000
-WORDS = ("Falcon", "Orion", "Atlas", "Nimbus", "Quartz", "Kestrel", "Zephyr", "standup",
-         "retro", "planning", "demo", "interview", "workshop", "lecture", "review")  # fmt: skip
-STATUS_PAIRS = (("UPLOADED", "ERRORED"), ("UPLOADED", "RECORDING"), ("ERRORED", "INVOKED"),
-                ("UPLOADING", "UPLOADED"))  # fmt: skip
+WORDS = (
+    "Falcon",
+    "Orion",
+    "Atlas",
+    "Nimbus",
+    "Quartz",
+    "Kestrel",
+    "Zephyr",
+    "standup",
+    "retro",
+    "planning",
+    "demo",
+    "interview",
+    "workshop",
+    "lecture",
+    "review",
+)
+STATUS_PAIRS = (
+    ("UPLOADED", "ERRORED"),
+    ("UPLOADED", "RECORDING"),
+    ("ERRORED", "INVOKED"),
+    ("UPLOADING", "UPLOADED"),
+)
 SHAPES = ("deep", "statuses", "window", "title", "meeting", "ascending", "expired")
 
 
@@ -82,17 +101,21 @@ def store_facts(app_id: str) -> tuple[int, int, list[str]]:
             "SELECT min(invoked_time), max(invoked_time) FROM recordings WHERE app_id = ?",
             (app_id,),
         ).fetchone()
-        meetings = [r[0] for r in conn.execute(
-            "SELECT id FROM meetings WHERE app_id = ? AND recording_count > 0 ORDER BY id",
-            (app_id,),
-        )]  # fmt: skip
+        meetings = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM meetings WHERE app_id = ? AND recording_count > 0 ORDER BY id",
+                (app_id,),
+            )
+        ]
     finally:
         conn.close()
     return int(first), int(last), meetings
 
 
-def shape_paths(shape: str, rng: random.Random, base: str, facts: tuple[int, int, list[str]],
-                n: int) -> list[str]:  # fmt: skip
+def shape_paths(
+    shape: str, rng: random.Random, base: str, facts: tuple[int, int, list[str]], n: int
+) -> list[str]:
     first, last, meetings = facts
     out = []
     for _ in range(n):
@@ -103,8 +126,10 @@ def shape_paths(shape: str, rng: random.Random, base: str, facts: tuple[int, int
             q = f"per_page=25&status={a},{b}&page_no={rng.randint(1, 1_000)}"
         elif shape == "window":
             start = rng.randint(first, last - 30 * DAY_MS)
-            q = (f"per_page=25&status=UPLOADED&start_time={_iso(start)}"
-                 f"&end_time={_iso(start + 30 * DAY_MS)}&page_no={rng.randint(1, 20)}")  # fmt: skip
+            q = (
+                f"per_page=25&status=UPLOADED&start_time={_iso(start)}"
+                f"&end_time={_iso(start + 30 * DAY_MS)}&page_no={rng.randint(1, 20)}"
+            )
         elif shape == "title":
             per_page = rng.choice((10, 25))
             q = f"per_page={per_page}&search={rng.choice(WORDS)}&page_no={rng.randint(1, 40)}"
@@ -158,11 +183,22 @@ def _ms(text: str) -> float:
 
 def wrk(port: int, token: str, conns: int, script: Path, duration: str) -> Run:
     out = subprocess.run(
-        ["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{duration}", "--latency",
-         "-H", f"Authorization: Bearer {token}", "-s", str(script),
-         f"http://127.0.0.1:{port}/"],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            f"-t{min(2, conns)}",
+            f"-c{conns}",
+            f"-d{duration}",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     found = {q: re.search(rf"^\s+{q}%\s+(\S+)\s*$", out, re.M) for q in (50, 90, 99)}
     if not all(found.values()):
@@ -171,8 +207,14 @@ def wrk(port: int, token: str, conns: int, script: Path, duration: str) -> Run:
     p50, p90, p99 = (_ms(m.group(1)) for m in found.values() if m is not None)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return Run(rps, p50, p90, p99, int(non2xx.group(1)) if non2xx else 0,
-               sum(int(g) for g in errors.groups()) if errors else 0)  # fmt: skip
+    return Run(
+        rps,
+        p50,
+        p90,
+        p99,
+        int(non2xx.group(1)) if non2xx else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+    )
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -233,10 +275,21 @@ def main() -> None:
     doc = prism_document(example)
     print("Prism mock", file=sys.stderr, flush=True)
     prism = subprocess.Popen(
-        [str(ROOT / "bench/prism/node_modules/.bin/prism"), "mock", "-h", "127.0.0.1",
-         "-p", str(PRISM_PORT), "--verboseLevel", "warn", str(doc)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            str(ROOT / "bench/prism/node_modules/.bin/prism"),
+            "mock",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PRISM_PORT),
+            "--verboseLevel",
+            "warn",
+            str(doc),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
         run = wrk(PRISM_PORT, token, 64, mix_lua, DURATION)
@@ -245,18 +298,27 @@ def main() -> None:
         os.killpg(prism.pid, signal.SIGTERM)
         prism.wait(30)
 
-    print(f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {len(mix):,} URLs, seed {SEED}), "
-          f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION}\n")  # fmt: skip
+    print(
+        f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {len(mix):,} URLs, seed {SEED}), "
+        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION}\n"
+    )
     print("| server | req/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for name, m in results.items():
         r = m.mix
-        print(f"| {name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | "
-              f"{r.errors} | {m.rss_mb:.0f} |")  # fmt: skip
+        print(
+            f"| {name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} | "
+            f"{r.errors} | {m.rss_mb:.0f} |"
+        )
     prism_rps = results["Prism mock"].mix.rps
-    print("\nThroughput against Prism: " + ", ".join(
-        f"{name} {m.mix.rps / prism_rps:.2f}x" for name, m in results.items()
-        if name != "Prism mock"))  # fmt: skip
+    print(
+        "\nThroughput against Prism: "
+        + ", ".join(
+            f"{name} {m.mix.rps / prism_rps:.2f}x"
+            for name, m in results.items()
+            if name != "Prism mock"
+        )
+    )
     for name, m in results.items():
         if not m.shapes:
             continue
@@ -264,8 +326,10 @@ def main() -> None:
         print("| shape | req/s | p50 ms | p90 ms | p99 ms | non-2xx |")
         print("|---|---|---|---|---|---|")
         for s, r in m.shapes.items():
-            print(f"| {s} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | "
-                  f"{r.non_2xx + r.errors} |")  # fmt: skip
+            print(
+                f"| {s} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | "
+                f"{r.non_2xx + r.errors} |"
+            )
 
 
 if __name__ == "__main__":

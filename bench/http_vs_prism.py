@@ -29,8 +29,9 @@ PATH = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings?per_page=25"
 
 
 def reckit(*args: str) -> str:
-    out = subprocess.run(["reckit", *args, "--data-dir", str(DATA)], check=True,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        ["reckit", *args, "--data-dir", str(DATA)], check=True, capture_output=True, text=True
+    )
     return out.stdout
 
 
@@ -44,8 +45,19 @@ def prepare_store() -> dict[str, str]:
     app = json.loads(reckit("apps", "create", "--account", account, "--name", "b", "--json"))
     token = json.loads(reckit("tokens", "create", "--account", account, "--json"))["token"]
     print(f"seeding {RECORDINGS:,} recordings (once; kept in {DATA})", flush=True)
-    subprocess.run(["reckit", "seed", "--app", app["app_id"], "--recordings", str(RECORDINGS),
-                    "--data-dir", str(DATA)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "reckit",
+            "seed",
+            "--app",
+            app["app_id"],
+            "--recordings",
+            str(RECORDINGS),
+            "--data-dir",
+            str(DATA),
+        ],
+        check=True,
+    )
     ids = {"account_id": account, "app_id": app["app_id"], "token": token}
     ids_file.write_text(json.dumps(ids))
     return ids
@@ -91,10 +103,20 @@ def _ms(text: str) -> float:
 def wrk(url: str, token: str, conns: int) -> Run:
     threads = min(2, conns)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{DURATION}", "--latency",
-         "-H", f"Authorization: Bearer {token}", url],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{conns}",
+            f"-d{DURATION}",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     # The latency distribution's own lines ("    50%    1.23ms"), not a "90.50%" elsewhere.
     found = {q: re.search(rf"^\s+{q}%\s+(\S+)\s*$", out, re.M) for q in (50, 99)}
@@ -104,8 +126,13 @@ def wrk(url: str, token: str, conns: int) -> Run:
     p50, p99 = (_ms(m.group(1)) for m in found.values() if m is not None)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return Run(rps, p50, p99, int(non2xx.group(1)) if non2xx else 0,
-               sum(int(g) for g in errors.groups()) if errors else 0)  # fmt: skip
+    return Run(
+        rps,
+        p50,
+        p99,
+        int(non2xx.group(1)) if non2xx else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+    )
 
 
 def median_run(url: str, token: str, conns: int) -> Run:
@@ -153,10 +180,21 @@ def serve_reckit(workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ}
     env.pop("RECKIT_DATABASE_URL", None)
     return subprocess.Popen(
-        ["reckit", "serve", "--port", str(RECKIT_PORT), "--no-access-log",
-         "--workers", str(workers), "--data-dir", str(DATA)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "reckit",
+            "serve",
+            "--port",
+            str(RECKIT_PORT),
+            "--no-access-log",
+            "--workers",
+            str(workers),
+            "--data-dir",
+            str(DATA),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:
@@ -182,10 +220,21 @@ def main() -> None:
     doc = prism_document(example)
     print("Prism mock", file=sys.stderr, flush=True)
     prism = subprocess.Popen(
-        [str(ROOT / "bench/prism/node_modules/.bin/prism"), "mock", "-h", "127.0.0.1",
-         "-p", str(PRISM_PORT), "--verboseLevel", "warn", str(doc)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            str(ROOT / "bench/prism/node_modules/.bin/prism"),
+            "mock",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PRISM_PORT),
+            "--verboseLevel",
+            "warn",
+            str(doc),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         prism_url = f"http://127.0.0.1:{PRISM_PORT}{path}"
         wait_for(prism_url, auth)
@@ -194,20 +243,31 @@ def main() -> None:
         os.killpg(prism.pid, signal.SIGTERM)
         prism.wait(30)
 
-    print(f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite); "
-          f"wrk -t2, {DURATION}, median of {RUNS}\n")  # fmt: skip
-    print("| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx "
-          "| peak RSS MB |")  # fmt: skip
+    print(
+        f"\nList endpoint, 25 per page, {RECORDINGS:,}-recording store (SQLite); "
+        f"wrk -t2, {DURATION}, median of {RUNS}\n"
+    )
+    print(
+        "| server | c64 req/s | c64 p50 ms | c64 p99 ms | c1 req/s | c1 p99 ms | non-2xx "
+        "| peak RSS MB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, m in results.items():
         a, b = m.c64, m.c1
         bad = a.non_2xx + b.non_2xx + a.errors + b.errors
-        print(f"| {name} | {a.rps:,.0f} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {b.rps:,.0f} | "
-              f"{b.p99_ms:.1f} | {bad} | {m.rss_mb:.0f} |")  # fmt: skip
+        print(
+            f"| {name} | {a.rps:,.0f} | {a.p50_ms:.1f} | {a.p99_ms:.1f} | {b.rps:,.0f} | "
+            f"{b.p99_ms:.1f} | {bad} | {m.rss_mb:.0f} |"
+        )
     prism_rps = results["Prism mock"].c64.rps
-    print("\nThroughput at c64 against Prism: " + ", ".join(
-        f"{name} {m.c64.rps / prism_rps:.1f}x" for name, m in results.items()
-        if name != "Prism mock"))  # fmt: skip
+    print(
+        "\nThroughput at c64 against Prism: "
+        + ", ".join(
+            f"{name} {m.c64.rps / prism_rps:.1f}x"
+            for name, m in results.items()
+            if name != "Prism mock"
+        )
+    )
     print(
         "Peak RSS: every process of the server (parent, workers, helpers), each one's peak "
         "added up."

@@ -228,8 +228,10 @@ def _pg_store(n: int, admin_url: str, keep: Path | None, vacuum: bool) -> Iterat
                     # Write the load out now: otherwise the server's own checkpoint of a
                     # gigabyte of fresh pages lands in the middle of the timed runs.
                     conn.execute(b"CHECKPOINT")
-                print(f"[postgres] VACUUM and CHECKPOINT in {time.perf_counter() - t0:.1f} s",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"[postgres] VACUUM and CHECKPOINT in {time.perf_counter() - t0:.1f} s",
+                    file=sys.stderr,
+                )
             if meta is not None:
                 meta.write_text(json.dumps({"app_id": store.app_id, "now_ms": store.now_ms}))
         yield store
@@ -300,8 +302,10 @@ def main() -> None:
             stores.append(store)
 
     what = "service.list_recordings (rendered)" if args.render else "repository.list_page"
-    print(f"\n{args.recordings:,} recordings; {what} inside db.transaction(); "
-          f"{args.runs} timed runs after {args.warmup} warm-up runs; milliseconds.\n")  # fmt: skip
+    print(
+        f"\n{args.recordings:,} recordings; {what} inside db.transaction(); "
+        f"{args.runs} timed runs after {args.warmup} warm-up runs; milliseconds.\n"
+    )
     for s in stores:
         seeded = "reused (--keep)" if s.seed_s is None else f"{s.seed_s:.1f} s"
         after = ""
@@ -315,8 +319,7 @@ def main() -> None:
         f"({', '.join(f'{e} {TARGET_MS[e]:g} ms' for e in engines)})."
     )
     worst = {e: max(r.pct(99) for r in results[e] if r.target) for e in engines}
-    print("Worst p99 among the targets: "
-          + ", ".join(f"{e} {worst[e]:.2f} ms" for e in engines))  # fmt: skip
+    print("Worst p99 among the targets: " + ", ".join(f"{e} {worst[e]:.2f} ms" for e in engines))
 
 
 if __name__ == "__main__":

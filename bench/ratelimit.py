@@ -54,7 +54,7 @@ def main() -> None:
         ("known token", lambda lim: lambda i: lim.hit("Bearer fill-0", "127.0.0.1")),
         ("new token each time, then refused as unknown", flood),
         ("no token (charged to the address)", lambda lim: lambda i: lim.hit(None, f"a{i % 97}")),
-    ]  # fmt: skip
+    ]
     for name, shape in shapes:
         figures = []
         for size in sizes:

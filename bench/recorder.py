@@ -100,8 +100,14 @@ def running_reckit(work: Path, capacity: int) -> Iterator[Reckit]:
         app = create_app_record(tx, clock, account_id, "bench")
         token, _ = create_token(tx, clock, account_id, "Realtime Admin", "bench")
         recorder_token, _ = create_recorder_token(tx, clock, "bench")
-    config = uvicorn.Config(build_asgi_app(settings, db), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False, lifespan="on")  # fmt: skip
+    config = uvicorn.Config(
+        build_asgi_app(settings, db),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     server_thread = threading.Thread(target=server.run, name="reckit", daemon=True)
     server_thread.start()
@@ -121,8 +127,10 @@ def running_reckit(work: Path, capacity: int) -> Iterator[Reckit]:
     try:
         yield Reckit(
             f"http://127.0.0.1:{port}/client/v4/accounts/{account_id}/realtime/kit/{app.id}",
-            {"Authorization": f"Bearer {token}"}, warnings, work,
-        )  # fmt: skip
+            {"Authorization": f"Bearer {token}"},
+            warnings,
+            work,
+        )
     finally:
         stop.set()
         recorder_thread.join(60)
@@ -198,8 +206,9 @@ class Driver:
             if rec["status"] == "ERRORED":
                 raise RuntimeError(f"recording {rid} ERRORED")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"recording {rid} still {rec['status']} after "
-                                   f"{self.timeout_s:.0f} s")  # fmt: skip
+                raise RuntimeError(
+                    f"recording {rid} still {rec['status']} after {self.timeout_s:.0f} s"
+                )
             time.sleep(0.05)
 
     def stop_and_measure(self, rid: str) -> Done:
@@ -217,8 +226,9 @@ class Driver:
                 f.write(chunk)
         measured = probe(path)
         path.unlink()
-        return Done(rid, (stopped - started) / 1000, measured.duration_s, int(rec["file_size"]),
-                    elapsed)  # fmt: skip
+        return Done(
+            rid, (stopped - started) / 1000, measured.duration_s, int(rec["file_size"]), elapsed
+        )
 
 
 def _all(pool: ThreadPoolExecutor, fn: Callable[[int], Any], n: int) -> list[Any]:
@@ -256,12 +266,12 @@ def single(driver: Driver, width: int, height: int, seconds: float) -> Single:
     driver.wait(rid, "RECORDING")
     time.sleep(seconds)
     done = driver.stop_and_measure(rid)
-    return Single(size, done.captured_s, done.probed_s, done.file_size / 1e6,
-                  done.stop_to_uploaded_s)  # fmt: skip
+    return Single(
+        size, done.captured_s, done.probed_s, done.file_size / 1e6, done.stop_to_uploaded_s
+    )
 
 
-def step(driver: Driver, width: int, height: int, n: int, seconds: float,
-         tolerance: float) -> Step:  # fmt: skip
+def step(driver: Driver, width: int, height: int, n: int, seconds: float, tolerance: float) -> Step:
     size = f"{width}x{height}"
     log(f"(b) {size}: {n} at once for {seconds:.0f} s")
     failures_before = len(driver.rk.warnings.messages)
@@ -276,15 +286,24 @@ def step(driver: Driver, width: int, height: int, n: int, seconds: float,
             done: list[Done] = _all(pool, lambda i: driver.stop_and_measure(ids[i]), n)
         except RuntimeError as exc:
             failures = len(driver.rk.warnings.messages) - failures_before
-            return Step(size, n, 0, 0, 100, 0, os.getloadavg()[0], None, max(failures, 1),
-                        False, str(exc))  # fmt: skip
+            return Step(
+                size, n, 0, 0, 100, 0, os.getloadavg()[0], None, max(failures, 1), False, str(exc)
+            )
     failures = len(driver.rk.warnings.messages) - failures_before
     worst = max(((d.probed_s - d.captured_s) / d.captured_s for d in done), key=abs)
     sustained = failures == 0 and abs(worst) <= tolerance
     return Step(
-        size, n, min(d.captured_s for d in done), max(d.captured_s for d in done), 100 * worst,
-        max(d.stop_to_uploaded_s for d in done), load1, cpu, failures, sustained,
-    )  # fmt: skip
+        size,
+        n,
+        min(d.captured_s for d in done),
+        max(d.captured_s for d in done),
+        100 * worst,
+        max(d.stop_to_uploaded_s for d in done),
+        load1,
+        cpu,
+        failures,
+        sustained,
+    )
 
 
 def ramp(max_concurrent: int) -> list[int]:
@@ -313,19 +332,25 @@ def print_tables(singles: list[Single], steps: list[Step], seconds: float) -> No
     print("| size | captured s | probed s | file MB | stop → UPLOADED s |")
     print("|---|---|---|---|---|")
     for s in singles:
-        print(f"| {s.size} | {s.captured_s:.2f} | {s.probed_s:.2f} | {s.file_mb:.2f} "
-              f"| {s.stop_to_uploaded_s:.2f} |")  # fmt: skip
+        print(
+            f"| {s.size} | {s.captured_s:.2f} | {s.probed_s:.2f} | {s.file_mb:.2f} "
+            f"| {s.stop_to_uploaded_s:.2f} |"
+        )
     print("\n(b) N recordings at once: probed duration against wall-clock capture time")
     print("    (gap = (probed - captured) / captured, worst of the N; negative: fell behind)\n")
-    print("| size | N | captured s | worst gap % | stop → UPLOADED max s | load1 | CPU % "
-          "| failures | sustained |")  # fmt: skip
+    print(
+        "| size | N | captured s | worst gap % | stop → UPLOADED max s | load1 | CPU % "
+        "| failures | sustained |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for t in steps:
         captured = f"{t.captured_min_s:.1f}..{t.captured_max_s:.1f}" if t.captured_max_s else "-"
         verdict = "yes" if t.sustained else f"no{': ' + t.note if t.note else ''}"
-        print(f"| {t.size} | {t.n} | {captured} | {t.worst_gap_pct:+.1f} "
-              f"| {t.stop_to_uploaded_max_s:.2f} | {t.load1:.2f} | {_fmt(t.cpu_pct, '.0f')} "
-              f"| {t.failures} | {verdict} |")  # fmt: skip
+        print(
+            f"| {t.size} | {t.n} | {captured} | {t.worst_gap_pct:+.1f} "
+            f"| {t.stop_to_uploaded_max_s:.2f} | {t.load1:.2f} | {_fmt(t.cpu_pct, '.0f')} "
+            f"| {t.failures} | {verdict} |"
+        )
     print("\nLargest N sustained in real time:")
     for size in dict.fromkeys(t.size for t in steps):
         ok = [t.n for t in steps if t.size == size and t.sustained]
@@ -368,7 +393,7 @@ def main() -> None:
         help="give up waiting for one state after this many seconds",
     )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
-    args = parser.parse_args()  # fmt: skip
+    args = parser.parse_args()
     sizes = parse_sizes(args.sizes)
     if args.max_concurrent < 1 or args.seconds <= 0 or args.step_seconds <= 0:
         parser.error("--max-concurrent, --seconds and --step-seconds must be positive")
@@ -376,8 +401,10 @@ def main() -> None:
     started = time.monotonic()
     singles: list[Single] = []
     steps: list[Step] = []
-    with tempfile.TemporaryDirectory(prefix="reckit-bench-") as tmp, \
-            running_reckit(Path(tmp), args.max_concurrent) as rk:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="reckit-bench-") as tmp,
+        running_reckit(Path(tmp), args.max_concurrent) as rk,
+    ):
         driver = Driver(rk, args.timeout)
         for width, height in sizes:
             singles.append(single(driver, width, height, args.seconds))
@@ -390,8 +417,12 @@ def main() -> None:
     log(f"done in {time.monotonic() - started:.0f} s on {os.cpu_count()} cores")
     print_tables(singles, steps, args.seconds)
     if args.json:
-        print(json.dumps({"single": [asdict(s) for s in singles],
-                          "ramp": [asdict(t) for t in steps]}, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {"single": [asdict(s) for s in singles], "ramp": [asdict(t) for t in steps]},
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

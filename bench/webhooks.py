@@ -88,9 +88,17 @@ def _recordings(db: Database, app_id: str, n: int) -> list[str]:
     ids = [new_uuid() for _ in range(n)]
     with db.transaction(write=True) as tx:
         for rid in ids:
-            recordings.insert(tx, NewRecording(id=rid, app_id=app_id, meeting_id=meeting.id,
-                                               status="INVOKED", invoked_time=now,
-                                               output_file_name=f"{rid}.mp4"))  # fmt: skip
+            recordings.insert(
+                tx,
+                NewRecording(
+                    id=rid,
+                    app_id=app_id,
+                    meeting_id=meeting.id,
+                    status="INVOKED",
+                    invoked_time=now,
+                    output_file_name=f"{rid}.mp4",
+                ),
+            )
     return ids
 
 
@@ -111,8 +119,9 @@ def _run(engine: str, shape: str, n: int, rate: float | None) -> Row:
             ensure_key(tx, SystemClock().now_ms())
             service.create(tx, SystemClock().now_ms(), t.app_id, orjson.dumps(body), True)
         ids = _recordings(db, t.app_id, n)
-        runner = WebhookRunner(db, SystemClock(), WebhookPolicy(node_id="bench",
-                                                                allow_private=True))  # fmt: skip
+        runner = WebhookRunner(
+            db, SystemClock(), WebhookPolicy(node_id="bench", allow_private=True)
+        )
         committed: dict[str, float] = {}
         runner.start()
         try:
@@ -134,9 +143,16 @@ def _run(engine: str, shape: str, n: int, rate: float | None) -> Row:
     delays = sorted((arrived[rid] - committed[rid]) * 1000 for rid in ids)
     seconds = max(arrived.values()) - min(committed.values())
     p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-    return Row(engine, shape, n, round(seconds, 2), round(n / seconds, 1),
-               round(statistics.median(delays), 1), round(p99, 1),
-               round(delays[-1], 1))  # fmt: skip
+    return Row(
+        engine,
+        shape,
+        n,
+        round(seconds, 2),
+        round(n / seconds, 1),
+        round(statistics.median(delays), 1),
+        round(p99, 1),
+        round(delays[-1], 1),
+    )
 
 
 def main() -> int:
@@ -149,8 +165,7 @@ def main() -> int:
     engines = ["sqlite"] + ([] if _pg_available() else ["postgres"])
     rows: list[Row] = []
     for engine in engines:
-        for shape, n, rate in (("burst", args.events, None),
-                               ("paced", args.paced, args.rate)):  # fmt: skip
+        for shape, n, rate in (("burst", args.events, None), ("paced", args.paced, args.rate)):
             _log(f"{engine} {shape}: {n} events …")
             rows.append(_run(engine, shape, n, rate))
             _log(f"  {rows[-1]}")

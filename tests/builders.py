@@ -29,8 +29,9 @@ class Made:
 
 
 def add_meeting(db: Database, app_id: str, title: str | None, created: int = NOW) -> NewMeeting:
-    m = NewMeeting(id=new_uuid(), app_id=app_id, created_at=created, updated_at=created,
-                   title=title)  # fmt: skip
+    m = NewMeeting(
+        id=new_uuid(), app_id=app_id, created_at=created, updated_at=created, title=title
+    )
     with db.transaction(write=True) as tx:
         meetings.insert(tx, m)
     return m
@@ -52,13 +53,23 @@ def add_recording(db: Database, app_id: str, meeting_id: str, **fields: Any) -> 
     return r
 
 
-TITLES = ("Weekly Sync", "Design review: Falcon", "100% pure_fun", "O'Brien's standup",
-          "Retro — Orion", None)  # fmt: skip
+TITLES = (
+    "Weekly Sync",
+    "Design review: Falcon",
+    "100% pure_fun",
+    "O'Brien's standup",
+    "Retro — Orion",
+    None,
+)
 SECRET_STORAGE = {
-    "type": "aws", "bucket": "b", "region": "us-east-1", "path": "p",
+    "type": "aws",
+    "bucket": "b",
+    "region": "us-east-1",
+    "path": "p",
     # Secrets that must never come back: stored here as if a bug had written them.
-    "access_key": "AKIA-NEVER-SHOWN", "secret": "s3cr3t-NEVER-SHOWN",
-}  # fmt: skip
+    "access_key": "AKIA-NEVER-SHOWN",
+    "secret": "s3cr3t-NEVER-SHOWN",
+}
 SECRETS = ("AKIA-NEVER-SHOWN", "s3cr3t-NEVER-SHOWN")
 
 
@@ -81,12 +92,16 @@ def make_dataset(db: Database, app_id: str, n: int, seed: int = 7, now: int = NO
             expiry = now + rng.choice((-1, 1)) * rng.randrange(1, 5 * DAY_MS)
         storage = orjson.dumps(SECRET_STORAGE).decode() if i % 5 == 0 else None
         rec = add_recording(
-            db, app_id, meeting.id, status=status, invoked_time=invoked,
+            db,
+            app_id,
+            meeting.id,
+            status=status,
+            invoked_time=invoked,
             download_url_expiry=expiry,
             download_url=None if expiry is None else f"http://127.0.0.1/dl/{i}.mp4",
             storage_config=storage,
             recording_duration=60 + i if status == "UPLOADED" else None,
-        )  # fmt: skip
+        )
         rows.append(rec)
     made.recordings = rows
     return made

@@ -54,8 +54,13 @@ ENGINES = ("sqlite", "postgres")
 # module the plugin that has them or a function that starts one (a test that opens a fixture by
 # name at run time, or starts a server of its own).
 EMULATORS = ("moto", "moto_auth", "gcs", "azurite", "sshd")
-SERVER_STARTERS = ("moto_server", "moto_server_with_auth", "gcs_emulator", "azurite_server",
-                   "sshd_server")  # fmt: skip
+SERVER_STARTERS = (
+    "moto_server",
+    "moto_server_with_auth",
+    "gcs_emulator",
+    "azurite_server",
+    "sshd_server",
+)
 
 
 def _uses_storage_servers(item: pytest.Item) -> bool:

@@ -18,9 +18,13 @@ from tests.conftest import LiveServer
 
 @contextlib.contextmanager
 def builtin_recorder(
-    server: LiveServer, work_dir: Path, *, name: str = "builtin", capacity: int = 4,
+    server: LiveServer,
+    work_dir: Path,
+    *,
+    name: str = "builtin",
+    capacity: int = 4,
     poll_interval_s: float = POLL_INTERVAL_S,
-) -> Iterator[ReferenceRecorder]:  # fmt: skip
+) -> Iterator[ReferenceRecorder]:
     """Runs until the block ends; its token made anew, the previous one of that name revoked."""
     with server.db.transaction(write=True) as tx:
         revoke_recorder_tokens_named(tx, SystemClock(), name)

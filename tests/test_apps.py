@@ -34,9 +34,12 @@ def live(database: Database, clock: ManualClock) -> Iterator[LiveServer]:
 @pytest.fixture
 def client(live: LiveServer, tenant: Tenant, http: ValidatingClient) -> Iterator[Cloudflare]:
     with Cloudflare(
-        api_token=tenant.token, base_url=live.api, max_retries=0, http_client=http,
+        api_token=tenant.token,
+        base_url=live.api,
+        max_retries=0,
+        http_client=http,
         _strict_response_validation=True,
-    ) as cf:  # fmt: skip
+    ) as cf:
         yield cf
 
 
@@ -131,10 +134,17 @@ def test_apps_of_other_accounts_are_not_listed(
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("page_no=0", "page_no"), ("page_no=-1", "page_no"), ("page_no=x", "page_no"),
-     ("per_page=0", "per_page"), ("per_page=2.5", "per_page"), ("sort_order=up", "sort_order"),
-     ("sort_order=asc", "sort_order"), ("search=" + "x" * 126, "search")],
-)  # fmt: skip
+    [
+        ("page_no=0", "page_no"),
+        ("page_no=-1", "page_no"),
+        ("page_no=x", "page_no"),
+        ("per_page=0", "per_page"),
+        ("per_page=2.5", "per_page"),
+        ("sort_order=up", "sort_order"),
+        ("sort_order=asc", "sort_order"),
+        ("search=" + "x" * 126, "search"),
+    ],
+)
 def test_bad_list_query_is_400(
     live: LiveServer, tenant: Tenant, http: ValidatingClient, query: str, field: str
 ) -> None:
@@ -144,10 +154,17 @@ def test_bad_list_query_is_400(
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [({}, '"name" is required'), ({"name": ""}, '"name"'), ({"name": "   "}, '"name"'),
-     ({"name": 5}, '"name"'), ({"name": None}, '"name"'), ({"name": "x" * 256}, '"name"'),
-     ({"name": "a\u0000b"}, '"name"'), ([], "body")],
-)  # fmt: skip
+    [
+        ({}, '"name" is required'),
+        ({"name": ""}, '"name"'),
+        ({"name": "   "}, '"name"'),
+        ({"name": 5}, '"name"'),
+        ({"name": None}, '"name"'),
+        ({"name": "x" * 256}, '"name"'),
+        ({"name": "a\u0000b"}, '"name"'),
+        ([], "body"),
+    ],
+)
 def test_bad_create_body_is_400(
     live: LiveServer, tenant: Tenant, http: ValidatingClient, body: Any, message: str
 ) -> None:

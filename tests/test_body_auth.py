@@ -40,8 +40,9 @@ RECORDER = [
 
 def _send(method: str, url: str, headers: dict[str, str]) -> tuple[int, Any]:
     with httpx.Client(timeout=60) as client:  # a connection of its own each time
-        r = client.request(method, url, content=BIG,
-                           headers={"content-type": "application/json", **headers})  # fmt: skip
+        r = client.request(
+            method, url, content=BIG, headers={"content-type": "application/json", **headers}
+        )
     return r.status_code, r.json()
 
 

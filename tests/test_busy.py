@@ -29,8 +29,9 @@ def test_a_busy_store_answers_503_and_the_recorder_waits_it_out(tmp_path: Path) 
             t = new_tenant(db)
             kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}"
             meeting = add_meeting(db, t.app_id, "busy")
-            started = http.post(f"{kit}/recordings", json={"meeting_id": meeting.id},
-                                headers=t.auth)  # fmt: skip
+            started = http.post(
+                f"{kit}/recordings", json={"meeting_id": meeting.id}, headers=t.auth
+            )
             assert started.status_code == 200, started.text
             rid = started.json()["data"]["id"]
             recorder = Scripted.connect(server.url, db, SystemClock(), "busy")
@@ -50,8 +51,9 @@ def test_a_busy_store_answers_503_and_the_recorder_waits_it_out(tmp_path: Path) 
             threading.Timer(1.5, other.rollback).start()
             assert recorder.started(rid)["status"] == "RECORDING"
             recorder.close()
-            assert http.post(f"{kit}/meetings", json={"title": "after"},
-                             headers=t.auth).status_code in (200, 201)  # fmt: skip
+            assert http.post(
+                f"{kit}/meetings", json={"title": "after"}, headers=t.auth
+            ).status_code in (200, 201)
             other.close()
     finally:
         db.close()

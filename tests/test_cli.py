@@ -35,8 +35,22 @@ def test_accounts_apps_tokens_and_seed(tmp_path: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", account)
     app = json.loads(run(["apps", "create", "--account", account, "--name", "web", "--json", *d]))
     assert re.fullmatch(r"[0-9a-f]{32}", app["app_id"])
-    made = json.loads(run(["tokens", "create", "--account", account, "--permission", "Realtime",
-                           "--name", "ci", "--json", *d]))  # fmt: skip
+    made = json.loads(
+        run(
+            [
+                "tokens",
+                "create",
+                "--account",
+                account,
+                "--permission",
+                "Realtime",
+                "--name",
+                "ci",
+                "--json",
+                *d,
+            ]
+        )
+    )
     assert set(made) == {"token", "token_id"} and len(made["token"]) == 40
     listed = json.loads(run(["tokens", "list", "--json", *d]))
     assert [(t["token_id"], t["permission"], t["revoked_at"]) for t in listed] == [
@@ -55,10 +69,12 @@ def test_accounts_apps_tokens_and_seed(tmp_path: Path) -> None:
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     d = ["--data-dir", str(tmp_path)]
     runner = CliRunner()
-    for args in (["apps", "create", "--account", "0" * 32, "--name", "x", *d],
-                 ["seed", "--app", "nope", "--recordings", "5", *d],
-                 ["tokens", "revoke", "nope", *d],
-                 ["accounts", "create", "--name", " ", *d]):  # fmt: skip
+    for args in (
+        ["apps", "create", "--account", "0" * 32, "--name", "x", *d],
+        ["seed", "--app", "nope", "--recordings", "5", *d],
+        ["tokens", "revoke", "nope", *d],
+        ["accounts", "create", "--name", " ", *d],
+    ):
         result = runner.invoke(main, args)
         assert result.exit_code == 1, args
         assert "Error:" in result.output and "Traceback" not in result.output
@@ -89,8 +105,11 @@ def test_serve_first_start_prints_a_working_curl(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     with subprocess.Popen(
         [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port), "--data-dir", data],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    ) as proc:  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    ) as proc:
         try:
             _check_first_start(proc)
         finally:
@@ -99,8 +118,11 @@ def test_serve_first_start_prints_a_working_curl(tmp_path: Path) -> None:
     # A second start finds the store and creates nothing new.
     second = subprocess.run(
         [sys.executable, "-m", "reckit.cli", "tokens", "list", "--json", "--data-dir", data],
-        capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     assert len(json.loads(second.stdout)) == 1
 
 
@@ -144,8 +166,10 @@ def test_accounts_and_apps_lists(tmp_path: Path) -> None:
     first = json.loads(run(["accounts", "create", "--name", "First", "--json", *d]))["account_id"]
     second = json.loads(run(["accounts", "create", "--name", "Second", "--json", *d]))
     second_id = second["account_id"]
-    apps = [json.loads(run(["apps", "create", "--account", a, "--name", n, "--json", *d]))["app_id"]
-            for a, n in ((first, "web"), (second_id, "ios"), (second_id, "android"))]  # fmt: skip
+    apps = [
+        json.loads(run(["apps", "create", "--account", a, "--name", n, "--json", *d]))["app_id"]
+        for a, n in ((first, "web"), (second_id, "ios"), (second_id, "android"))
+    ]
     listed = json.loads(run(["accounts", "list", "--json", *d]))
     assert [(a["account_id"], a["name"]) for a in listed] == [
         (first, "First"),
@@ -169,12 +193,16 @@ def test_a_missing_store_is_named_not_made(tmp_path: Path, monkeypatch: pytest.M
     ./reckit-data (the default), not the directory given."""
     monkeypatch.chdir(tmp_path)
     env: dict[str, str | None] = {"RECKIT_DATA_DIR": None, "RECKIT_DATABASE_URL": None}
-    for args in (["accounts", "list"], ["apps", "list"], ["tokens", "list"],
-                 ["seed", "--app", "0" * 32, "--recordings", "5"],
-                 ["apps", "create", "--account", "0" * 32, "--name", "x"],
-                 ["tokens", "create", "--account", "0" * 32],
-                 ["recorder-tokens", "create", "--name", "r"],
-                 ["tokens", "revoke", "0" * 32]):  # fmt: skip
+    for args in (
+        ["accounts", "list"],
+        ["apps", "list"],
+        ["tokens", "list"],
+        ["seed", "--app", "0" * 32, "--recordings", "5"],
+        ["apps", "create", "--account", "0" * 32, "--name", "x"],
+        ["tokens", "create", "--account", "0" * 32],
+        ["recorder-tokens", "create", "--name", "r"],
+        ["tokens", "revoke", "0" * 32],
+    ):
         message = " ".join(fails(args, env).split())
         where = tmp_path.resolve() / "reckit-data" / "reckit.sqlite3"
         assert f"No reckit store at {where} (--data-dir defaults to ./reckit-data)" in message
@@ -187,12 +215,14 @@ def test_a_missing_store_is_named_not_made(tmp_path: Path, monkeypatch: pytest.M
 def test_what_is_not_in_the_store_is_named_with_the_store(tmp_path: Path) -> None:
     d = ["--data-dir", str(tmp_path)]
     run(["accounts", "create", "--name", "a", *d])
-    for args, what in ((["seed", "--app", "nope", "--recordings", "5"], "App nope"),
-                       (["apps", "create", "--account", "nope", "--name", "x"], "Account nope"),
-                       (["apps", "list", "--account", "nope"], "Account nope"),
-                       (["tokens", "list", "--account", "nope"], "Account nope"),
-                       (["tokens", "create", "--account", "nope"], "Account nope"),
-                       (["tokens", "revoke", "nope"], "Token nope")):  # fmt: skip
+    for args, what in (
+        (["seed", "--app", "nope", "--recordings", "5"], "App nope"),
+        (["apps", "create", "--account", "nope", "--name", "x"], "Account nope"),
+        (["apps", "list", "--account", "nope"], "Account nope"),
+        (["tokens", "list", "--account", "nope"], "Account nope"),
+        (["tokens", "create", "--account", "nope"], "Account nope"),
+        (["tokens", "revoke", "nope"], "Token nope"),
+    ):
         message = " ".join(fails([*args, *d]).split())
         store = tmp_path / "reckit.sqlite3"
         assert f"{what} not found in the store at {store}" in message, message
@@ -214,8 +244,14 @@ def _reckit(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     for name in ("RECKIT_DATABASE_URL", "RECKIT_DATA_DIR"):
         env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "reckit.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "reckit.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_serve_on_a_busy_port_fails_before_making_anything(tmp_path: Path) -> None:
@@ -248,8 +284,18 @@ def _locked(directory: Path) -> Iterator[None]:
 def test_a_busy_work_dir_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     work = tmp_path / "capture"
     with _locked(work):
-        done = _reckit(["recorder", "--server", f"http://127.0.0.1:{free_port()}",
-                        "--token", "rkr_x", "--work-dir", str(work)], tmp_path)  # fmt: skip
+        done = _reckit(
+            [
+                "recorder",
+                "--server",
+                f"http://127.0.0.1:{free_port()}",
+                "--token",
+                "rkr_x",
+                "--work-dir",
+                str(work),
+            ],
+            tmp_path,
+        )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"another recorder is running on the work dir {work}" in done.stderr
 

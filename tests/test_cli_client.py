@@ -50,8 +50,12 @@ def t(world: World) -> Tenant:
 
 
 def _env(world: World, t: Tenant) -> dict[str, str]:
-    return {"RECKIT_URL": world.server.url, "RECKIT_TOKEN": t.token,
-            "RECKIT_ACCOUNT_ID": t.account_id, "RECKIT_APP_ID": t.app_id}  # fmt: skip
+    return {
+        "RECKIT_URL": world.server.url,
+        "RECKIT_TOKEN": t.token,
+        "RECKIT_ACCOUNT_ID": t.account_id,
+        "RECKIT_APP_ID": t.app_id,
+    }
 
 
 def invoke(world: World, t: Tenant, *args: str, code: int = 0) -> Result:
@@ -73,8 +77,7 @@ def _capture_began(world: World, recording_id: str) -> None:
 
 
 def test_meetings_create_and_list(world: World, t: Tenant) -> None:
-    made = as_json(world, t, "meetings", "create", "--title", "Falcon standup",
-                   "--record-on-start")  # fmt: skip
+    made = as_json(world, t, "meetings", "create", "--title", "Falcon standup", "--record-on-start")
     assert made["title"] == "Falcon standup" and made["record_on_start"] is True
     assert made["status"] == "ACTIVE"
     human = invoke(world, t, "meetings", "create", "--title", "Owl review").stdout
@@ -92,9 +95,26 @@ def test_meetings_create_and_list(world: World, t: Tenant) -> None:
 
 def test_a_recording_through_its_states(world: World, t: Tenant) -> None:
     meeting = as_json(world, t, "meetings", "create", "--title", "Lifecycle")["id"]
-    rec = as_json(world, t, "recordings", "start", meeting, "--codec", "vp9", "--width", "320",
-                  "--height", "240", "--audio-codec", "MP3", "--mono", "--max-seconds", "120",
-                  "--file-name-prefix", "cli")  # fmt: skip
+    rec = as_json(
+        world,
+        t,
+        "recordings",
+        "start",
+        meeting,
+        "--codec",
+        "vp9",
+        "--width",
+        "320",
+        "--height",
+        "240",
+        "--audio-codec",
+        "MP3",
+        "--mono",
+        "--max-seconds",
+        "120",
+        "--file-name-prefix",
+        "cli",
+    )
     rid = rec["id"]
     assert rec["status"] == "INVOKED"
     assert rec["output_file_name"].startswith(f"cli_{meeting}_")
@@ -132,8 +152,20 @@ def test_stop_before_capture_ends_errored(world: World, t: Tenant) -> None:
     assert rid in started
     stopped = invoke(world, t, "recordings", "stop", rid).stdout
     assert rid in stopped and "ERRORED" in stopped
-    listed = as_json(world, t, "recordings", "list", "--status", "ERRORED", "--status", "PAUSED",
-                     "--per-page", "5", "--page", "1")  # fmt: skip
+    listed = as_json(
+        world,
+        t,
+        "recordings",
+        "list",
+        "--status",
+        "ERRORED",
+        "--status",
+        "PAUSED",
+        "--per-page",
+        "5",
+        "--page",
+        "1",
+    )
     assert [(r["id"], r["status"]) for r in listed] == [(rid, "ERRORED")]
 
 
@@ -186,11 +218,15 @@ def test_an_unreachable_server_says_so(world: World, t: Tenant) -> None:
 
 def test_connection_options_are_required_and_explained(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["recordings", "list", "--account", "a", "--app", "b"],
-                           env={"RECKIT_TOKEN": None})  # fmt: skip
+    result = runner.invoke(
+        main, ["recordings", "list", "--account", "a", "--app", "b"], env={"RECKIT_TOKEN": None}
+    )
     assert result.exit_code == 2 and "Missing option '--token'" in result.stderr
-    result = runner.invoke(main, ["meetings", "list", "--token", "t"],
-                           env={"RECKIT_ACCOUNT_ID": None, "RECKIT_APP_ID": None})  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["meetings", "list", "--token", "t"],
+        env={"RECKIT_ACCOUNT_ID": None, "RECKIT_APP_ID": None},
+    )
     assert result.exit_code == 2 and "--account" in result.stderr
 
     top = runner.invoke(main, ["recordings", "--help"])
@@ -198,8 +234,17 @@ def test_connection_options_are_required_and_explained(tmp_path: Path) -> None:
     for command in ("start", "pause", "resume", "stop", "get", "list"):
         assert command in top.stdout
     start = runner.invoke(main, ["recordings", "start", "--help"])
-    for text in ("MEETING_ID", "--max-seconds", "--codec", "[H264|VP8|VP9]", "--mono",
-                 "--allow-multiple", "RECKIT_TOKEN", "RECKIT_URL", "--json"):  # fmt: skip
+    for text in (
+        "MEETING_ID",
+        "--max-seconds",
+        "--codec",
+        "[H264|VP8|VP9]",
+        "--mono",
+        "--allow-multiple",
+        "RECKIT_TOKEN",
+        "RECKIT_URL",
+        "--json",
+    ):
         assert text in start.stdout, text
     listing = runner.invoke(main, ["recordings", "list", "--help"])
     assert "UPLOADED" in listing.stdout and "--per-page" in listing.stdout

@@ -43,9 +43,15 @@ CLOCK = ManualClock(NOW)
 def server(
     database: Database, tmp_path_factory: pytest.TempPathFactory, endpoints: dict[str, str]
 ) -> Iterator[LiveServer]:
-    settings = Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0,
-                        data_dir=tmp_path_factory.mktemp("delivery"), delivery_attempts=3,
-                        delivery_backoff_s=5, storage_endpoints=endpoints)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp_path_factory.mktemp("delivery"),
+        delivery_attempts=3,
+        delivery_backoff_s=5,
+        storage_endpoints=endpoints,
+    )
     with run_server(database, settings, CLOCK) as live_server:
         yield live_server
 
@@ -72,17 +78,29 @@ def media(tmp_path: Path) -> dict[str, Path]:
 
 def azure_config(az: AzuriteServer, **over: Any) -> dict[str, Any]:
     # Cloudflare's guide: connection string in access_key, container in bucket, region "".
-    return {"type": "azure", "access_key": az.connection_string(), "secret": "",
-            "bucket": az.create_container(), "region": "", "path": "calls/2026",
-            **over}  # fmt: skip
+    return {
+        "type": "azure",
+        "access_key": az.connection_string(),
+        "secret": "",
+        "bucket": az.create_container(),
+        "region": "",
+        "path": "calls/2026",
+        **over,
+    }
 
 
 def sftp_config(ssh: SshdServer, auth: str, **over: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"type": "sftp", "host": ssh.host, "port": ssh.port,
-                            "username": ssh.username, "auth_method": auth,
-                            "path": str(ssh.root / f"rec-{os.urandom(4).hex()}"),
-                            # Required by the spec's rule for sftp, unused by it.
-                            "access_key": "sftp-access-unused", "region": "r1"}  # fmt: skip
+    base: dict[str, Any] = {
+        "type": "sftp",
+        "host": ssh.host,
+        "port": ssh.port,
+        "username": ssh.username,
+        "auth_method": auth,
+        "path": str(ssh.root / f"rec-{os.urandom(4).hex()}"),
+        # Required by the spec's rule for sftp, unused by it.
+        "access_key": "sftp-access-unused",
+        "region": "r1",
+    }
     if auth == "KEY":
         pair = ssh.keys["ed25519-passphrase"]
         base.update(private_key=pair.private_pem, password=pair.passphrase)
@@ -124,27 +142,38 @@ class Servers:
 
 CASES: dict[str, Callable[[Servers], dict[str, Any]]] = {
     "aws": lambda s: s3_config(create_s3_bucket(s.moto), path="recordings/eu"),
-    "digitalocean": lambda s: s3_config(create_s3_bucket(s.moto), kind="digitalocean",
-                                        region="SGP1", path="do"),
+    "digitalocean": lambda s: s3_config(
+        create_s3_bucket(s.moto), kind="digitalocean", region="SGP1", path="do"
+    ),
     "azure": lambda s: azure_config(s.azurite),
-    "gcs": lambda s: gcs_config(create_gcs_bucket(s.gcs), path="gcs/path",
-                                secret=service_account_json()),
+    "gcs": lambda s: gcs_config(
+        create_gcs_bucket(s.gcs), path="gcs/path", secret=service_account_json()
+    ),
     "sftp-password": lambda s: sftp_config(s.sshd, "PASSWORD"),
     "sftp-key": lambda s: sftp_config(s.sshd, "KEY"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_recording_arrives_byte_identical(
-    case: str, server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
-    azurite: AzuriteServer, sshd: SshdServer, moto: str, gcs: str, endpoints: dict[str, str],
+    case: str,
+    server: LiveServer,
+    database: Database,
+    tenant: Tenant,
+    recorder: Scripted,
+    azurite: AzuriteServer,
+    sshd: SshdServer,
+    moto: str,
+    gcs: str,
+    endpoints: dict[str, str],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     config = CASES[case](Servers(azurite, sshd, moto, gcs))
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "delivery")
-    rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
-                                               "storage_config": config}, files)  # fmt: skip
+    rid = recorder.record(
+        server.url, tenant, {"meeting_id": meeting.id, "storage_config": config}, files
+    )
     waiting = get_recording(server, tenant, rid)
     assert waiting["status"] == "UPLOADING" and waiting["download_url"] is None
     assert waiting["storage_config"]["type"] == config["type"]
@@ -167,14 +196,21 @@ def test_a_recording_arrives_byte_identical(
 
 
 def test_bucket_disabled_keeps_no_copy_once_delivered(
-    server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
-    sshd: SshdServer, tmp_path: Path,
-) -> None:  # fmt: skip
+    server: LiveServer,
+    database: Database,
+    tenant: Tenant,
+    recorder: Scripted,
+    sshd: SshdServer,
+    tmp_path: Path,
+) -> None:
     config = sftp_config(sshd, "PASSWORD")
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "no bucket")
-    body = {"meeting_id": meeting.id, "storage_config": config,
-            "realtimekit_bucket_config": {"enabled": False}}  # fmt: skip
+    body = {
+        "meeting_id": meeting.id,
+        "storage_config": config,
+        "realtimekit_bucket_config": {"enabled": False},
+    }
     rid = recorder.record(server.url, tenant, body, files)
     deliver_all(server)
     done = get_recording(server, tenant, rid)
@@ -187,15 +223,20 @@ def test_bucket_disabled_keeps_no_copy_once_delivered(
 
 
 def test_wrong_credentials_end_errored_with_the_bucket_copy_intact(
-    server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
-    azurite: AzuriteServer, tmp_path: Path,
-) -> None:  # fmt: skip
+    server: LiveServer,
+    database: Database,
+    tenant: Tenant,
+    recorder: Scripted,
+    azurite: AzuriteServer,
+    tmp_path: Path,
+) -> None:
     wrong = azurite.connection_string(key=azurite.key[:-8] + "AAAAAAA=")
     config = azure_config(azurite, access_key=wrong)
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "wrong key")
-    rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
-                                               "storage_config": config}, files)  # fmt: skip
+    rid = recorder.record(
+        server.url, tenant, {"meeting_id": meeting.id, "storage_config": config}, files
+    )
     deliver_all(server)
     done = get_recording(server, tenant, rid)
     assert done["status"] == "ERRORED"
@@ -209,16 +250,21 @@ def test_wrong_credentials_end_errored_with_the_bucket_copy_intact(
 
 
 def test_a_destination_that_is_down_is_retried_until_it_is_back(
-    server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted,
-    sshd: SshdServer, tmp_path: Path,
-) -> None:  # fmt: skip
+    server: LiveServer,
+    database: Database,
+    tenant: Tenant,
+    recorder: Scripted,
+    sshd: SshdServer,
+    tmp_path: Path,
+) -> None:
     # The SFTP server's address refuses connections, then serves again: same config throughout.
     gate = Gate(sshd.port)
     config = sftp_config(sshd, "PASSWORD", port=gate.port)
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "down")
-    rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
-                                               "storage_config": config}, files)  # fmt: skip
+    rid = recorder.record(
+        server.url, tenant, {"meeting_id": meeting.id, "storage_config": config}, files
+    )
     assert server.app.deliver_once() == 2
     with database.transaction() as tx:
         pending = for_recording(tx, rid)
@@ -241,14 +287,26 @@ def test_a_destination_that_is_down_is_retried_until_it_is_back(
 
 
 def test_attempts_run_out_and_the_recording_ends_errored(
-    server: LiveServer, database: Database, tenant: Tenant, recorder: Scripted, tmp_path: Path,
-) -> None:  # fmt: skip
-    config = {"type": "sftp", "host": "127.0.0.1", "port": closed_port(), "username": "u",
-              "auth_method": "PASSWORD", "password": "never-reached-pw", "path": "x"}  # fmt: skip
+    server: LiveServer,
+    database: Database,
+    tenant: Tenant,
+    recorder: Scripted,
+    tmp_path: Path,
+) -> None:
+    config = {
+        "type": "sftp",
+        "host": "127.0.0.1",
+        "port": closed_port(),
+        "username": "u",
+        "auth_method": "PASSWORD",
+        "password": "never-reached-pw",
+        "path": "x",
+    }
     files = media(tmp_path)
     meeting = add_meeting(database, tenant.app_id, "never")
-    rid = recorder.record(server.url, tenant, {"meeting_id": meeting.id,
-                                               "storage_config": config}, files)  # fmt: skip
+    rid = recorder.record(
+        server.url, tenant, {"meeting_id": meeting.id, "storage_config": config}, files
+    )
     for _ in range(3):  # delivery_attempts=3
         server.app.deliver_once()
         CLOCK.advance(60_000)

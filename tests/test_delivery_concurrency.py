@@ -78,9 +78,14 @@ class Delivery:
 @contextlib.contextmanager
 def delivery(store: Database, tmp_path: Path, **settings: Any) -> Iterator[Delivery]:
     clock = ManualClock(NOW)
-    base = Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0,
-                    data_dir=tmp_path / "data", delivery_attempts=3,
-                    delivery_backoff_s=5)  # fmt: skip
+    base = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp_path / "data",
+        delivery_attempts=3,
+        delivery_backoff_s=5,
+    )
     with run_server(store, replace(base, **settings), clock) as server:
         d = Delivery(server, clock, new_tenant(store))
         try:
@@ -96,9 +101,15 @@ def video(tmp_path: Path, name: str = "v.mp4", size: int = 300_000) -> Path:
 
 
 def sftp_storage(ssh: SshdServer, port: int, folder: str) -> dict[str, Any]:
-    return {"type": "sftp", "host": ssh.host, "port": port, "username": ssh.username,
-            "auth_method": "PASSWORD", "password": ssh.password,
-            "path": str(ssh.root / f"{folder}-{os.urandom(4).hex()}")}  # fmt: skip
+    return {
+        "type": "sftp",
+        "host": ssh.host,
+        "port": port,
+        "username": ssh.username,
+        "auth_method": "PASSWORD",
+        "password": ssh.password,
+        "path": str(ssh.root / f"{folder}-{os.urandom(4).hex()}"),
+    }
 
 
 def test_a_hanging_destination_does_not_hold_up_a_working_one(
@@ -108,8 +119,9 @@ def test_a_hanging_destination_does_not_hold_up_a_working_one(
     gate.black_hole()  # accepts, never answers: the SFTP transfer hangs
     try:
         endpoints = {"aws": moto}
-        with delivery(store, tmp_path, delivery_attempt_timeout_s=8,
-                      storage_endpoints=endpoints) as d:  # fmt: skip
+        with delivery(
+            store, tmp_path, delivery_attempt_timeout_s=8, storage_endpoints=endpoints
+        ) as d:
             file = video(tmp_path)
             # The hanging one is due first: run one after the other, it would go first.
             hanging = d.record(sftp_storage(sshd, gate.port, "hang"), file)
@@ -145,8 +157,13 @@ def test_a_host_gets_at_most_its_share_of_slots(
     gate = Gate(sshd.port)
     gate.black_hole()
     try:
-        with delivery(store, tmp_path, delivery_per_host=1, delivery_attempt_timeout_s=30,
-                      storage_endpoints={"aws": moto}) as d:  # fmt: skip
+        with delivery(
+            store,
+            tmp_path,
+            delivery_per_host=1,
+            delivery_attempt_timeout_s=30,
+            storage_endpoints={"aws": moto},
+        ) as d:
             file = video(tmp_path)
             storage = sftp_storage(sshd, gate.port, "bound")
             first, second = d.record(storage, file), d.record(storage, file)
@@ -275,16 +292,16 @@ def test_a_late_attempt_does_not_change_the_jobs_state(
 
 def _add_jobs(db: Database, n: int, host: str = "sftp example:22") -> list[str]:
     with db.transaction(write=True) as tx:
-        return [jobs.add(tx, "deliver", f"rec-{i}", {"name": f"f{i}"}, NOW, host=host)
-                for i in range(n)]  # fmt: skip
+        return [
+            jobs.add(tx, "deliver", f"rec-{i}", {"name": f"f{i}"}, NOW, host=host) for i in range(n)
+        ]
 
 
 def test_a_node_releases_its_own_leases_and_keeps_the_others(store: Database) -> None:
     mine = _add_jobs(store, 2)
     theirs = _add_jobs(store, 1, host="sftp elsewhere:22")
     with store.transaction(write=True) as tx:
-        held = jobs.claim_due(tx, NOW, 900_000, 5, owner="node-a",
-                              skip_hosts={"sftp elsewhere:22"})  # fmt: skip
+        held = jobs.claim_due(tx, NOW, 900_000, 5, owner="node-a", skip_hosts={"sftp elsewhere:22"})
         assert sorted(j.id for j in held) == sorted(mine)
         (other,) = jobs.claim_due(tx, NOW, 900_000, 5, owner="node-b")
         assert other.id == theirs[0]
@@ -347,16 +364,30 @@ def test_reckit_serve_releases_its_nodes_leases_at_start(store: Database, tmp_pa
     with store.transaction(write=True) as tx:
         tx.run("UPDATE jobs SET next_at = ? WHERE id IN (?, ?)", (later, mine, theirs))
         for job_id, owner in ((mine, node), (theirs, "another-node")):
-            tx.run("UPDATE jobs SET lease_until = ?, lease_owner = ?, lease_token = ?,"
-                   " attempts = 1 WHERE id = ?",
-                   (later, owner, f"token-{owner}", job_id))  # fmt: skip
+            tx.run(
+                "UPDATE jobs SET lease_until = ?, lease_owner = ?, lease_token = ?,"
+                " attempts = 1 WHERE id = ?",
+                (later, owner, f"token-{owner}", job_id),
+            )
     port = free_port()
     env = {**os.environ, "RECKIT_DATABASE_URL": store.url, "RECKIT_BUILTIN_RECORDER": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port), "--no-access-log",
-         "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "reckit.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: _up(f"http://127.0.0.1:{port}"), "reckit to start")
     finally:

@@ -73,9 +73,15 @@ class World:
 def serve(engine: str, data: Path, endpoints: dict[str, str], attempts: int) -> Iterator[World]:
     """A store of its own, reckit on it with its background loops on the system clock, and the
     built-in recorder set up as cli/serve.py's ``_builtin_recorder`` does it."""
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2,
-                        delivery_attempts=attempts, delivery_backoff_s=0.2,
-                        storage_endpoints=endpoints)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=data,
+        sweep_interval_s=0.2,
+        delivery_attempts=attempts,
+        delivery_backoff_s=0.2,
+        storage_endpoints=endpoints,
+    )
     with own_database(engine, data) as db, run_server(db, settings) as server:
         capture = settings.data_dir / "capture"
         with builtin_recorder(server, capture, capacity=settings.recorder_capacity):
@@ -131,9 +137,12 @@ class User:
     def record(self, meeting_id: str, audio: bool, **extra: Any) -> str:
         """Start a small recording, let the recorder capture ~CAPTURE_S of it, stop it; its
         ID. On return the recorder is finishing (or has finished) the files."""
-        body = {"meeting_id": meeting_id,
-                "video_config": {"codec": "H264", "width": 160, "height": 120},
-                "audio_config": {"export_file": audio}, **extra}  # fmt: skip
+        body = {
+            "meeting_id": meeting_id,
+            "video_config": {"codec": "H264", "width": 160, "height": 120},
+            "audio_config": {"export_file": audio},
+            **extra,
+        }
         r = self.http.post(f"{self.kit}/recordings", json=body)
         assert r.status_code == 200, r.text
         rid = str(r.json()["data"]["id"])
@@ -205,15 +214,26 @@ def assert_real_audio(path: Path) -> None:
 # -- 1. every destination -----------------------------------------------------------------------
 
 # Whether the start call asks for the separate audio file (export_file true) or declines it.
-AUDIO = {"aws": True, "digitalocean": False, "gcs": True, "azure": False, "sftp-password": True,
-         "sftp-key": False, "meeting-level": True}  # fmt: skip
+AUDIO = {
+    "aws": True,
+    "digitalocean": False,
+    "gcs": True,
+    "azure": False,
+    "sftp-password": True,
+    "sftp-key": False,
+    "meeting-level": True,
+}
 
 
 @pytest.mark.parametrize("case", list(AUDIO))
 def test_a_recording_is_delivered_byte_identical(
-    case: str, world: World, user: User, servers: Servers, endpoints: dict[str, str],
+    case: str,
+    world: World,
+    user: User,
+    servers: Servers,
+    endpoints: dict[str, str],
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     if case == "sftp-password" and servers.sshd.password is None:
         unavailable("sshd password authentication needs the tests to run as root")
     audio = AUDIO[case]
@@ -339,8 +359,7 @@ def test_a_destination_that_stays_down_ends_the_recording_errored(
         assert rec.error_reason is not None and "delivery to sftp" in rec.error_reason
         assert rec.error_reason in {j.last_error for j in spent}
         # The user stopped it: that stays the stop reason.
-        assert done["stop_reason"] == {"reason": "API_CALL",
-                                       "caller": {"type": "ORGANIZATION"}}  # fmt: skip
+        assert done["stop_reason"] == {"reason": "API_CALL", "caller": {"type": "ORGANIZATION"}}
         # The GET-one says why (error_reason, a documented extension).
         assert done["error_reason"] == rec.error_reason
 

@@ -87,10 +87,14 @@ def first_cells(text: str, title: str) -> list[str]:
 def config_table_problems(text: str) -> list[str]:
     table = {name for cell in first_cells(text, "Configuration") for name in SETTING.findall(cell)}
     read, anywhere = settings_read(), named_in_source()
-    problems = [f"{name} is read by the code but not in the README's configuration table"
-                for name in sorted(read - table)]  # fmt: skip
-    problems += [f"{name} is in the README's configuration table but the code reads no such "
-                 "setting" for name in sorted(table - read - anywhere)]  # fmt: skip
+    problems = [
+        f"{name} is read by the code but not in the README's configuration table"
+        for name in sorted(read - table)
+    ]
+    problems += [
+        f"{name} is in the README's configuration table but the code reads no such setting"
+        for name in sorted(table - read - anywhere)
+    ]
     return problems
 
 
@@ -105,8 +109,10 @@ def source_names_problems(text: str) -> list[str]:
         if isinstance(param.envvar, str)
     }
     used = (named_in_source() | envvars) - INTERNAL
-    return [f"{name} is used by the code but the README never names it"
-            for name in sorted(used - mentioned)]  # fmt: skip
+    return [
+        f"{name} is used by the code but the README never names it"
+        for name in sorted(used - mentioned)
+    ]
 
 
 def leaf_commands(
@@ -126,20 +132,24 @@ def commands_named(cell: str) -> tuple[set[tuple[str, ...]], list[str]]:
     problems: list[str] = []
     for span in re.findall(r"`(reckit [^`]*)`", cell):
 
-        def walk(command: click.Command, path: tuple[str, ...], words: list[str],
-                 span: str = span) -> None:  # fmt: skip
+        def walk(
+            command: click.Command, path: tuple[str, ...], words: list[str], span: str = span
+        ) -> None:
             if not isinstance(command, click.Group):
                 named.add(path)
                 return
             if not words or words[0].startswith(("-", "[")):
-                problems.append(f"`{span}` names the group `reckit {' '.join(path)}`, not one "
-                                "of its commands")  # fmt: skip
+                problems.append(
+                    f"`{span}` names the group `reckit {' '.join(path)}`, not one of its commands"
+                )
                 return
             for alternative in words[0].split("\\|"):
                 sub = command.commands.get(alternative)
                 if sub is None:
-                    problems.append(f"`{span}`: the click app has no command "
-                                    f"`reckit {' '.join((*path, alternative))}`")  # fmt: skip
+                    problems.append(
+                        f"`{span}`: the click app has no command "
+                        f"`reckit {' '.join((*path, alternative))}`"
+                    )
                 else:
                     walk(sub, (*path, alternative), words[1:])
 
@@ -154,18 +164,23 @@ def command_table_problems(text: str) -> list[str]:
         found, wrong = commands_named(cell)
         named |= found
         problems += wrong
-    problems += [f"`reckit {' '.join(path)}` is a command but not in the README's command-line "
-                 "table" for path, _ in leaf_commands(main) if path not in named]  # fmt: skip
+    problems += [
+        f"`reckit {' '.join(path)}` is a command but not in the README's command-line table"
+        for path, _ in leaf_commands(main)
+        if path not in named
+    ]
     return problems
 
 
 def bench_problems(text: str) -> list[str]:
     named = set(re.findall(r"bench/[\w./-]*\w\.(?:py|sh)\b", text))
     present = {f"bench/{p.name}" for p in (ROOT / "bench").iterdir() if p.suffix in (".py", ".sh")}
-    problems = [f"{name} is named in the README but does not exist"
-                for name in sorted(named - present)]  # fmt: skip
-    problems += [f"{name} exists but the README does not name it"
-                 for name in sorted(present - named)]  # fmt: skip
+    problems = [
+        f"{name} is named in the README but does not exist" for name in sorted(named - present)
+    ]
+    problems += [
+        f"{name} exists but the README does not name it" for name in sorted(present - named)
+    ]
     return problems
 
 
@@ -223,8 +238,9 @@ def test_the_checks_find_a_missing_or_unknown_command(readme: str) -> None:
     assert command_table_problems(missing) == [
         "`reckit migrate` is a command but not in the README's command-line table"
     ]
-    unknown = _with_row(readme, "Command line",
-                        "| `reckit tokens rotate\\|revoke ID` | `reckit nosuch` |")  # fmt: skip
+    unknown = _with_row(
+        readme, "Command line", "| `reckit tokens rotate\\|revoke ID` | `reckit nosuch` |"
+    )
     assert command_table_problems(unknown) == [
         "`reckit tokens rotate\\|revoke ID`: the click app has no command `reckit tokens rotate`"
     ]
@@ -255,15 +271,25 @@ CITED_DECISION = re.compile(r"decisions\.md`?, ([A-Z][a-z]+(?: [a-z]+)*)")
 
 def _citing_files() -> Iterator[Path]:
     for folder in ("src", "docs", "tests", "bench"):
-        yield from (p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md")
-                    and "node_modules" not in p.parts and SPEC not in p.parents)  # fmt: skip
+        yield from (
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.suffix in (".py", ".md")
+            and "node_modules" not in p.parts
+            and SPEC not in p.parents
+        )
     yield README
 
 
 def test_the_spec_is_in_the_repository() -> None:
     names = {p.name for p in SPEC.iterdir()}
-    assert {"README.md", "wire-spec.md", "decisions.md", "webhooks.md",
-            "seed-fetch-all-recordings.txt"} <= names  # fmt: skip
+    assert {
+        "README.md",
+        "wire-spec.md",
+        "decisions.md",
+        "webhooks.md",
+        "seed-fetch-all-recordings.txt",
+    } <= names
 
 
 def test_every_citation_of_the_spec_resolves() -> None:

@@ -26,8 +26,13 @@ DAY_MS = 86_400_000
 
 @pytest.fixture(scope="module")
 def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0,
-                        data_dir=tmp_path_factory.mktemp("dl"), retention_days=7)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp_path_factory.mktemp("dl"),
+        retention_days=7,
+    )
     with run_server(database, settings, CLOCK) as live_server:
         yield live_server
 
@@ -42,8 +47,12 @@ def done(
     (tmp_path / "a.m4a").write_bytes(audio)
     recorder = Scripted.connect(server.url, database, CLOCK, f"dl-{request.node.name}")
     meeting = add_meeting(database, t.app_id, "downloads")
-    rid = recorder.record(server.url, t, {"meeting_id": meeting.id},
-                          {"video": tmp_path / "v.mp4", "audio": tmp_path / "a.m4a"})  # fmt: skip
+    rid = recorder.record(
+        server.url,
+        t,
+        {"meeting_id": meeting.id},
+        {"video": tmp_path / "v.mp4", "audio": tmp_path / "a.m4a"},
+    )
     recorder.close()
     with ValidatingClient() as http:
         url = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings/{rid}"
@@ -77,9 +86,21 @@ def test_links_serve_the_files_with_range(
 
 @pytest.mark.parametrize(
     "header",
-    ["items=0-1", "bytes=5-3", "bytes=", "bytes=abc", "bytes=+1-2", "bytes=1-+2", "bytes=-",
-     "bytes=1-2;x", "bytes=\u00b9-2", "bytes 0-1", "bytes=0-1, 5-3", "bytes=0x10-20"],
-)  # fmt: skip
+    [
+        "items=0-1",
+        "bytes=5-3",
+        "bytes=",
+        "bytes=abc",
+        "bytes=+1-2",
+        "bytes=1-+2",
+        "bytes=-",
+        "bytes=1-2;x",
+        "bytes=\u00b9-2",
+        "bytes 0-1",
+        "bytes=0-1, 5-3",
+        "bytes=0x10-20",
+    ],
+)
 def test_an_unusable_range_is_ignored(
     done: tuple[Tenant, dict[str, object], bytes, bytes], header: str
 ) -> None:
@@ -145,8 +166,10 @@ def test_expiry_then_retention(
         with database.transaction() as tx:
             stored = live.get(tx, t.app_id, str(rec["id"]))
         assert stored is not None and stored.files is not None
-        paths = [server.settings.media_dir / f"{t.app_id}/{rec['id']}/{n}"
-                 for n in (str(rec["output_file_name"]),)]  # fmt: skip
+        paths = [
+            server.settings.media_dir / f"{t.app_id}/{rec['id']}/{n}"
+            for n in (str(rec["output_file_name"]),)
+        ]
         assert all(p.is_file() for p in paths)
         server.app.sweep_once()
         assert not any(p.exists() for p in paths)
@@ -164,8 +187,9 @@ def test_expiry_then_retention(
 def test_seeded_links_are_signed_and_gone(server: LiveServer, database: Database) -> None:
     """Seeded recordings have links like real ones, and, having no media, answer 410."""
     t = new_tenant(database)
-    plan = SeedPlan(t.app_id, 300, 40, 3, CLOCK.now_ms(), server.url,
-                    load_master_key(server.settings.data_dir))  # fmt: skip
+    plan = SeedPlan(
+        t.app_id, 300, 40, 3, CLOCK.now_ms(), server.url, load_master_key(server.settings.data_dir)
+    )
     with database.transaction(write=True) as tx:
         seed(tx, plan)
     with ValidatingClient() as http:

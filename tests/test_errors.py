@@ -23,8 +23,9 @@ from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_
 from tests.openapi_check import validate, validate_response
 
 
-def raw_get(server: LiveServer, target: str, headers: dict[str, str] | None = None,
-            method: str = "GET") -> tuple[int, dict[str, str], Any]:  # fmt: skip
+def raw_get(
+    server: LiveServer, target: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], Any]:
     """Send the request line exactly as given: no client-side re-encoding."""
     host = urlsplit(server.url)
     conn = http.client.HTTPConnection(host.hostname or "", host.port, timeout=30)
@@ -87,8 +88,9 @@ def test_authorization_failures(
     server: LiveServer, tenant: Tenant, header: str | None, status: int, code: int
 ) -> None:
     headers = {} if header is None else {"Authorization": header}
-    st, _, body = raw_get(server, list_path(tenant), {k: v.encode().decode("latin-1")
-                                                      for k, v in headers.items()})  # fmt: skip
+    st, _, body = raw_get(
+        server, list_path(tenant), {k: v.encode().decode("latin-1") for k, v in headers.items()}
+    )
     assert st == status
     assert_gateway(body, code)
     if code == 6003:
@@ -192,8 +194,14 @@ def test_rate_limit_when_enabled(database: Database) -> None:
 
 # Every spelling the server reads as the same token (RFC 7235: the scheme is case-insensitive,
 # one or more spaces follow it).
-SPELLINGS = ["Bearer {t}", "bearer {t}", "BEARER {t}", "BeArEr {t}", "Bearer  {t}",
-             "bearer     {t}"]  # fmt: skip
+SPELLINGS = [
+    "Bearer {t}",
+    "bearer {t}",
+    "BEARER {t}",
+    "BeArEr {t}",
+    "Bearer  {t}",
+    "bearer     {t}",
+]
 
 
 def test_every_spelling_of_a_token_shares_its_limit(database: Database) -> None:
@@ -259,34 +267,77 @@ def test_unexpected_failure_is_a_clean_500(
 
 BAD_QUERIES = [
     # meeting_id: not a GUID
-    "meeting_id=123", "meeting_id=not-a-uuid", "meeting_id=8d0e2b1c-0000-4000-8000-00000000000",
+    "meeting_id=123",
+    "meeting_id=not-a-uuid",
+    "meeting_id=8d0e2b1c-0000-4000-8000-00000000000",
     "meeting_id=8d0e2b1c-0000-4000-8000-0000000000000",
     "meeting_id=8d0e2b1c000040008000000000000000",
     "meeting_id={8d0e2b1c-0000-4000-8000-000000000000}",
     "meeting_id=8d0e2b1c-0000-4000-8000-00000000000g",
     "meeting_id=%27%20OR%201%3D1--",
     # dates
-    "start_time=yesterday", "start_time=2024-13-01T00:00:00Z", "start_time=2024-02-30T00:00:00Z",
-    "end_time=2024-01-01T25:00:00Z", "end_time=2024-01-01T00:61:00Z", "start_time=1704067200",
-    "start_time=2024-01-01T00:00:00+25:00", "end_time=2024/01/01",
+    "start_time=yesterday",
+    "start_time=2024-13-01T00:00:00Z",
+    "start_time=2024-02-30T00:00:00Z",
+    "end_time=2024-01-01T25:00:00Z",
+    "end_time=2024-01-01T00:61:00Z",
+    "start_time=1704067200",
+    "start_time=2024-01-01T00:00:00+25:00",
+    "end_time=2024/01/01",
     "start_time=2024-01-01T00:00:00ZZ",
-    "start_time=2024-01-01T00:00:00Z&end_time=2023-01-01T00:00:00Z", "end_time=now",
+    "start_time=2024-01-01T00:00:00Z&end_time=2023-01-01T00:00:00Z",
+    "end_time=now",
     "start_time=0000-00-00T00:00:00Z",
     # page numbers
-    "page_no=-1", "page_no=1.5", "page_no=abc", "page_no=1e3", "page_no=%2B1", "page_no=0x10",
-    "page_no=99999999999999999999999", "page_no=1000000001", "page_no=NaN", "page_no=Infinity",
-    "page_no=-0.0", "page_no=+1", "per_page=-5", "per_page=2.5", "per_page=ten", "per_page=-0.1",
-    "per_page=1e2", "per_page=" + "9" * 101,
+    "page_no=-1",
+    "page_no=1.5",
+    "page_no=abc",
+    "page_no=1e3",
+    "page_no=%2B1",
+    "page_no=0x10",
+    "page_no=99999999999999999999999",
+    "page_no=1000000001",
+    "page_no=NaN",
+    "page_no=Infinity",
+    "page_no=-0.0",
+    "page_no=+1",
+    "per_page=-5",
+    "per_page=2.5",
+    "per_page=ten",
+    "per_page=-0.1",
+    "per_page=1e2",
+    "per_page=" + "9" * 101,
     # enums and booleans
-    "status=DONE", "status=uploaded", "status=UPLOADED,DONE", "status[]=NOPE", "status=%00",
-    "sort_by=invoked_time", "sort_by=InvokedTime", "sort_order=asc", "sort_order=UP",
-    "expired=yes", "expired=1", "expired=", "meeting_id=", "start_time=", "sort_order=", "sort_by=",
+    "status=DONE",
+    "status=uploaded",
+    "status=UPLOADED,DONE",
+    "status[]=NOPE",
+    "status=%00",
+    "sort_by=invoked_time",
+    "sort_by=InvokedTime",
+    "sort_order=asc",
+    "sort_order=UP",
+    "expired=yes",
+    "expired=1",
+    "expired=",
+    "meeting_id=",
+    "start_time=",
+    "sort_order=",
+    "sort_by=",
     # percent-encoding and encoding
-    "search=%", "search=%zz", "search=abc%2", "search=%C3%28", "search=%FF%FE", "page_no=%",
-    "meeting_id=%E0%A4%A", "%zz=1", "search=%00",
+    "search=%",
+    "search=%zz",
+    "search=abc%2",
+    "search=%C3%28",
+    "search=%FF%FE",
+    "page_no=%",
+    "meeting_id=%E0%A4%A",
+    "%zz=1",
+    "search=%00",
     # oversized
-    "search=" + "a" * 300, "search=" + "b" * 9000,
-]  # fmt: skip
+    "search=" + "a" * 300,
+    "search=" + "b" * 9000,
+]
 assert len(BAD_QUERIES) >= 60
 
 

@@ -34,8 +34,16 @@ def _expiry(rng: random.Random, around: int) -> int | None:
     """None, or an instant near ``around``: on a day boundary, just either side, or anywhere
     within a few days."""
     day = around - around % DAY_MS
-    return rng.choice((None, day, day - 1, day + DAY_MS - 1, around,
-                       around + rng.randrange(-3 * DAY_MS, 3 * DAY_MS)))  # fmt: skip
+    return rng.choice(
+        (
+            None,
+            day,
+            day - 1,
+            day + DAY_MS - 1,
+            around,
+            around + rng.randrange(-3 * DAY_MS, 3 * DAY_MS),
+        )
+    )
 
 
 def _fill(db: Database, app_id: str, n: int, seed: int) -> None:
@@ -54,16 +62,23 @@ def _fill(db: Database, app_id: str, n: int, seed: int) -> None:
         # as it was), so that a status change moves a recording that has one.
         expiring = status in ("UPLOADED", "ERRORED") or rng.random() < 0.3
         add_recording(
-            db, app_id, meeting.id, status=status, invoked_time=invoked,
-            started_time=None if status == "INVOKED" else invoked + 1_000, max_seconds=3_600,
+            db,
+            app_id,
+            meeting.id,
+            status=status,
+            invoked_time=invoked,
+            started_time=None if status == "INVOKED" else invoked + 1_000,
+            max_seconds=3_600,
             download_url_expiry=_expiry(rng, NOW) if expiring else None,
-        )  # fmt: skip
+        )
 
 
 def scan(tx: Tx, app_id: str, q: ListQuery, now: int) -> tuple[int, list[str]]:
     """The answer from every recording of the app, filtered and sorted here."""
-    rows = tx.all("SELECT id, status, invoked_time, download_url_expiry FROM recordings"
-                  " WHERE app_id = ?", (app_id,))  # fmt: skip
+    rows = tx.all(
+        "SELECT id, status, invoked_time, download_url_expiry FROM recordings WHERE app_id = ?",
+        (app_id,),
+    )
     keep = []
     for rid, status, invoked, expiry in rows:
         if q.statuses and status not in q.statuses:
@@ -89,8 +104,10 @@ def check(db: Database, app_id: str, q: ListQuery, now: int) -> None:
 
 
 def counts_match_a_recount(db: Database, app_id: str) -> None:
-    sql = ("SELECT status, day, expiry_day, n FROM recording_expiry_status_counts"
-           " WHERE app_id = ? AND n <> 0 ORDER BY status, day, expiry_day")  # fmt: skip
+    sql = (
+        "SELECT status, day, expiry_day, n FROM recording_expiry_status_counts"
+        " WHERE app_id = ? AND n <> 0 ORDER BY status, day, expiry_day"
+    )
     with db.transaction() as tx:
         kept = tx.all(sql, (app_id,))
         assert all(int(r[3]) > 0 for r in kept)
@@ -128,10 +145,19 @@ def queries(draw: st.DrawFn) -> ListQuery:
 # The clock: the data's own instants, either side of midnight, and days later (every expiry
 # passed) or earlier (none).
 nows = st.one_of(
-    st.sampled_from([NOW, NOW - 1, NOW - NOW % DAY_MS, NOW - NOW % DAY_MS - 1,
-                     NOW + DAY_MS, NOW + 5 * DAY_MS, NOW - 5 * DAY_MS]),
+    st.sampled_from(
+        [
+            NOW,
+            NOW - 1,
+            NOW - NOW % DAY_MS,
+            NOW - NOW % DAY_MS - 1,
+            NOW + DAY_MS,
+            NOW + 5 * DAY_MS,
+            NOW - 5 * DAY_MS,
+        ]
+    ),
     st.integers(NOW - 4 * DAY_MS, NOW + 4 * DAY_MS),
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +170,9 @@ def filled(database: Database) -> tuple[Database, str]:
 def test_expired_with_status_or_window_matches_a_scan(filled: tuple[Database, str]) -> None:
     db, app_id = filled
 
-    @settings(max_examples=300, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(q=queries(), now=nows)
     def run(q: ListQuery, now: int) -> None:
         check(db, app_id, q, now)
@@ -178,9 +205,13 @@ def test_every_page_of_each_shape_as_the_clock_passes_expiries(
                     for per_page in (7, 25):
                         ids: list[str] = []
                         for page_no in range(1, want_total // per_page + 2):
-                            paged = ListQuery(page_no=page_no, per_page=per_page,
-                                              expired=expired, descending=descending,
-                                              **shape)  # fmt: skip
+                            paged = ListQuery(
+                                page_no=page_no,
+                                per_page=per_page,
+                                expired=expired,
+                                descending=descending,
+                                **shape,
+                            )
                             with db.transaction() as tx:
                                 total, rows = repository.list_page(tx, app_id, paged, now)
                             assert total == want_total
@@ -190,8 +221,11 @@ def test_every_page_of_each_shape_as_the_clock_passes_expiries(
 
 
 def _send(rng: random.Random, rec: StoredRecording, event: Event, now: int) -> Change | None:
-    links = {"download_url": "http://127.0.0.1/dl/a", "audio_download_url": None,
-             "download_url_expiry": _expiry(rng, now) or now + DAY_MS}  # fmt: skip
+    links = {
+        "download_url": "http://127.0.0.1/dl/a",
+        "audio_download_url": None,
+        "download_url_expiry": _expiry(rng, now) or now + DAY_MS,
+    }
     bucket = links if rng.random() < 0.8 else None  # off: delivered without links
     files = {"m.mp4": {"key": "k/m.mp4", "size": 1, "sha256": "x", "role": "composite"}}
     send = {
@@ -220,16 +254,18 @@ def test_transitions_expiry_and_retention_keep_the_counts_exact(database: Databa
     rng = random.Random(17)
     clock = ManualClock(NOW - 2 * DAY_MS)
     with database.transaction() as tx:
-        ids = [str(r[0]) for r in tx.all("SELECT id FROM recordings WHERE app_id = ?",
-                                         (app_id,))]  # fmt: skip
+        ids = [str(r[0]) for r in tx.all("SELECT id FROM recordings WHERE app_id = ?", (app_id,))]
     for round_no in range(12):
         now = clock.now_ms()
         with database.transaction(write=True) as tx:
             for rid in rng.sample(ids, 30):
                 rec = live.get_by_id(tx, rid, lock=True)
                 assert rec is not None
-                events = [e for (s, e), to in TRANSITIONS.items()
-                          if s.value == rec.status and to is not None]  # fmt: skip
+                events = [
+                    e
+                    for (s, e), to in TRANSITIONS.items()
+                    if s.value == rec.status and to is not None
+                ]
                 if not events:
                     continue
                 try:
@@ -244,10 +280,14 @@ def test_transitions_expiry_and_retention_keep_the_counts_exact(database: Databa
             statuses = tuple(rng.sample(STATUSES, rng.randint(0, 2))) or None
             start = rng.choice((None, BASE + rng.randrange(SPAN_DAYS * DAY_MS)))
             q = ListQuery(
-                page_no=rng.randint(1, 12), per_page=rng.choice((1, 5, 25)), statuses=statuses,
-                start_ms=start, end_ms=rng.choice((None, NOW - rng.randrange(3 * DAY_MS))),
-                expired=rng.choice((True, False)), descending=rng.random() < 0.5,
-            )  # fmt: skip
+                page_no=rng.randint(1, 12),
+                per_page=rng.choice((1, 5, 25)),
+                statuses=statuses,
+                start_ms=start,
+                end_ms=rng.choice((None, NOW - rng.randrange(3 * DAY_MS))),
+                expired=rng.choice((True, False)),
+                descending=rng.random() < 0.5,
+            )
             if q.start_ms is not None and q.end_ms is not None and q.start_ms > q.end_ms:
                 continue
             check(database, app_id, q, now)

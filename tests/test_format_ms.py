@@ -18,8 +18,12 @@ def _reference(ms: int) -> str:
 
 
 @settings(max_examples=2_000, deadline=None)
-@given(st.one_of(st.integers(-DAY_MS * 365, 4_102_444_800_000),
-                 st.integers(0, 50_000).map(lambda d: d * DAY_MS - 1)))  # fmt: skip
+@given(
+    st.one_of(
+        st.integers(-DAY_MS * 365, 4_102_444_800_000),
+        st.integers(0, 50_000).map(lambda d: d * DAY_MS - 1),
+    )
+)
 def test_format_ms_matches_datetime(ms: int) -> None:
     assert format_ms(ms) == _reference(ms)
 

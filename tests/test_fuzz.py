@@ -58,12 +58,21 @@ load_all_checks()
 # Every check schemathesis registers: the test fails if a new version adds one this list does
 # not name, so that it is looked at, not silently left out or in.
 ALL_CHECKS = {
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
-    "positive_data_acceptance", "missing_required_header", "unsupported_method",
-    "allow_header_conformance", "use_after_free", "ensure_resource_availability",
-    "ignored_auth", "object_level_authorization",
-}  # fmt: skip
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+    "ensure_resource_availability",
+    "ignored_auth",
+    "object_level_authorization",
+}
 
 
 def test_every_check_is_run() -> None:
@@ -82,8 +91,9 @@ def _utc_ms(text: str) -> int | None:
     # Ordinal arithmetic: comparing aware datetimes overflows at the calendar's ends.
     offset = d.utcoffset() or timedelta(0)
     midnight = d.replace(hour=0, minute=0, second=0, microsecond=0)
-    return ((d.toordinal() * 86400 + (d - midnight).seconds - offset.days * 86400
-             - offset.seconds) * 1000 + d.microsecond // 1000)  # fmt: skip
+    return (
+        d.toordinal() * 86400 + (d - midnight).seconds - offset.days * 86400 - offset.seconds
+    ) * 1000 + d.microsecond // 1000
 
 
 def _last(query: dict[str, Any], key: str) -> str | None:
@@ -148,8 +158,9 @@ class Excused:
                 return None
             expected = f"BAD_REQUEST: cannot {action} a recording that is {rec['status']}"
             return "an action the recording's status refuses" if message == expected else None
-        if op.startswith(("POST {app_id}/webhooks", "PATCH {app_id}/webhooks",
-                          "PUT {app_id}/webhooks")):  # fmt: skip
+        if op.startswith(
+            ("POST {app_id}/webhooks", "PATCH {app_id}/webhooks", "PUT {app_id}/webhooks")
+        ):
             return self._webhook_rule(case, message, body)
         if op not in ("POST {app_id}/recordings", "POST {app_id}/recordings/track"):
             return None
@@ -174,17 +185,27 @@ class Excused:
             running = [r for r in active if r.kind == "composite"]
             # Several at once only if this start and every running one asked for it.
             alone = body.get("allow_multiple_recordings") is not True or not all(
-                r.allow_multiple for r in running)  # fmt: skip
+                r.allow_multiple for r in running
+            )
             return "a meeting already recording" if running and alone else None
         if message.startswith("BAD_REQUEST: the recording has nowhere to go"):
             with self.server.db.transaction() as tx:
                 app = apps_repo.recording_config(tx, self.tenant.app_id) or {}
             layers = [body, meeting.get("recording_config") or {}, app]
-            bucket = next((la["realtimekit_bucket_config"] for la in layers
-                           if "realtimekit_bucket_config" in la), {"enabled": True})  # fmt: skip
+            bucket = next(
+                (
+                    la["realtimekit_bucket_config"]
+                    for la in layers
+                    if "realtimekit_bucket_config" in la
+                ),
+                {"enabled": True},
+            )
             storage = next((la["storage_config"] for la in layers if "storage_config" in la), None)
-            return "a recording with nowhere to go" if (
-                bucket.get("enabled") is False and storage is None) else None  # fmt: skip
+            return (
+                "a recording with nowhere to go"
+                if (bucket.get("enabled") is False and storage is None)
+                else None
+            )
         return None
 
     def _webhook_rule(self, case: Any, message: str, body: dict[str, Any]) -> str | None:
@@ -229,9 +250,13 @@ def _wfc_file(tmp: Path, owner: Tenant, peer: Tenant) -> Path:
     """Two identities for object_level_authorization: the tenant whose app is fuzzed, and a
     tenant of another account, who must not be able to read any of its objects."""
     path = tmp / "wfc-auth.json"
-    users = [{"name": name, "fixedHeaders": [{"name": "Authorization",
-                                              "value": t.auth["Authorization"]}]}
-             for name, t in (("owner", owner), ("peer", peer))]  # fmt: skip
+    users = [
+        {
+            "name": name,
+            "fixedHeaders": [{"name": "Authorization", "value": t.auth["Authorization"]}],
+        }
+        for name, t in (("owner", owner), ("peer", peer))
+    ]
     path.write_text(json.dumps({"auth": users}))
     return path
 
@@ -240,39 +265,54 @@ def _run(
     server: LiveServer, tenant: Tenant, made: Made, tmp: Path, seed: int
 ) -> tuple[Outcome, Excused]:
     peer = new_tenant(server.db)
-    config = schemathesis.Config.from_dict({
-        "seed": seed,
-        "base-url": server.api,
-        # The leak watch learns no secrets from generated values (tests/leakwatch.py).
-        "headers": {GENERATED: "1"},
-        "auth": {"wfc": {"path": str(_wfc_file(tmp, tenant, peer)), "user": "owner",
-                         "peers": ["owner", "peer"]}},
-        # The tenant's account and app: another's is a 403 before anything else is read (those
-        # answers are tests/test_errors.py's). Often the dataset's meetings and recordings, else
-        # most IDs would be unknown (404).
-        "dictionaries": {
-            "meetings": {"values": [m.id for m in made.meetings]},
-            "recordings": {"values": [r.id for r in made.recordings]},
-        },
-        "parameters": {
-            "account_id": tenant.account_id,
-            "app_id": tenant.app_id,
-            "path.meeting_id": {"dictionary": "meetings", "probability": 0.5},
-            "path.recording_id": {"dictionary": "recordings", "probability": 0.5},
-            "query.meeting_id": {"dictionary": "meetings", "probability": 0.5},
-            "body.meeting_id": {"dictionary": "meetings", "probability": 0.5},
-        },
-        "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": CI,
-                       "database": "none"},
-        # Every check (they all default to on; named so that none is left off by a default),
-        # max_response_time included.
-        "checks": {"enabled": True, "max_response_time": MAX_RESPONSE_TIME_S,
-                   **{name: {"enabled": True} for name in ALL_CHECKS}},
-        "phases": {name: {"enabled": True}
-                   for name in ("examples", "coverage", "fuzzing", "stateful")},
-        "continue-on-failure": True,
-        "workers": 1,
-    })  # fmt: skip
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "base-url": server.api,
+            # The leak watch learns no secrets from generated values (tests/leakwatch.py).
+            "headers": {GENERATED: "1"},
+            "auth": {
+                "wfc": {
+                    "path": str(_wfc_file(tmp, tenant, peer)),
+                    "user": "owner",
+                    "peers": ["owner", "peer"],
+                }
+            },
+            # The tenant's account and app: another's is a 403 before anything else is read (those
+            # answers are tests/test_errors.py's). Often the dataset's meetings and recordings, else
+            # most IDs would be unknown (404).
+            "dictionaries": {
+                "meetings": {"values": [m.id for m in made.meetings]},
+                "recordings": {"values": [r.id for r in made.recordings]},
+            },
+            "parameters": {
+                "account_id": tenant.account_id,
+                "app_id": tenant.app_id,
+                "path.meeting_id": {"dictionary": "meetings", "probability": 0.5},
+                "path.recording_id": {"dictionary": "recordings", "probability": 0.5},
+                "query.meeting_id": {"dictionary": "meetings", "probability": 0.5},
+                "body.meeting_id": {"dictionary": "meetings", "probability": 0.5},
+            },
+            "generation": {
+                "mode": "all",
+                "max-examples": EXAMPLES,
+                "deterministic": CI,
+                "database": "none",
+            },
+            # Every check (they all default to on; named so that none is left off by a default),
+            # max_response_time included.
+            "checks": {
+                "enabled": True,
+                "max_response_time": MAX_RESPONSE_TIME_S,
+                **{name: {"enabled": True} for name in ALL_CHECKS},
+            },
+            "phases": {
+                name: {"enabled": True} for name in ("examples", "coverage", "fuzzing", "stateful")
+            },
+            "continue-on-failure": True,
+            "workers": 1,
+        }
+    )
     schema = schemathesis.openapi.from_dict(openapi_document(), config=config)
     excused = Excused(server, tenant)
     schema.hook("filter_failure")(excused)
@@ -282,8 +322,13 @@ def _run(
         # reckit's own reading of its document besides schemathesis's (tests/openapi_check.py).
         kind = response.headers.get("content-type") or [""]
         if response.status_code != 405 and response.content:
-            validate(case.method, case.formatted_path, response.status_code,
-                     kind[0] if isinstance(kind, list) else kind, response.json())  # fmt: skip
+            validate(
+                case.method,
+                case.formatted_path,
+                response.status_code,
+                kind[0] if isinstance(kind, list) else kind,
+                response.json(),
+            )
 
     out = Outcome()
     for event in from_schema(schema).execute():
@@ -298,8 +343,10 @@ def _run(
                     if info is None:
                         continue
                     curl = info.steps[-1].curl if info.steps else info.code_sample
-                    out.failures.append(f"[{event.phase.value}] {node.name}: {info.failure.title}"
-                                        f"\n{info.failure.message}\n{curl}")  # fmt: skip
+                    out.failures.append(
+                        f"[{event.phase.value}] {node.name}: {info.failure.title}"
+                        f"\n{info.failure.message}\n{curl}"
+                    )
         elif isinstance(event, events.NonFatalError | events.FatalError):
             out.errors.append(repr(event))
         elif isinstance(event, events.PhaseFinished):
@@ -312,26 +359,35 @@ def test_fuzz_every_check(server: LiveServer, tenant: Tenant, tmp_path: Path) ->
     made = make_dataset(server.db, tenant.app_id, 40)
     # One meeting with a live session, so that track recordings can start.
     with server.db.transaction(write=True) as tx:
-        sessions.insert(tx, new_uuid(), tenant.app_id, made.meetings[0].id, None,
-                        int(time.time() * 1000))  # fmt: skip
+        sessions.insert(
+            tx, new_uuid(), tenant.app_id, made.meetings[0].id, None, int(time.time() * 1000)
+        )
     seed = int(os.environ.get("RECKIT_FUZZ_SEED", "0" if CI else str(random.randrange(2**32))))
     started = time.monotonic()
     out, excused = _run(server, tenant, made, tmp_path, seed)
     elapsed = time.monotonic() - started
     total = sum(out.requests.values())
-    print(f"\nfuzz seed {seed}: {total} requests in {elapsed:.1f} s; phases {out.phases}; "
-          f"excused by prose rules: {excused.seen}; checks: {out.checks}")  # fmt: skip
+    print(
+        f"\nfuzz seed {seed}: {total} requests in {elapsed:.1f} s; phases {out.phases}; "
+        f"excused by prose rules: {excused.seen}; checks: {out.checks}"
+    )
     assert not out.errors, f"seed {seed}: {out.errors}"
     unique = sorted(set(out.failures))
     assert not unique, f"seed {seed}: {len(unique)} failures:\n\n" + "\n\n".join(unique[:20])
     for phase in ("coverage", "fuzzing", "stateful"):
         assert out.phases.get(phase) == "success", out.phases
     # Every operation of the document, in both phases that go through them one by one.
-    operations = {f"{method.upper()} {path}" for path, item in openapi_document()["paths"].items()
-                  for method in item}  # fmt: skip
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in openapi_document()["paths"].items()
+        for method in item
+    }
     for phase in ("coverage", "fuzzing"):
-        reached = {label.split(" ", 1)[1] for label, n in out.requests.items()
-                   if label.startswith(f"{phase} ") and n > 0}  # fmt: skip
+        reached = {
+            label.split(" ", 1)[1]
+            for label, n in out.requests.items()
+            if label.startswith(f"{phase} ") and n > 0
+        }
         assert reached == operations, (phase, operations ^ reached)
     assert out.requests.get("stateful Stateful tests", 0) > 0, out.requests
     assert total >= MIN_REQUESTS, out.requests
@@ -370,40 +426,103 @@ def _query_accepted(name: str, value: str) -> bool:
 
 def _list_param(name: str) -> dict[str, Any]:
     path = openapi_document()["paths"]["/accounts/{account_id}/realtime/kit/{app_id}/recordings"]
-    schema: dict[str, Any] = next(p["schema"] for p in path["get"]["parameters"]
-                                  if p.get("name") == name)  # fmt: skip
+    schema: dict[str, Any] = next(
+        p["schema"] for p in path["get"]["parameters"] if p.get("name") == name
+    )
     return schema
 
 
 _START = {"$ref": "#/components/schemas/StartRecordingBody"}
 BODIES = [
-    *({"meeting_id": _MEETING_ID, "file_name_prefix": p} for p in (
-        "talk", "a b-c_d", "a\n", "a\x1c", "a\x85", "a\ufeff", "\u00e9", "a\u0301", "\u00b2",
-        "\u0661", "\u203f", "", "a/b")),
-    *({"meeting_id": _MEETING_ID, "rtmp_out_config": {"rtmp_url": u}} for u in (
-        "rtmp://h:1935/live/key", "http://a", "HTTP://a", "h://a", "a:b", "http://", "http://a b",
-        "http://a\n", "http://a\x85", "http://a\ufeff", "http://a/\u3000", "http://a/\u200b")),
+    *(
+        {"meeting_id": _MEETING_ID, "file_name_prefix": p}
+        for p in (
+            "talk",
+            "a b-c_d",
+            "a\n",
+            "a\x1c",
+            "a\x85",
+            "a\ufeff",
+            "\u00e9",
+            "a\u0301",
+            "\u00b2",
+            "\u0661",
+            "\u203f",
+            "",
+            "a/b",
+        )
+    ),
+    *(
+        {"meeting_id": _MEETING_ID, "rtmp_out_config": {"rtmp_url": u}}
+        for u in (
+            "rtmp://h:1935/live/key",
+            "http://a",
+            "HTTP://a",
+            "h://a",
+            "a:b",
+            "http://",
+            "http://a b",
+            "http://a\n",
+            "http://a\x85",
+            "http://a\ufeff",
+            "http://a/\u3000",
+            "http://a/\u200b",
+        )
+    ),
     *({"meeting_id": _MEETING_ID, "max_seconds": s} for s in (60, 60.0, 60.5, 86400.0, 59.0)),
     *({"meeting_id": _MEETING_ID, "video_config": {"width": w}} for w in (640.0, 640.5, 1921)),
-    *({"meeting_id": _MEETING_ID, "storage_config": s} for s in (
-        {"type": "gcs", "bucket": "b"}, {"type": "gcs", "bucket": ""}, {"type": "gcs"},
-        {"type": "aws", "access_key": "k", "region": "r", "bucket": "b"},
-        {"type": "aws", "access_key": "k", "region": "", "bucket": "b"},
-        {"type": "azure", "access_key": "k", "region": "", "bucket": "b"},
-        {"type": "azure", "access_key": "k", "bucket": "b"},
-        {"type": "sftp", "host": "h", "port": 22, "username": "u", "auth_method": "KEY",
-         "private_key": "k"},
-        {"type": "sftp", "host": "h", "port": 22.0, "username": "u", "auth_method": "KEY",
-         "password": "p"},
-        {"type": "sftp", "host": "h", "port": 22, "username": "u", "auth_method": "PASSWORD",
-         "password": "p"},
-        {"type": "sftp", "host": "h", "port": 22, "username": "", "auth_method": "PASSWORD",
-         "password": "p"},
-        None)),
+    *(
+        {"meeting_id": _MEETING_ID, "storage_config": s}
+        for s in (
+            {"type": "gcs", "bucket": "b"},
+            {"type": "gcs", "bucket": ""},
+            {"type": "gcs"},
+            {"type": "aws", "access_key": "k", "region": "r", "bucket": "b"},
+            {"type": "aws", "access_key": "k", "region": "", "bucket": "b"},
+            {"type": "azure", "access_key": "k", "region": "", "bucket": "b"},
+            {"type": "azure", "access_key": "k", "bucket": "b"},
+            {
+                "type": "sftp",
+                "host": "h",
+                "port": 22,
+                "username": "u",
+                "auth_method": "KEY",
+                "private_key": "k",
+            },
+            {
+                "type": "sftp",
+                "host": "h",
+                "port": 22.0,
+                "username": "u",
+                "auth_method": "KEY",
+                "password": "p",
+            },
+            {
+                "type": "sftp",
+                "host": "h",
+                "port": 22,
+                "username": "u",
+                "auth_method": "PASSWORD",
+                "password": "p",
+            },
+            {
+                "type": "sftp",
+                "host": "h",
+                "port": 22,
+                "username": "",
+                "auth_method": "PASSWORD",
+                "password": "p",
+            },
+            None,
+        )
+    ),
     {"meeting_id": _MEETING_ID, "url": "http://a"},
-    {"meeting_id": _MEETING_ID, "realtimekit_bucket_config": {"enabled": False},
-     "storage_config": None},
-]  # fmt: skip
+    {
+        "meeting_id": _MEETING_ID,
+        "realtimekit_bucket_config": {"enabled": False},
+        "storage_config": None,
+    },
+]
 
 
 @pytest.mark.parametrize("body", BODIES, ids=repr)
@@ -417,20 +536,44 @@ def test_the_start_body_is_read_alike(body: dict[str, Any]) -> None:
 
 
 QUERIES = [
-    *(("status", s) for s in ("UPLOADED", "", "UPLOADED,ERRORED", " PAUSED , ,INVOKED ",
-                              "uploaded", "UPLOADED;ERRORED", "\x1cUPLOADED", "\ufeffUPLOADED")),
+    *(
+        ("status", s)
+        for s in (
+            "UPLOADED",
+            "",
+            "UPLOADED,ERRORED",
+            " PAUSED , ,INVOKED ",
+            "uploaded",
+            "UPLOADED;ERRORED",
+            "\x1cUPLOADED",
+            "\ufeffUPLOADED",
+        )
+    ),
     *(("status[]", s) for s in ("ERRORED", "ERRORED,x")),
     *(("expired", e) for e in ("true", "FALSE", "tRuE", "yes", "1", "true\n", "")),
-    *(("start_time", t) for t in (
-        "2026-01-01T00:00:00Z", "2026-01-01t00:00:00.123456789z", "2026-01-01T00:00:00+05:30",
-        "2026-01-01", "0001-01-01T00:00:00+23:59", "2026-01-01T00:00:00.1234567890Z",
-        "2026-12-31T23:59:60Z", "0000-01-01T00:00:00Z", "2026-02-30", "2026-02-30T00:00:00Z",
-        "2026-01-01T24:00:00Z", "20260101T000000Z")),
+    *(
+        ("start_time", t)
+        for t in (
+            "2026-01-01T00:00:00Z",
+            "2026-01-01t00:00:00.123456789z",
+            "2026-01-01T00:00:00+05:30",
+            "2026-01-01",
+            "0001-01-01T00:00:00+23:59",
+            "2026-01-01T00:00:00.1234567890Z",
+            "2026-12-31T23:59:60Z",
+            "0000-01-01T00:00:00Z",
+            "2026-02-30",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "20260101T000000Z",
+        )
+    ),
     *(("meeting_id", m) for m in (_MEETING_ID, _MEETING_ID.upper(), _MEETING_ID[:-1], "")),
     # A final newline is not part of an ID or a time (Python's "$" would take it).
-    ("meeting_id", _MEETING_ID + "\n"), ("start_time", "2026-01-01\n"),
+    ("meeting_id", _MEETING_ID + "\n"),
+    ("start_time", "2026-01-01\n"),
     ("end_time", "2026-01-01T00:00:00Z\n"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "value"), QUERIES, ids=repr)
@@ -441,12 +584,17 @@ def test_list_parameters_are_read_alike(name: str, value: str) -> None:
     assert _doc_valid(schema, value) == _query_accepted(name, value)
 
 
-@pytest.mark.parametrize("name", ["app", " padded ", "\x1c", "\x85", "\u3000", "\ufeff",
-                                  "\u200b", "a\x00b"], ids=repr)  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["app", " padded ", "\x1c", "\x85", "\u3000", "\ufeff", "\u200b", "a\x00b"], ids=repr
+)
 def test_app_names_are_read_alike(server: LiveServer, tenant: Tenant, name: str) -> None:
     apps = openapi_document()["paths"]["/accounts/{account_id}/realtime/kit/apps"]
     schema = apps["post"]["requestBody"]["content"]["application/json"]["schema"]
-    r = httpx.post(f"{server.api}/accounts/{tenant.account_id}/realtime/kit/apps",
-                   json={"name": name}, headers=tenant.auth, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{server.api}/accounts/{tenant.account_id}/realtime/kit/apps",
+        json={"name": name},
+        headers=tenant.auth,
+        timeout=30,
+    )
     assert r.status_code in (200, 400), r.text
     assert _doc_valid(schema, {"name": name}) == (r.status_code == 200), r.text

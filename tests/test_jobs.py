@@ -65,7 +65,10 @@ def test_two_nodes_racing_claim_disjoint_jobs(database: Database, kind: str) -> 
         for job in held:
             stored = _get(database, job.id)
             assert (stored.lease_owner, stored.lease_token, stored.attempts) == (
-                name, job.lease_token, 1)  # fmt: skip
+                name,
+                job.lease_token,
+                1,
+            )
 
 
 def test_a_claim_under_way_does_not_hold_up_another_node(database: Database, kind: str) -> None:
@@ -109,7 +112,10 @@ def test_a_lease_that_runs_out_hands_the_job_over(database: Database, kind: str)
         assert not jobs.succeed(tx, job_id, NOW + LEASE + 1, None)  # never claimed: nothing
     unchanged = _get(database, job_id)
     assert (unchanged.status, unchanged.lease_token, unchanged.attempts) == (
-        jobs.PENDING, second.lease_token, 2)  # fmt: skip
+        jobs.PENDING,
+        second.lease_token,
+        2,
+    )
     assert unchanged.last_error is None and unchanged.next_at == NOW
     with database.transaction(write=True) as tx:
         assert jobs.succeed(tx, job_id, NOW + LEASE + 2, second.lease_token)

@@ -26,9 +26,14 @@ CLOCK = ManualClock(NOW)
 @pytest.fixture(scope="module")
 def server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     port = free_port()
-    settings = Settings(host="127.0.0.1", port=port, sweep_interval_s=0,
-                        data_dir=tmp_path_factory.mktemp("data"), recorder_timeout_s=30,
-                        empty_room_s=60)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=port,
+        sweep_interval_s=0,
+        data_dir=tmp_path_factory.mktemp("data"),
+        recorder_timeout_s=30,
+        empty_room_s=60,
+    )
     with run_server(database, settings, CLOCK) as live_server:
         yield live_server
 
@@ -40,9 +45,13 @@ def tenant(database: Database) -> Tenant:
 
 @pytest.fixture
 def cf(server: LiveServer, tenant: Tenant) -> Iterator[Cloudflare]:
-    with Cloudflare(api_token=tenant.token, base_url=server.api, max_retries=0,
-                    http_client=ValidatingClient(),
-                    _strict_response_validation=True) as client:  # fmt: skip
+    with Cloudflare(
+        api_token=tenant.token,
+        base_url=server.api,
+        max_retries=0,
+        http_client=ValidatingClient(),
+        _strict_response_validation=True,
+    ) as client:
         yield client
 
 
@@ -83,12 +92,14 @@ def claim(recorder: Scripted, rid: str) -> dict[str, Any]:
 def test_start_pause_resume_stop_upload(
     cf: Cloudflare, tenant: Tenant, recorder: Scripted, server: LiveServer, tmp_path: Path
 ) -> None:
-    meeting = cf.realtime_kit.meetings.create(tenant.app_id, account_id=tenant.account_id,
-                                              title="Lifecycle").data  # fmt: skip
+    meeting = cf.realtime_kit.meetings.create(
+        tenant.app_id, account_id=tenant.account_id, title="Lifecycle"
+    ).data
     assert meeting is not None and meeting.id is not None
     invoked = CLOCK.now_ms()
-    rec = start(cf, tenant, meeting.id, video_config={"codec": "VP9", "width": 320},
-                file_name_prefix="talk")  # fmt: skip
+    rec = start(
+        cf, tenant, meeting.id, video_config={"codec": "VP9", "width": 320}, file_name_prefix="talk"
+    )
     assert rec.status == "INVOKED" and rec.started_time is None
     assert rec.output_file_name == f"talk_{meeting.id}_{invoked}.webm"
     assert rec.start_reason.reason == "API_CALL"
@@ -101,7 +112,8 @@ def test_start_pause_resume_stop_upload(
     got = get(cf, tenant, rec.id)
     assert got.status == "RECORDING" and got.started_time is not None
     active = cf.realtime_kit.recordings.get_active_recordings(
-        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id).data  # fmt: skip
+        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id
+    ).data
     assert active.id == rec.id
     CLOCK.advance(10_000)
     assert act(cf, tenant, rec.id, "pause").status == "PAUSED"
@@ -117,7 +129,8 @@ def test_start_pause_resume_stop_upload(
     assert act(cf, tenant, rec.id, "stop").status == "UPLOADING"
     with pytest.raises(NotFoundError):
         cf.realtime_kit.recordings.get_active_recordings(
-            meeting.id, account_id=tenant.account_id, app_id=tenant.app_id)  # fmt: skip
+            meeting.id, account_id=tenant.account_id, app_id=tenant.app_id
+        )
     assert claim(recorder, rec.id)["status"] == "UPLOADING"
     media = tmp_path / "out.webm"
     media.write_bytes(b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 40)
@@ -136,15 +149,17 @@ def test_start_pause_resume_stop_upload(
         part = http.get(done.download_url, headers={"range": "bytes=10-19"})
         assert part.status_code == 206 and part.content == media.read_bytes()[10:20]
     listed = cf.realtime_kit.recordings.get_recordings(
-        tenant.app_id, account_id=tenant.account_id, meeting_id=meeting.id).data  # fmt: skip
+        tenant.app_id, account_id=tenant.account_id, meeting_id=meeting.id
+    ).data
     assert [r.id for r in listed] == [rec.id] and listed[0].status == "UPLOADED"
     with server.db.transaction() as tx:
         stored = live.get(tx, tenant.app_id, rec.id)
     assert stored is not None and stored.paused_ms == 5_000
 
 
-def raw(server: LiveServer, t: Tenant, method: str, path: str, body: Any = None,
-        **headers: str) -> httpx.Response:  # fmt: skip
+def raw(
+    server: LiveServer, t: Tenant, method: str, path: str, body: Any = None, **headers: str
+) -> httpx.Response:
     url = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings{path}"
     with ValidatingClient() as http:
         return http.request(method, url, json=body, headers={**t.auth, **headers})
@@ -162,7 +177,8 @@ def test_illegal_transitions_and_stop_before_capture(
     rid = raw(server, tenant, "POST", "", {"meeting_id": m.id}).json()["data"]["id"]
     for action in ("pause", "resume"):
         assert f"cannot {action} a recording that is INVOKED" in message(
-            raw(server, tenant, "PUT", f"/{rid}", {"action": action}))  # fmt: skip
+            raw(server, tenant, "PUT", f"/{rid}", {"action": action})
+        )
     assert "action" in message(raw(server, tenant, "PUT", f"/{rid}", {"action": "rewind"}))
     assert "body" in message(raw(server, tenant, "PUT", f"/{rid}"))
     stopped = raw(server, tenant, "PUT", f"/{rid}", {"action": "stop"}).json()["data"]
@@ -170,8 +186,9 @@ def test_illegal_transitions_and_stop_before_capture(
     for action in ("pause", "resume"):
         assert "ERRORED" in message(raw(server, tenant, "PUT", f"/{rid}", {"action": action}))
     assert raw(server, tenant, "PUT", f"/{rid}", {"action": "stop"}).status_code == 200
-    missing = raw(server, tenant, "PUT", "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,
-                  {"action": "stop"})  # fmt: skip
+    missing = raw(
+        server, tenant, "PUT", "/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12, {"action": "stop"}
+    )
     assert missing.status_code == 404
     assert '"recording_id" must be a valid GUID' in message(raw(server, tenant, "GET", "/nope"))
 
@@ -191,19 +208,33 @@ def test_illegal_transitions_and_stop_before_capture(
         ({"audio_config": {"codec": "OPUS"}}, '"audio_config.codec"'),
         ({"file_name_prefix": "a/b"}, '"file_name_prefix"'),
         ({"realtimekit_bucket_config": {}}, '"realtimekit_bucket_config.enabled" is required'),
-        ({"storage_config": {"type": "aws", "bucket": "b", "region": "r"}},
-         '"storage_config.access_key" is required'),
-        ({"storage_config": {"type": "sftp", "host": "h", "port": 22, "username": "u",
-                             "auth_method": "KEY"}}, '"storage_config.private_key" is required'),
+        (
+            {"storage_config": {"type": "aws", "bucket": "b", "region": "r"}},
+            '"storage_config.access_key" is required',
+        ),
+        (
+            {
+                "storage_config": {
+                    "type": "sftp",
+                    "host": "h",
+                    "port": 22,
+                    "username": "u",
+                    "auth_method": "KEY",
+                }
+            },
+            '"storage_config.private_key" is required',
+        ),
         ({"storage_config": {"type": "s3"}}, '"storage_config.type"'),
         ({"video_config": {"watermark": {"url": "not a url"}}}, '"video_config.watermark.url"'),
         ({"rtmp_out_config": {"rtmp_url": "nope"}}, '"rtmp_out_config.rtmp_url"'),
         ({"url": "https://example.com/page"}, '"url" is not supported'),
-        ({"realtimekit_bucket_config": {"enabled": False}, "storage_config": None},
-         "nowhere to go"),
+        (
+            {"realtimekit_bucket_config": {"enabled": False}, "storage_config": None},
+            "nowhere to go",
+        ),
         ({"allow_multiple_recordings": "yes"}, '"allow_multiple_recordings"'),
     ],
-)  # fmt: skip
+)
 def test_invalid_start_bodies_name_the_field(
     server: LiveServer, tenant: Tenant, database: Database, body: dict[str, Any], field: str
 ) -> None:
@@ -252,8 +283,16 @@ def test_a_replayed_start_returns_the_same_recording(
     assert again.status_code == 200 and again.json()["data"]["id"] == first["id"]
     # Not a retry, or a different body: the one-active rule answers.
     assert "already" in message(raw(server, tenant, "POST", "", body))
-    assert "already" in message(raw(server, tenant, "POST", "", {**body, "max_seconds": 90},
-                                    **{"x-stainless-retry-count": "1"}))  # fmt: skip
+    assert "already" in message(
+        raw(
+            server,
+            tenant,
+            "POST",
+            "",
+            {**body, "max_seconds": 90},
+            **{"x-stainless-retry-count": "1"},
+        )
+    )
 
 
 def test_max_seconds_stops_at_the_limit(
@@ -343,28 +382,35 @@ def test_record_on_start_and_track_recording(
     cf: Cloudflare, server: LiveServer, tenant: Tenant, recorder: Scripted
 ) -> None:
     meeting = cf.realtime_kit.meetings.create(
-        tenant.app_id, account_id=tenant.account_id, title="auto", record_on_start=True,
+        tenant.app_id,
+        account_id=tenant.account_id,
+        title="auto",
+        record_on_start=True,
         recording_config={"video_config": {"width": 640, "height": 360}, "max_seconds": 600},
-    ).data  # fmt: skip
+    ).data
     assert meeting is not None and meeting.id is not None
     with pytest.raises(BadRequestError, match="no live session"):
         cf.realtime_kit.recordings.start_track_recording(
-            tenant.app_id, account_id=tenant.account_id, meeting_id=meeting.id)  # fmt: skip
+            tenant.app_id, account_id=tenant.account_id, meeting_id=meeting.id
+        )
     sid = recorder.session_started(tenant.app_id, meeting.id, "rtmp://127.0.0.1/live/room")
     recorder.joined(sid, "p1", "user-1", "rtmp://127.0.0.1/live/p1")
     recorder.joined(sid, "p2", "user-2", "rtmp://127.0.0.1/live/p2")
     auto = cf.realtime_kit.recordings.get_active_recordings(
-        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id).data  # fmt: skip
+        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id
+    ).data
     assert get(cf, tenant, auto.id).start_reason.reason == "RECORD_ON_START"
     job = claim(recorder, auto.id)
     assert job["source_url"] == "rtmp://127.0.0.1/live/room"
     # Meeting config over app defaults; the start body (none here) would win over both.
     assert job["config"]["video"]["width"] == 640 and job["config"]["max_seconds"] == 600
     track = cf.realtime_kit.recordings.start_track_recording(
-        tenant.app_id, account_id=tenant.account_id, meeting_id=meeting.id,
+        tenant.app_id,
+        account_id=tenant.account_id,
+        meeting_id=meeting.id,
         layers={"default": {"file_name_prefix": "speaker", "media_kind": "audio"}},
         user_ids=["user-2"],
-    ).data  # fmt: skip
+    ).data
     assert track is not None
     assert track.recording.output_file_name.startswith("speaker_")
     assert track.recording.output_file_name.endswith(".webm")
@@ -372,7 +418,8 @@ def test_record_on_start_and_track_recording(
     assert [s["participant_id"] for s in tjob["sources"]] == ["p2"]
     # The composite one is the active one (wire-spec §7 item 31).
     again = cf.realtime_kit.recordings.get_active_recordings(
-        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id).data  # fmt: skip
+        meeting.id, account_id=tenant.account_id, app_id=tenant.app_id
+    ).data
     assert again.id == auto.id
 
 

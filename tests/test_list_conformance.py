@@ -18,9 +18,18 @@ from tests.builders import NOW, SECRETS, Made, make_dataset
 from tests.conftest import LiveServer, Tenant, ValidatingClient, new_tenant, run_server
 
 REQUIRED = {
-    "id", "audio_download_url", "download_url", "download_url_expiry", "file_size",
-    "invoked_time", "output_file_name", "session_id", "started_time", "status", "stopped_time",
-}  # fmt: skip
+    "id",
+    "audio_download_url",
+    "download_url",
+    "download_url_expiry",
+    "file_size",
+    "invoked_time",
+    "output_file_name",
+    "session_id",
+    "started_time",
+    "status",
+    "stopped_time",
+}
 N = 130
 
 
@@ -42,9 +51,12 @@ def client(live: LiveServer, world: tuple[Tenant, Made]) -> Iterator[Cloudflare]
     tenant, _ = world
     http = ValidatingClient()
     with Cloudflare(
-        api_token=tenant.token, base_url=live.api, max_retries=0, http_client=http,
+        api_token=tenant.token,
+        base_url=live.api,
+        max_retries=0,
+        http_client=http,
         _strict_response_validation=True,
-    ) as cf:  # fmt: skip
+    ) as cf:
         yield cf
     # Every body the SDK received is free of secrets.
     for body in http.bodies:
@@ -112,8 +124,11 @@ def test_items_carry_every_required_key(client: Cloudflare, world: tuple[Tenant,
         assert ("recording_duration" in item) == (source.recording_duration is not None)
         if source.storage_config is not None:
             assert item["storage_config"] == {
-                "type": "aws", "bucket": "b", "region": "us-east-1", "path": "p",
-            }  # fmt: skip
+                "type": "aws",
+                "bucket": "b",
+                "region": "us-east-1",
+                "path": "p",
+            }
         meeting = made.meeting(source.meeting_id)
         assert item["meeting"]["id"] == meeting.id
         assert item["meeting"].get("title") == meeting.title
@@ -121,23 +136,39 @@ def test_items_carry_every_required_key(client: Cloudflare, world: tuple[Tenant,
 
 FILTERS: list[tuple[str, dict[str, Any], Callable[[NewRecording], bool] | None]] = [
     ("one status", {"status": ["UPLOADED"]}, lambda r: r.status == "UPLOADED"),
-    ("two statuses", {"status": ["ERRORED", "PAUSED"]},
-     lambda r: r.status in ("ERRORED", "PAUSED")),
-    ("expired", {"expired": True},
-     lambda r: r.download_url_expiry is not None and r.download_url_expiry <= NOW),
-    ("not expired", {"expired": False},
-     lambda r: r.download_url_expiry is None or r.download_url_expiry > NOW),
+    (
+        "two statuses",
+        {"status": ["ERRORED", "PAUSED"]},
+        lambda r: r.status in ("ERRORED", "PAUSED"),
+    ),
+    (
+        "expired",
+        {"expired": True},
+        lambda r: r.download_url_expiry is not None and r.download_url_expiry <= NOW,
+    ),
+    (
+        "not expired",
+        {"expired": False},
+        lambda r: r.download_url_expiry is None or r.download_url_expiry > NOW,
+    ),
     ("search title", {"search": "weekly"}, None),  # filled in from the data set below
     ("search wildcard", {"search": "100%"}, None),
     ("search underscore", {"search": "_fun"}, None),
     ("search quote", {"search": "o'brien"}, None),
     ("search nothing", {"search": "%%"}, None),
-    ("status and window", {"status": ["UPLOADED", "ERRORED"],
-                           "start_time": datetime.fromtimestamp((NOW - 20 * DAY_MS) / 1000, UTC),
-                           "end_time": datetime.fromtimestamp((NOW - 5 * DAY_MS) / 1000, UTC)},
-     lambda r: r.status in ("UPLOADED", "ERRORED")
-     and NOW - 20 * DAY_MS <= r.invoked_time <= NOW - 5 * DAY_MS),
-]  # fmt: skip
+    (
+        "status and window",
+        {
+            "status": ["UPLOADED", "ERRORED"],
+            "start_time": datetime.fromtimestamp((NOW - 20 * DAY_MS) / 1000, UTC),
+            "end_time": datetime.fromtimestamp((NOW - 5 * DAY_MS) / 1000, UTC),
+        },
+        lambda r: (
+            r.status in ("UPLOADED", "ERRORED")
+            and NOW - 20 * DAY_MS <= r.invoked_time <= NOW - 5 * DAY_MS
+        ),
+    ),
+]
 
 
 def _title_has(made: Made, needle: str) -> Callable[[NewRecording], bool]:
@@ -191,12 +222,16 @@ def test_time_bounds_are_inclusive_in_any_zone(
     variants: list[dict[str, Any]] = [
         {"start_time": as_utc, "end_time": datetime.fromtimestamp(hi / 1000, UTC)},
         {"start_time": format_ms(lo), "end_time": format_ms(hi)},
-        {"start_time": as_utc.astimezone(ist),
-         "end_time": datetime.fromtimestamp(hi / 1000, UTC).astimezone(ist)},
+        {
+            "start_time": as_utc.astimezone(ist),
+            "end_time": datetime.fromtimestamp(hi / 1000, UTC).astimezone(ist),
+        },
         # Naive: read as UTC.
-        {"start_time": as_utc.replace(tzinfo=None),
-         "end_time": datetime.fromtimestamp(hi / 1000, UTC).replace(tzinfo=None)},
-    ]  # fmt: skip
+        {
+            "start_time": as_utc.replace(tzinfo=None),
+            "end_time": datetime.fromtimestamp(hi / 1000, UTC).replace(tzinfo=None),
+        },
+    ]
     for params in variants:
         assert walk(client, tenant, per_page=25, **params) == want, params
     only_start = expected(made, lambda r: r.invoked_time >= lo)
@@ -236,6 +271,8 @@ def test_paging_edges(client: Cloudflare, world: tuple[Tenant, Made]) -> None:
     past = fetch(client, tenant, page_no=50, per_page=10)
     assert past.data == []
     assert (past.paging.start_offset, past.paging.end_offset, past.paging.total_count) == (
-        490, 490, N,
-    )  # fmt: skip
+        490,
+        490,
+        N,
+    )
     assert fetch(client, tenant, sort_by="invokedTime", per_page=3).data[0].id == expected(made)[0]

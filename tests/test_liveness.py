@@ -65,9 +65,14 @@ def store(engine: str, tmp_path: Path) -> Iterator[Database]:
 
 
 def _settings(tmp: Path) -> Settings:
-    return Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0, data_dir=tmp,
-                    recorder_timeout_s=TIMEOUT_MS / 1000,
-                    claim_timeout_s=CLAIM_MS / 1000)  # fmt: skip
+    return Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp,
+        recorder_timeout_s=TIMEOUT_MS / 1000,
+        claim_timeout_s=CLAIM_MS / 1000,
+    )
 
 
 @pytest.fixture
@@ -190,18 +195,25 @@ def test_handed_in_files_belong_to_the_server(
     video = tmp_path / "v.mp4"
     video.write_bytes(b"\x00" * 4096)
     recorder = Scripted.connect(server.url, store, clock, "hands-in")
-    config = {"type": "sftp", "host": "127.0.0.1", "port": 9, "username": "u",
-              "auth_method": "PASSWORD", "password": "pw-not-used", "path": "p"}  # fmt: skip
+    config = {
+        "type": "sftp",
+        "host": "127.0.0.1",
+        "port": 9,
+        "username": "u",
+        "auth_method": "PASSWORD",
+        "password": "pw-not-used",
+        "path": "p",
+    }
     # Custom storage, so the recording waits UPLOADING for a delivery that never runs here.
-    rid = recorder.record(server.url, t, {"meeting_id": meeting.id, "storage_config": config},
-                          {"video": video})  # fmt: skip
+    rid = recorder.record(
+        server.url, t, {"meeting_id": meeting.id, "storage_config": config}, {"video": video}
+    )
     name = _get(server, t, rid)["output_file_name"]
     recorder.poll(4, [], instance="a-new-run")  # forgot it, restarted
     clock.advance(10 * TIMEOUT_MS)  # and silent ever since
     server.app.sweep_once()
     assert _get(server, t, rid)["status"] == "UPLOADING"
-    with httpx.Client(base_url=f"{server.url}/recorder/v1",
-                      headers=recorder.http.headers) as http:  # fmt: skip
+    with httpx.Client(base_url=f"{server.url}/recorder/v1", headers=recorder.http.headers) as http:
         replaced = http.put(f"/recordings/{rid}/files/{name}", content=b"other bytes")
         assert replaced.status_code == 409, replaced.text
         added = http.put(f"/recordings/{rid}/files/extra.mp4", content=b"more bytes")

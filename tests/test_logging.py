@@ -35,8 +35,13 @@ TEXT_LINE = re.compile(rf"^({TIME}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) (.
 RID = "0b0c1a2e-1111-2222-3333-444455556666"
 
 
-def _emit(formatter: logging.Formatter, *, extra: dict[str, Any] | None = None,
-          exc: bool = False, msg: str = "hello %s") -> str:  # fmt: skip
+def _emit(
+    formatter: logging.Formatter,
+    *,
+    extra: dict[str, Any] | None = None,
+    exc: bool = False,
+    msg: str = "hello %s",
+) -> str:
     """What ``formatter`` writes for one event of logger ``reckit.test``, through the same
     filter as the server's handler."""
     stream = io.StringIO()
@@ -84,9 +89,11 @@ def test_a_json_line_parses_with_its_fields() -> None:
         entry = orjson.loads(_emit(logs.JsonFormatter(), exc=True))
     assert re.fullmatch(TIME, entry["time"])
     assert {k: entry[k] for k in ("level", "logger", "message", "recording_id")} == {
-        "level": "ERROR", "logger": "reckit.test.logging", "message": "hello world",
+        "level": "ERROR",
+        "logger": "reckit.test.logging",
+        "message": "hello world",
         "recording_id": RID,
-    }  # fmt: skip
+    }
     assert "request_id" not in entry
     assert entry["exception"].startswith("Traceback") and "ValueError: boom" in entry["exception"]
 
@@ -136,10 +143,13 @@ def test_a_request_is_tagged_with_its_id_and_the_recording_in_its_path() -> None
         return None
 
     wrapped = RequestIds(app)
-    paths = [f"/client/v4/accounts/a/realtime/kit/b/recordings/{RID}",
-             f"/recorder/v1/recordings/{RID}/complete", f"/dl/app/{RID}/x.mp4",
-             "/client/v4/accounts/a/realtime/kit/b/recordings",
-             f"/accounts/a/realtime/kit/b/recordings/active-recording/{RID}"]  # fmt: skip
+    paths = [
+        f"/client/v4/accounts/a/realtime/kit/b/recordings/{RID}",
+        f"/recorder/v1/recordings/{RID}/complete",
+        f"/dl/app/{RID}/x.mp4",
+        "/client/v4/accounts/a/realtime/kit/b/recordings",
+        f"/accounts/a/realtime/kit/b/recordings/active-recording/{RID}",
+    ]
     for path in paths:
         asyncio.run(wrapped({"type": "http", "path": path}, nothing, drop))
     assert [recording for _, recording in seen] == [RID, RID, RID, None, None]
@@ -159,17 +169,40 @@ def serve(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
     recorder on, until the block ends (Ctrl-C); standard error kept apart."""
     port = free_port()
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    for name in ("RECKIT_DATABASE_URL", "RECKIT_PUBLIC_URL", "RECKIT_DATA_DIR", SETTINGS_ENV,
-                 "RECKIT_BUILTIN_RECORDER", "RECKIT_LOG_FORMAT", "RECKIT_LOG_LEVEL"):  # fmt: skip
+    for name in (
+        "RECKIT_DATABASE_URL",
+        "RECKIT_PUBLIC_URL",
+        "RECKIT_DATA_DIR",
+        SETTINGS_ENV,
+        "RECKIT_BUILTIN_RECORDER",
+        "RECKIT_LOG_FORMAT",
+        "RECKIT_LOG_LEVEL",
+    ):
         if name not in (env or {}):
             environ.pop(name, None)
     stderr = tmp / "stderr.log"
     url = f"http://127.0.0.1:{port}"
-    with (tmp / "stdout.log").open("w") as out, stderr.open("w") as err, subprocess.Popen(
-        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port),
-         "--data-dir", str(tmp / "data"), *args],
-        stdout=out, stderr=err, env=environ, start_new_session=True,
-    ) as proc:  # fmt: skip
+    with (
+        (tmp / "stdout.log").open("w") as out,
+        stderr.open("w") as err,
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reckit.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp / "data"),
+                *args,
+            ],
+            stdout=out,
+            stderr=err,
+            env=environ,
+            start_new_session=True,
+        ) as proc,
+    ):
         try:
             wait_for(lambda: proc.poll() is not None or _up(url), "reckit serve to listen")
             assert proc.poll() is None, stderr.read_text()
@@ -191,8 +224,13 @@ def _up(url: str) -> bool:
 
 
 def _until_logged(run: Run, *needles: str) -> str:
-    return str(wait_for(lambda: (text := run.stderr.read_text()) and all(
-        n in text for n in needles) and text, f"{needles} in the log", timeout=30))  # fmt: skip
+    return str(
+        wait_for(
+            lambda: (text := run.stderr.read_text()) and all(n in text for n in needles) and text,
+            f"{needles} in the log",
+            timeout=30,
+        )
+    )
 
 
 @pytest.mark.slow
@@ -232,10 +270,21 @@ def test_serve_logs_json_lines_in_every_worker(tmp_path: Path) -> None:
 def test_a_bad_log_setting_stops_serve_before_it_starts(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECKIT_")}
     done = subprocess.run(
-        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(free_port()),
-         "--data-dir", str(tmp_path / "data")],
-        env={**env, "RECKIT_LOG_LEVEL": "loud"}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "reckit.cli",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        env={**env, "RECKIT_LOG_LEVEL": "loud"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "RECKIT_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in done.stderr
     assert not (tmp_path / "data").exists()

@@ -61,8 +61,9 @@ def world(server: LiveServer, database: Database) -> Iterator[World]:
     recorder = Scripted.connect(server.url, database, SystemClock(), "malformed-holder")
     other = add_meeting(database, t.app_id, "held")
     kit = f"/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}"
-    status, body = send(server, "POST", f"{kit}/recordings", t.auth,
-                        json.dumps({"meeting_id": other.id}).encode())  # fmt: skip
+    status, body = send(
+        server, "POST", f"{kit}/recordings", t.auth, json.dumps({"meeting_id": other.id}).encode()
+    )
     assert status == 200, body
     rid = body["data"]["id"]
     recorder.claim(rid)
@@ -79,8 +80,11 @@ def send(
     conn = http.client.HTTPConnection(host.hostname or "", host.port, timeout=30)
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)
-        for k, v in {**headers, "content-type": "application/json",
-                     "content-length": str(len(body))}.items():  # fmt: skip
+        for k, v in {
+            **headers,
+            "content-type": "application/json",
+            "content-length": str(len(body)),
+        }.items():
             conn.putheader(k, v)
         conn.endheaders(body)
         resp = conn.getresponse()
@@ -139,16 +143,21 @@ def test_every_malformed_body_on_every_route_is_a_4xx(world: World) -> None:
 def test_numbers_that_fit_no_column_are_a_400(world: World) -> None:
     rid = world.recording_id
     for duration in ("1e308", "1e400", "-1", "9007199254740993e10"):
-        status, body = send(world.server, "POST", f"/recorder/v1/recordings/{rid}/complete",
-                            {"authorization": world.recorder_token},
-                            f'{{"files": {{"a.mp4": {{"role": "video"}}}},'
-                            f' "duration_s": {duration}}}'.encode())  # fmt: skip
+        status, body = send(
+            world.server,
+            "POST",
+            f"/recorder/v1/recordings/{rid}/complete",
+            {"authorization": world.recorder_token},
+            f'{{"files": {{"a.mp4": {{"role": "video"}}}}, "duration_s": {duration}}}'.encode(),
+        )
         assert_refused(status, body, f"duration {duration}")
     t = world.tenant
     kit = f"/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}"
-    for body in (b'{"meeting_id": "%s", "max_seconds": 1e308}' % world.meeting_id.encode(),
-                 b'{"meeting_id": "%s", "video_config": {"width": 99999999999999999999999}}'
-                 % world.meeting_id.encode()):  # fmt: skip
+    for body in (
+        b'{"meeting_id": "%s", "max_seconds": 1e308}' % world.meeting_id.encode(),
+        b'{"meeting_id": "%s", "video_config": {"width": 99999999999999999999999}}'
+        % world.meeting_id.encode(),
+    ):
         status, answer = send(world.server, "POST", f"{kit}/recordings", t.auth, body)
         assert_refused(status, answer, body.decode())
     # The recording is untouched: still capturing.
@@ -168,18 +177,24 @@ def test_sessions_of_unknown_apps_or_other_apps_meetings_are_refused(
         {"app_id": world.tenant.app_id, "meeting_id": "00000000-0000-4000-8000-000000000000"},
         {"app_id": world.tenant.app_id, "meeting_id": "not-a-uuid"},
     ):
-        status, answer = send(world.server, "POST", "/recorder/v1/sessions", rec,
-                              json.dumps(body).encode())  # fmt: skip
+        status, answer = send(
+            world.server, "POST", "/recorder/v1/sessions", rec, json.dumps(body).encode()
+        )
         assert_refused(status, answer, str(body))
     # A session ID reused for another meeting is refused too, not taken as a replay.
-    status, answer = send(world.server, "POST", "/recorder/v1/sessions", rec,
-                          json.dumps({"app_id": world.tenant.app_id,
-                                      "meeting_id": world.meeting_id}).encode())  # fmt: skip
+    status, answer = send(
+        world.server,
+        "POST",
+        "/recorder/v1/sessions",
+        rec,
+        json.dumps({"app_id": world.tenant.app_id, "meeting_id": world.meeting_id}).encode(),
+    )
     assert status == 200, answer
     sid = answer["data"]["session_id"]
     again = {"app_id": other.app_id, "meeting_id": foreign.id, "session_id": sid}
-    status, answer = send(world.server, "POST", "/recorder/v1/sessions", rec,
-                          json.dumps(again).encode())  # fmt: skip
+    status, answer = send(
+        world.server, "POST", "/recorder/v1/sessions", rec, json.dumps(again).encode()
+    )
     assert_refused(status, answer, "session of another meeting")
 
 

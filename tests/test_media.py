@@ -211,10 +211,20 @@ def _frames_rgb(path: Path) -> list[tuple[bytes, int]]:
 def test_watermark_is_drawn_in_its_corner(tmp_path: Path) -> None:
     mark = tmp_path / "mark.png"
     subprocess.run(
-        [ffmpeg_executable(), "-v", "error", "-f", "lavfi", "-i", "color=red:size=80x60",
-         "-frames:v", "1", str(mark)],
+        [
+            ffmpeg_executable(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=red:size=80x60",
+            "-frames:v",
+            "1",
+            str(mark),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     spec = replace(SMALL, watermark=mark, watermark_width=40, watermark_position="right bottom")
     capture = CompositeCapture(Source(), spec, AudioSpec(export_file=False), tmp_path, "rec")
     capture.start()

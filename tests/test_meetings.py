@@ -21,8 +21,14 @@ from tests.conftest import LiveServer, Tenant, ValidatingClient, free_port, new_
 
 MAX_PER_PAGE = 6
 SECRETS = ("AKIA-MEETING-SECRET", "meeting-s3cr3t", "sftp-passw0rd", "PRIVATE-KEY-xyz")
-STORAGE = {"type": "aws", "bucket": "b", "region": "us-east-1", "path": "p",
-           "access_key": SECRETS[0], "secret": SECRETS[1]}  # fmt: skip
+STORAGE = {
+    "type": "aws",
+    "bucket": "b",
+    "region": "us-east-1",
+    "path": "p",
+    "access_key": SECRETS[0],
+    "secret": SECRETS[1],
+}
 FULL: dict[str, Any] = {
     "title": "Quarterly Planning",
     "record_on_start": True,
@@ -41,15 +47,22 @@ FULL: dict[str, Any] = {
     },
     "ai_config": {
         "transcription": {"keywords": ["reckit"], "language": "de", "profanity_filter": True},
-        "summarization": {"summary_type": "lecture", "text_format": "plain_text",
-                          "word_limit": 150},
+        "summarization": {
+            "summary_type": "lecture",
+            "text_format": "plain_text",
+            "word_limit": 150,
+        },
     },
-}  # fmt: skip
+}
 DEFAULTS = {
-    "record_on_start": False, "live_stream_on_start": False, "persist_chat": False,
-    "session_keep_alive_time_in_secs": 60, "summarize_on_end": False,
-    "transcribe_on_end": False, "status": "ACTIVE",
-}  # fmt: skip
+    "record_on_start": False,
+    "live_stream_on_start": False,
+    "persist_chat": False,
+    "session_keep_alive_time_in_secs": 60,
+    "summarize_on_end": False,
+    "transcribe_on_end": False,
+    "status": "ACTIVE",
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +89,12 @@ def http() -> Iterator[ValidatingClient]:
 @pytest.fixture
 def client(live: LiveServer, tenant: Tenant, http: ValidatingClient) -> Iterator[Cloudflare]:
     with Cloudflare(
-        api_token=tenant.token, base_url=live.api, max_retries=0, http_client=http,
+        api_token=tenant.token,
+        base_url=live.api,
+        max_retries=0,
+        http_client=http,
         _strict_response_validation=True,
-    ) as cf:  # fmt: skip
+    ) as cf:
         yield cf
 
 
@@ -136,13 +152,22 @@ def test_create_every_field_and_get_it_back(client: Cloudflare, tenant: Tenant) 
         data["id"], account_id=tenant.account_id, app_id=tenant.app_id
     ).http_response.json()["data"]
     assert again == data
-    for key in ("title", "record_on_start", "live_stream_on_start", "persist_chat",
-                "session_keep_alive_time_in_secs", "summarize_on_end", "transcribe_on_end",
-                "ai_config"):  # fmt: skip
+    for key in (
+        "title",
+        "record_on_start",
+        "live_stream_on_start",
+        "persist_chat",
+        "session_keep_alive_time_in_secs",
+        "summarize_on_end",
+        "transcribe_on_end",
+        "ai_config",
+    ):
         assert data[key] == FULL[key], key
     public_storage = {k: v for k, v in STORAGE.items() if k not in ("access_key", "secret")}
-    assert data["recording_config"] == {**FULL["recording_config"],
-                                        "storage_config": public_storage}  # fmt: skip
+    assert data["recording_config"] == {
+        **FULL["recording_config"],
+        "storage_config": public_storage,
+    }
 
 
 def test_nullable_fields_take_their_defaults(client: Cloudflare, tenant: Tenant) -> None:
@@ -161,8 +186,15 @@ def test_unknown_body_keys_are_ignored(
 
 
 def test_secrets_are_never_stored(client: Cloudflare, tenant: Tenant, database: Database) -> None:
-    sftp = {"type": "sftp", "host": "h", "port": 22, "username": "u", "auth_method": "KEY",
-            "private_key": SECRETS[3], "password": SECRETS[2]}  # fmt: skip
+    sftp = {
+        "type": "sftp",
+        "host": "h",
+        "port": 22,
+        "username": "u",
+        "auth_method": "KEY",
+        "private_key": SECRETS[3],
+        "password": SECRETS[2],
+    }
     data = make(client, tenant, recording_config={"storage_config": sftp})
     assert data["recording_config"]["storage_config"] == {
         "type": "sftp",
@@ -188,9 +220,12 @@ def test_patch_changes_only_the_given_fields(
     created = make(client, tenant, **FULL)
     clock.advance(1000)
     updated = client.realtime_kit.meetings.with_raw_response.update_meeting_by_id(
-        created["id"], account_id=tenant.account_id, app_id=tenant.app_id,
-        title="Renamed", status="INACTIVE",
-    ).http_response.json()["data"]  # fmt: skip
+        created["id"],
+        account_id=tenant.account_id,
+        app_id=tenant.app_id,
+        title="Renamed",
+        status="INACTIVE",
+    ).http_response.json()["data"]
     assert updated["title"] == "Renamed" and updated["status"] == "INACTIVE"
     assert updated["updated_at"] == format_ms(clock.now_ms())
     assert updated["created_at"] == created["created_at"]
@@ -269,42 +304,77 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("POST", {"session_keep_alive_time_in_secs": 59}, '"session_keep_alive_time_in_secs"'),
     ("POST", {"session_keep_alive_time_in_secs": 601}, '"session_keep_alive_time_in_secs"'),
     ("POST", {"session_keep_alive_time_in_secs": 60.5}, '"session_keep_alive_time_in_secs"'),
-    ("POST", {"ai_config": {"summarization": {"word_limit": 149}}},
-     '"ai_config.summarization.word_limit"'),
-    ("POST", {"ai_config": {"summarization": {"word_limit": 1001}}},
-     '"ai_config.summarization.word_limit"'),
-    ("POST", {"ai_config": {"summarization": {"summary_type": "rant"}}},
-     '"ai_config.summarization.summary_type"'),
-    ("POST", {"ai_config": {"summarization": {"text_format": "html"}}},
-     '"ai_config.summarization.text_format"'),
-    ("POST", {"ai_config": {"transcription": {"language": "xx"}}},
-     '"ai_config.transcription.language"'),
-    ("POST", {"ai_config": {"transcription": {"keywords": "one"}}},
-     '"ai_config.transcription.keywords"'),
+    (
+        "POST",
+        {"ai_config": {"summarization": {"word_limit": 149}}},
+        '"ai_config.summarization.word_limit"',
+    ),
+    (
+        "POST",
+        {"ai_config": {"summarization": {"word_limit": 1001}}},
+        '"ai_config.summarization.word_limit"',
+    ),
+    (
+        "POST",
+        {"ai_config": {"summarization": {"summary_type": "rant"}}},
+        '"ai_config.summarization.summary_type"',
+    ),
+    (
+        "POST",
+        {"ai_config": {"summarization": {"text_format": "html"}}},
+        '"ai_config.summarization.text_format"',
+    ),
+    (
+        "POST",
+        {"ai_config": {"transcription": {"language": "xx"}}},
+        '"ai_config.transcription.language"',
+    ),
+    (
+        "POST",
+        {"ai_config": {"transcription": {"keywords": "one"}}},
+        '"ai_config.transcription.keywords"',
+    ),
     ("POST", {"ai_config": []}, '"ai_config"'),
     ("POST", {"recording_config": {"max_seconds": 59}}, '"recording_config.max_seconds"'),
-    ("POST", {"recording_config": {"video_config": {"width": 0}}},
-     '"recording_config.video_config.width"'),
-    ("POST", {"recording_config": {"live_streaming_config": {"rtmp_url": "nope"}}},
-     '"recording_config.live_streaming_config.rtmp_url"'),
-    ("POST", {"recording_config": {"storage_config": {"type": "aws", "bucket": "b"}}},
-     '"storage_config.access_key"'),
+    (
+        "POST",
+        {"recording_config": {"video_config": {"width": 0}}},
+        '"recording_config.video_config.width"',
+    ),
+    (
+        "POST",
+        {"recording_config": {"live_streaming_config": {"rtmp_url": "nope"}}},
+        '"recording_config.live_streaming_config.rtmp_url"',
+    ),
+    (
+        "POST",
+        {"recording_config": {"storage_config": {"type": "aws", "bucket": "b"}}},
+        '"storage_config.access_key"',
+    ),
     ("POST", {"recording_config": None}, '"recording_config"'),
     ("PATCH", {"status": "DONE"}, '"status"'),
     ("PATCH", {"title": None}, '"title"'),
     ("PATCH", {"record_on_start": None}, '"record_on_start"'),
     ("PATCH", {"session_keep_alive_time_in_secs": 1000}, '"session_keep_alive_time_in_secs"'),
     ("PUT", {"session_keep_alive_time_in_secs": "60"}, '"session_keep_alive_time_in_secs"'),
-    ("PUT", {"ai_config": {"transcription": {"profanity_filter": "no"}}},
-     '"ai_config.transcription.profanity_filter"'),
-]  # fmt: skip
+    (
+        "PUT",
+        {"ai_config": {"transcription": {"profanity_filter": "no"}}},
+        '"ai_config.transcription.profanity_filter"',
+    ),
+]
 
 
 @pytest.mark.parametrize(("method", "body", "field"), BAD_BODIES)
 def test_every_bad_field_is_a_400_naming_it(
-    live: LiveServer, tenant: Tenant, http: ValidatingClient, client: Cloudflare,
-    method: str, body: Any, field: str,
-) -> None:  # fmt: skip
+    live: LiveServer,
+    tenant: Tenant,
+    http: ValidatingClient,
+    client: Cloudflare,
+    method: str,
+    body: Any,
+    field: str,
+) -> None:
     url = base(live, tenant)
     if method != "POST":
         url += "/" + make(client, tenant)["id"]
@@ -360,8 +430,13 @@ def test_another_accounts_token_is_403(
     other = new_tenant(live.db)
     mine = make(client, tenant)["id"]
     url = base(live, tenant)
-    for method, target in (("GET", url), ("POST", url), ("GET", f"{url}/{mine}"),
-                           ("PATCH", f"{url}/{mine}"), ("PUT", f"{url}/{mine}")):  # fmt: skip
+    for method, target in (
+        ("GET", url),
+        ("POST", url),
+        ("GET", f"{url}/{mine}"),
+        ("PATCH", f"{url}/{mine}"),
+        ("PUT", f"{url}/{mine}"),
+    ):
         r = http.request(method, target, headers=other.auth, json={"title": 5})
         assert r.status_code == 403, (method, target)
         assert r.json()["errors"][0]["code"] == 10000
@@ -374,8 +449,15 @@ def test_another_accounts_token_is_403(
 @pytest.fixture
 def listed(client: Cloudflare, tenant: Tenant, clock: ManualClock) -> list[dict[str, Any]]:
     """Seven meetings, two sharing a created_at; newest first as the list orders them."""
-    titles = ["Alpha standup", "Beta review", "alpha retro", "Gamma", None, "Delta ALPHA",
-              "Epsilon"]  # fmt: skip
+    titles = [
+        "Alpha standup",
+        "Beta review",
+        "alpha retro",
+        "Gamma",
+        None,
+        "Delta ALPHA",
+        "Epsilon",
+    ]
     made = []
     for i, title in enumerate(titles):
         if i != 3:  # meetings 2 and 3 share a created_at: the ID breaks the tie
@@ -406,17 +488,24 @@ def test_paging_arithmetic(
         offset = (page_no - 1) * 3
         n = len(body["data"])
         if n:
-            assert body["paging"] == {"start_offset": offset + 1, "end_offset": offset + n,
-                                      "total_count": 7}  # fmt: skip
+            assert body["paging"] == {
+                "start_offset": offset + 1,
+                "end_offset": offset + n,
+                "total_count": 7,
+            }
         else:
-            assert body["paging"] == {"start_offset": offset, "end_offset": offset,
-                                      "total_count": 7}  # fmt: skip
+            assert body["paging"] == {
+                "start_offset": offset,
+                "end_offset": offset,
+                "total_count": 7,
+            }
         ids += [m["id"] for m in body["data"]]
         assert "ai_config" not in str(body["data"])
     assert ids == [m["id"] for m in listed]
     # per_page=0 counts; above the server's maximum it is clamped; page_no=0 is page 1.
-    count = client.realtime_kit.meetings.get(tenant.app_id, account_id=tenant.account_id,
-                                             per_page=0)  # fmt: skip
+    count = client.realtime_kit.meetings.get(
+        tenant.app_id, account_id=tenant.account_id, per_page=0
+    )
     assert count.data == [] and count.paging.total_count == 7
     assert count.paging.start_offset == count.paging.end_offset == 0
     assert len(list_ids(client, tenant, per_page=1000)) == MAX_PER_PAGE
@@ -449,17 +538,24 @@ def test_filters(client: Cloudflare, tenant: Tenant, listed: list[dict[str, Any]
     window = expect(lambda m: times[1] <= m["created_at"] <= times[3])
     assert list_ids(client, tenant, start_time=times[1], end_time=times[3]) == window
     assert list_ids(client, tenant, search="alpha", status="ACTIVE", end_time=times[0]) == (
-        expect(lambda m: m["created_at"] == times[0] and "alpha" in (m.get("title") or "")
-               .lower()))  # fmt: skip
+        expect(lambda m: m["created_at"] == times[0] and "alpha" in (m.get("title") or "").lower())
+    )
 
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=DONE", "status"), ("status=ACTIVE,INACTIVE", "status"), ("page_no=-1", "page_no"),
-     ("page_no=1.5", "page_no"), ("per_page=abc", "per_page"), ("start_time=yesterday",
-     "start_time"), ("end_time=", "end_time"), ("search=" + "x" * 257, "search"),
-     ("start_time=2026-01-02T00:00:00Z&end_time=2026-01-01T00:00:00Z", "start_time")],
-)  # fmt: skip
+    [
+        ("status=DONE", "status"),
+        ("status=ACTIVE,INACTIVE", "status"),
+        ("page_no=-1", "page_no"),
+        ("page_no=1.5", "page_no"),
+        ("per_page=abc", "per_page"),
+        ("start_time=yesterday", "start_time"),
+        ("end_time=", "end_time"),
+        ("search=" + "x" * 257, "search"),
+        ("start_time=2026-01-02T00:00:00Z&end_time=2026-01-01T00:00:00Z", "start_time"),
+    ],
+)
 def test_bad_list_query_is_400(
     live: LiveServer, tenant: Tenant, http: ValidatingClient, query: str, field: str
 ) -> None:

@@ -59,8 +59,13 @@ def test_expired_follows_the_clock(database: Database) -> None:
     with run_server(database, clock=clock) as live, ValidatingClient() as http:
         t = new_tenant(database)
         m = add_meeting(database, t.app_id, "expiring")
-        add_recording(database, t.app_id, m.id, download_url_expiry=NOW + DAY_MS,
-                      download_url="http://127.0.0.1/dl/x.mp4")  # fmt: skip
+        add_recording(
+            database,
+            t.app_id,
+            m.id,
+            download_url_expiry=NOW + DAY_MS,
+            download_url="http://127.0.0.1/dl/x.mp4",
+        )
         url = _url(live, t.account_id, t.app_id, "?expired=true")
         assert http.get(url, headers=t.auth).json()["paging"]["total_count"] == 0
         clock.advance(DAY_MS)

@@ -85,8 +85,7 @@ def busy_machine() -> Iterator[None]:
 
 @pytest.fixture
 def world(engine: str, tmp_path: Path, busy_machine: None) -> Iterator[World]:
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path,
-                        sweep_interval_s=0.2)  # fmt: skip
+    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path, sweep_interval_s=0.2)
     with own_database(engine, tmp_path) as db, run_server(db, settings) as server:
         with db.transaction(write=True) as tx:
             token, _ = create_recorder_token(tx, SystemClock(), "concurrency")
@@ -115,11 +114,20 @@ def _watermarks(directory: Path) -> Iterator[str]:
     directory.mkdir()
     for i, (r, g, b) in enumerate(COLOURS):
         subprocess.run(
-            [ffmpeg_executable(), "-v", "error", "-f", "lavfi", "-i",
-             f"color=0x{r:02x}{g:02x}{b:02x}:size={MARK_W}x{MARK_H}", "-frames:v", "1",
-             str(directory / f"{i}.png")],
+            [
+                ffmpeg_executable(),
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"color=0x{r:02x}{g:02x}{b:02x}:size={MARK_W}x{MARK_H}",
+                "-frames:v",
+                "1",
+                str(directory / f"{i}.png"),
+            ],
             check=True,
-        )  # fmt: skip
+        )
     handler = functools.partial(_QuietHandler, directory=str(directory))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -193,9 +201,12 @@ def _wait_for_all(
     while True:
         if _count(w, http, status="ERRORED"):
             with w.server.db.transaction() as tx:
-                reasons = {rid: rec.error_reason for rid in ids
-                           if (rec := live.get(tx, w.tenant.app_id, rid)) is not None
-                           and rec.status == "ERRORED"}  # fmt: skip
+                reasons = {
+                    rid: rec.error_reason
+                    for rid in ids
+                    if (rec := live.get(tx, w.tenant.app_id, rid)) is not None
+                    and rec.status == "ERRORED"
+                }
             raise AssertionError(f"{len(reasons)} recordings ERRORED: {reasons}")
         done = _count(w, http, status=status)
         if done == N:
@@ -214,10 +225,11 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
     # reused, while the machine is busy with 50 encoders.
     with httpx.Client(timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as http:
         meetings = [
-            _ok(http.post(f"{w.kit}/meetings", json={"title": f"concurrency {i:02d}"},
-                          headers=auth))["id"]
+            _ok(
+                http.post(f"{w.kit}/meetings", json={"title": f"concurrency {i:02d}"}, headers=auth)
+            )["id"]
             for i in range(N)
-        ]  # fmt: skip
+        ]
 
         def start(i: int) -> tuple[str, str, dict[str, Any]]:
             body = {
@@ -242,8 +254,10 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
         assert len(set(ids)) == N
         assert all(rec["status"] == "INVOKED" for rec in started)
         # Each name carries its own prefix and meeting from the start.
-        assert all(rec["output_file_name"].startswith(f"{prefixes[i]}_{meetings[i]}_")
-                   for i, rec in enumerate(started))  # fmt: skip
+        assert all(
+            rec["output_file_name"].startswith(f"{prefixes[i]}_{meetings[i]}_")
+            for i, rec in enumerate(started)
+        )
 
         _wait_for_all(w, http, "RECORDING", ids, RECORDING_TIMEOUT_S)
         time.sleep(HOLD_S)
@@ -278,8 +292,7 @@ def test_fifty_recordings_started_and_stopped_at_once(world: World, tmp_path: Pa
         assert _count(w, http, status="UPLOADED") == N
         assert _count(w, http) == N
         for i, meeting_id in enumerate(meetings):
-            r = http.get(f"{w.kit}/recordings", params={"meeting_id": meeting_id},
-                         headers=auth)  # fmt: skip
+            r = http.get(f"{w.kit}/recordings", params={"meeting_id": meeting_id}, headers=auth)
             assert _ok_paging(r)["total_count"] == 1
             [item] = r.json()["data"]
             assert item["id"] == ids[i] and item["meeting"]["id"] == meeting_id

@@ -54,38 +54,49 @@ def test_a_recording_end_to_end_with_real_media(
     world: tuple[LiveServer, Tenant], tmp_path: Path
 ) -> None:
     server, t = world
-    with Cloudflare(api_token=t.token, base_url=server.api, max_retries=0,
-                    http_client=ValidatingClient(),
-                    _strict_response_validation=True) as cf:  # fmt: skip
+    with Cloudflare(
+        api_token=t.token,
+        base_url=server.api,
+        max_retries=0,
+        http_client=ValidatingClient(),
+        _strict_response_validation=True,
+    ) as cf:
         rk = cf.realtime_kit
         meeting = rk.meetings.create(t.app_id, account_id=t.account_id, title="e2e").data
         assert meeting is not None and meeting.id is not None
         rec = rk.recordings.start_recordings(
-            t.app_id, account_id=t.account_id, meeting_id=meeting.id,
+            t.app_id,
+            account_id=t.account_id,
+            meeting_id=meeting.id,
             video_config={"codec": "H264", "width": 320, "height": 240},
             audio_config={"codec": "AAC", "channel": "mono", "export_file": True},
-        ).data  # fmt: skip
+        ).data
         assert rec is not None and rec.status == "INVOKED"
 
         def get() -> Any:
             return rk.recordings.get_one_recording(
-                rec.id, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+                rec.id, account_id=t.account_id, app_id=t.app_id
+            ).data
 
         wait_for(lambda: get().status == "RECORDING", "RECORDING")
         time.sleep(2.5)
         rk.recordings.pause_resume_stop_recording(
-            rec.id, account_id=t.account_id, app_id=t.app_id, action="pause")  # fmt: skip
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="pause"
+        )
         assert get().status == "PAUSED"
         time.sleep(2.0)
         rk.recordings.pause_resume_stop_recording(
-            rec.id, account_id=t.account_id, app_id=t.app_id, action="resume")  # fmt: skip
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="resume"
+        )
         time.sleep(2.5)
         stopped = rk.recordings.pause_resume_stop_recording(
-            rec.id, account_id=t.account_id, app_id=t.app_id, action="stop").data  # fmt: skip
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="stop"
+        ).data
         assert stopped is not None and stopped.status == "UPLOADING"
         with pytest.raises(NotFoundError):
             rk.recordings.get_active_recordings(
-                meeting.id, account_id=t.account_id, app_id=t.app_id)  # fmt: skip
+                meeting.id, account_id=t.account_id, app_id=t.app_id
+            )
         done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
         listed = rk.recordings.get_recordings(t.app_id, account_id=t.account_id).data
         assert [r.id for r in listed] == [rec.id] and listed[0].status == "UPLOADED"
@@ -118,9 +129,13 @@ def test_a_track_recording_gives_one_audio_file_per_participant(
     with server.db.transaction(write=True) as tx:
         token, _ = create_recorder_token(tx, SystemClock(), f"media-plane-{server.db.dialect}")
     media_plane = RecorderClient(server.url, token)
-    with Cloudflare(api_token=t.token, base_url=server.api, max_retries=0,
-                    http_client=ValidatingClient(),
-                    _strict_response_validation=True) as cf:  # fmt: skip
+    with Cloudflare(
+        api_token=t.token,
+        base_url=server.api,
+        max_retries=0,
+        http_client=ValidatingClient(),
+        _strict_response_validation=True,
+    ) as cf:
         rk = cf.realtime_kit
         meeting = rk.meetings.create(t.app_id, account_id=t.account_id, title="tracks").data
         assert meeting is not None and meeting.id is not None
@@ -129,20 +144,24 @@ def test_a_track_recording_gives_one_audio_file_per_participant(
         media_plane.joined(session, "alice", "user-a")
         media_plane.joined(session, "bob", "user-b")
         started = rk.recordings.start_track_recording(
-            t.app_id, account_id=t.account_id, meeting_id=meeting.id,
+            t.app_id,
+            account_id=t.account_id,
+            meeting_id=meeting.id,
             layers={"default": {"file_name_prefix": "voices", "media_kind": "audio"}},
-        ).data  # fmt: skip
+        ).data
         assert started is not None
         rid = started.recording.id
 
         def get() -> Any:
             return rk.recordings.get_one_recording(
-                rid, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+                rid, account_id=t.account_id, app_id=t.app_id
+            ).data
 
         wait_for(lambda: get().status == "RECORDING", "RECORDING")
         time.sleep(2.5)
         rk.recordings.pause_resume_stop_recording(
-            rid, account_id=t.account_id, app_id=t.app_id, action="stop")  # fmt: skip
+            rid, account_id=t.account_id, app_id=t.app_id, action="stop"
+        )
         done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
     media_plane.close()
     with server.db.transaction() as tx:
@@ -170,29 +189,49 @@ def test_every_track_file_is_reachable_and_delivered(
     with server.db.transaction(write=True) as tx:
         token, _ = create_recorder_token(tx, SystemClock(), f"plane-tracks-{server.db.dialect}")
     media_plane = RecorderClient(server.url, token)
-    storage = {"type": "sftp", "host": sshd.host, "port": sshd.port, "username": sshd.username,
-               "auth_method": "PASSWORD", "password": sshd.password,
-               "path": str(sshd.root / "tracks")}  # fmt: skip
+    storage = {
+        "type": "sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "username": sshd.username,
+        "auth_method": "PASSWORD",
+        "password": sshd.password,
+        "path": str(sshd.root / "tracks"),
+    }
     kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}"
-    with ValidatingClient(headers=t.auth) as http, Cloudflare(
-        api_token=t.token, base_url=server.api, max_retries=0, http_client=ValidatingClient(),
-        _strict_response_validation=True,
-    ) as cf:  # fmt: skip
+    with (
+        ValidatingClient(headers=t.auth) as http,
+        Cloudflare(
+            api_token=t.token,
+            base_url=server.api,
+            max_retries=0,
+            http_client=ValidatingClient(),
+            _strict_response_validation=True,
+        ) as cf,
+    ):
         meeting = http.post(f"{kit}/meetings", json={"title": "two voices"}).json()["data"]
         session = media_plane.session_started(t.app_id, meeting["id"])
         media_plane.joined(session, "alice", "user-a")
         media_plane.joined(session, "bob", "user-b")
-        layer = {"file_name_prefix": "pair", "media_kind": "audio",
-                 "outputs": [{"type": "REALTIMEKIT_BUCKET"},
-                             {"type": "STORAGE_CONFIG", "storage_config": storage}]}  # fmt: skip
-        r = http.post(f"{kit}/recordings/track",
-                      json={"meeting_id": meeting["id"], "layers": {"default": layer}})  # fmt: skip
+        layer = {
+            "file_name_prefix": "pair",
+            "media_kind": "audio",
+            "outputs": [
+                {"type": "REALTIMEKIT_BUCKET"},
+                {"type": "STORAGE_CONFIG", "storage_config": storage},
+            ],
+        }
+        r = http.post(
+            f"{kit}/recordings/track",
+            json={"meeting_id": meeting["id"], "layers": {"default": layer}},
+        )
         assert r.status_code == 200, r.text
         rid = r.json()["data"]["recording"]["id"]
 
         def get() -> Any:
             return cf.realtime_kit.recordings.get_one_recording(
-                rid, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+                rid, account_id=t.account_id, app_id=t.app_id
+            ).data
 
         wait_for(lambda: get().status == "RECORDING", "RECORDING")
         time.sleep(2.5)
@@ -204,7 +243,9 @@ def test_every_track_file_is_reachable_and_delivered(
     media_plane.close()
     tracks = sorted(one["tracks"], key=lambda track: track["participant_id"])
     assert [(x["participant_id"], x["user_id"]) for x in tracks] == [
-        ("alice", "user-a"), ("bob", "user-b")]  # fmt: skip
+        ("alice", "user-a"),
+        ("bob", "user-b"),
+    ]
     assert [item["tracks"] for item in listed if item["id"] == rid] == [one["tracks"]]
     # The documented fields describe the first file.
     assert done.download_url == one["tracks"][0]["download_url"]

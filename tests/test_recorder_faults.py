@@ -54,17 +54,33 @@ def store(engine: str, tmp_path: Path) -> Iterator[Database]:
 
 
 def test_a_killed_recorder_ends_its_recording_errored(store: Database, tmp_path: Path) -> None:
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path,
-                        sweep_interval_s=0.2, recorder_timeout_s=2)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=tmp_path,
+        sweep_interval_s=0.2,
+        recorder_timeout_s=2,
+    )
     with run_server(store, settings) as server:
         t = new_tenant(store)
         with store.transaction(write=True) as tx:
             token, _ = create_recorder_token(tx, SystemClock(), "doomed")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reckit.cli", "recorder", "--server", server.url,
-             "--token", token, "--work-dir", str(tmp_path / "capture")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "reckit.cli",
+                "recorder",
+                "--server",
+                server.url,
+                "--token",
+                token,
+                "--work-dir",
+                str(tmp_path / "capture"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             rid = _start(server.url, t, add_meeting(store, t.app_id, "fault").id)
             wait_for(lambda: _status(server.url, t, rid) == "RECORDING", "RECORDING")
@@ -80,13 +96,29 @@ def test_a_killed_recorder_ends_its_recording_errored(store: Database, tmp_path:
 def _serve(
     data_dir: Path, port: int, database_url: str, extra: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RECKIT_DATABASE_URL": database_url, "RECKIT_RECORDER_TIMEOUT": "30",
-           **(extra or {})}  # fmt: skip
+    env = {
+        **os.environ,
+        "RECKIT_DATABASE_URL": database_url,
+        "RECKIT_RECORDER_TIMEOUT": "30",
+        **(extra or {}),
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port), "--no-access-log",
-         "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "reckit.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _up(url: str) -> bool:
@@ -97,8 +129,11 @@ def _up(url: str) -> bool:
 
 
 def _start_to(url: str, t: Tenant, meeting_id: str, storage: dict[str, object]) -> str:
-    body = {"meeting_id": meeting_id, "video_config": {"width": 160, "height": 120},
-            "storage_config": storage}  # fmt: skip
+    body = {
+        "meeting_id": meeting_id,
+        "video_config": {"width": 160, "height": 120},
+        "storage_config": storage,
+    }
     r = httpx.post(_kit(url, t), json=body, headers=t.auth, timeout=10)
     assert r.status_code == 200, r.text
     return str(r.json()["data"]["id"])
@@ -129,9 +164,15 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
     with sshd_server() as ssh:
         gate = Gate(ssh.port)
         gate.black_hole()  # B's transfer starts and hangs there
-        storage = {"type": "sftp", "host": "127.0.0.1", "port": gate.port,
-                   "username": ssh.username, "auth_method": "PASSWORD",
-                   "password": ssh.password, "path": str(ssh.root / "crash")}  # fmt: skip
+        storage = {
+            "type": "sftp",
+            "host": "127.0.0.1",
+            "port": gate.port,
+            "username": ssh.username,
+            "auth_method": "PASSWORD",
+            "password": ssh.password,
+            "path": str(ssh.root / "crash"),
+        }
         proc = _serve(data_dir, port, store.url)
         try:
             wait_for(lambda: _up(url), "reckit to start")
@@ -139,8 +180,9 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
             delivering = _start_to(url, t, add_meeting(store, t.app_id, "delivering").id, storage)
             for rid in (capturing, delivering):
                 _wait_status(url, t, rid, "RECORDING")
-            httpx.put(f"{_kit(url, t)}/{delivering}", json={"action": "stop"}, headers=t.auth,
-                      timeout=10).raise_for_status()  # fmt: skip
+            httpx.put(
+                f"{_kit(url, t)}/{delivering}", json={"action": "stop"}, headers=t.auth, timeout=10
+            ).raise_for_status()
             wait_for(lambda: gate.accepted, "the transfer to begin")
         finally:
             os.killpg(proc.pid, signal.SIGKILL)  # reckit and everything it started
@@ -163,12 +205,15 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
             wait_for(lambda: _status(url, t, delivering) == "UPLOADED", "delivery", timeout=60)
             # The capture carries on under the restarted recorder.
             assert _status(url, t, capturing) == "RECORDING"
-            httpx.put(f"{_kit(url, t)}/{capturing}", json={"action": "stop"}, headers=t.auth,
-                      timeout=10).raise_for_status()  # fmt: skip
+            httpx.put(
+                f"{_kit(url, t)}/{capturing}", json={"action": "stop"}, headers=t.auth, timeout=10
+            ).raise_for_status()
             wait_for(lambda: _status(url, t, capturing) == "UPLOADED", "UPLOADED", timeout=60)
             finals = {rid: _recording(url, t, rid) for rid in (capturing, delivering)}
-            copies = {rid: httpx.get(str(rec["download_url"]), timeout=30).content
-                      for rid, rec in finals.items()}  # fmt: skip
+            copies = {
+                rid: httpx.get(str(rec["download_url"]), timeout=30).content
+                for rid, rec in finals.items()
+            }
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
@@ -199,15 +244,22 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
     with sshd_server() as ssh:
         gate = Gate(ssh.port)
         gate.black_hole()  # the transfer starts and hangs there
-        config = {"type": "sftp", "host": "127.0.0.1", "port": gate.port,
-                  "username": ssh.username, "auth_method": "PASSWORD", "password": ssh.password,
-                  "path": str(ssh.root / "resumed")}  # fmt: skip
+        config = {
+            "type": "sftp",
+            "host": "127.0.0.1",
+            "port": gate.port,
+            "username": ssh.username,
+            "auth_method": "PASSWORD",
+            "password": ssh.password,
+            "path": str(ssh.root / "resumed"),
+        }
         proc = _serve(tmp_path, port, store.url, env)
         try:
             wait_for(lambda: _up(url), "reckit to start")
             recorder = Scripted.connect(url, store, SystemClock(), "transfer-test")
-            rid = recorder.record(url, t, {"meeting_id": meeting.id, "storage_config": config},
-                                  {"video": video})  # fmt: skip
+            rid = recorder.record(
+                url, t, {"meeting_id": meeting.id, "storage_config": config}, {"video": video}
+            )
             recorder.close()
             wait_for(lambda: gate.accepted, "the transfer to begin")
         finally:

@@ -161,8 +161,7 @@ def _start(
     url: str, t: Tenant, db: Database, storage: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     meeting = add_meeting(db, t.app_id, "phoenix")
-    body: dict[str, Any] = {"meeting_id": meeting.id,
-                            "video_config": {"width": 160, "height": 120}}  # fmt: skip
+    body: dict[str, Any] = {"meeting_id": meeting.id, "video_config": {"width": 160, "height": 120}}
     if storage is not None:
         body["storage_config"] = storage
     r = httpx.post(_kit(url, t), json=body, headers=t.auth, timeout=10)
@@ -206,10 +205,21 @@ class World:
         self.last_log = self.logs / f"recorder-{time.monotonic_ns()}.log"
         with open(self.last_log, "wb") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "reckit.cli", "recorder", "--server", self.url,
-                 "--token", self.token, "--work-dir", str(self.work)],
-                stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "reckit.cli",
+                    "recorder",
+                    "--server",
+                    self.url,
+                    "--token",
+                    self.token,
+                    "--work-dir",
+                    str(self.work),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
 
     def polling(self) -> bool:
         """Whether the last recorder started says it polls (it holds the work dir by then)."""
@@ -233,8 +243,9 @@ class World:
 @pytest.fixture
 def world(engine: str, tmp_path: Path) -> Iterator[World]:
     # No sweep: a recorder that is down for a while is not timed out meanwhile.
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=tmp_path / "server",
-                        sweep_interval_s=0)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1", port=free_port(), data_dir=tmp_path / "server", sweep_interval_s=0
+    )
     with own_database(engine, tmp_path) as db, run_server(db, settings) as server:
         with db.transaction(write=True) as tx:
             token, _ = create_recorder_token(tx, SystemClock(), "phoenix")
@@ -367,9 +378,15 @@ def test_leftovers_are_cleared_at_start(world: World, tmp_path: Path) -> None:
         item = _claim(earlier, errored)
         earlier.started(errored)
         earlier.failed(errored, "the encoder fell over")
-        nowhere = {"type": "sftp", "host": "127.0.0.1", "port": free_port(), "username": "u",
-                   "auth_method": "PASSWORD", "password": "p4ss-" + os.urandom(4).hex(),
-                   "path": "/upload"}  # fmt: skip
+        nowhere = {
+            "type": "sftp",
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "username": "u",
+            "auth_method": "PASSWORD",
+            "password": "p4ss-" + os.urandom(4).hex(),
+            "path": "/upload",
+        }
         handed_in = _start(w.url, w.tenant, w.db, nowhere)["id"]
         handed_item = _claim(earlier, handed_in)
         earlier.started(handed_in)

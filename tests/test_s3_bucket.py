@@ -34,13 +34,18 @@ def server(
     database: Database, tmp_path_factory: pytest.TempPathFactory, moto: str, bucket: str
 ) -> Iterator[LiveServer]:
     settings = Settings(
-        host="127.0.0.1", port=free_port(), sweep_interval_s=0,
-        data_dir=tmp_path_factory.mktemp("s3bucket"), bucket_url=f"s3://{bucket}/reckit/media",
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp_path_factory.mktemp("s3bucket"),
+        bucket_url=f"s3://{bucket}/reckit/media",
         # reckit's own credentials (moto accepts any), apart from the customers' in other
         # tests: a presigned link names its access key ID, which is not a secret.
-        bucket_endpoint=moto, bucket_region=S3_REGION, bucket_access_key="RECKITBUCKETKEYID01",
+        bucket_endpoint=moto,
+        bucket_region=S3_REGION,
+        bucket_access_key="RECKITBUCKETKEYID01",
         bucket_secret="reckit-bucket-secret-not-a-customers",
-    )  # fmt: skip
+    )
     with run_server(database, settings, CLOCK) as live_server:
         yield live_server
 
@@ -59,8 +64,9 @@ def _record(
     (tmp_path / "v.mp4").write_bytes(video)
     recorder = Scripted.connect(server.url, database, CLOCK, name)
     meeting = add_meeting(database, t.app_id, "s3 bucket")
-    rid = recorder.record(server.url, t, {"meeting_id": meeting.id, **body},
-                          {"video": tmp_path / "v.mp4"})  # fmt: skip
+    rid = recorder.record(
+        server.url, t, {"meeting_id": meeting.id, **body}, {"video": tmp_path / "v.mp4"}
+    )
     recorder.close()
     return t, rid, video
 
@@ -97,9 +103,15 @@ def test_files_live_in_s3_and_links_are_presigned(
 def test_delivery_reads_from_the_s3_bucket(
     server: LiveServer, database: Database, sshd: SshdServer, tmp_path: Path
 ) -> None:
-    config = {"type": "sftp", "host": sshd.host, "port": sshd.port, "username": sshd.username,
-              "auth_method": "PASSWORD", "password": sshd.password,
-              "path": str(sshd.root / "from-s3")}  # fmt: skip
+    config = {
+        "type": "sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "username": sshd.username,
+        "auth_method": "PASSWORD",
+        "password": sshd.password,
+        "path": str(sshd.root / "from-s3"),
+    }
     t, rid, video = _record(server, database, tmp_path, {"storage_config": config}, "s3-sftp")
     while server.app.deliver_once():
         pass
@@ -118,8 +130,11 @@ def test_a_bad_checksum_leaves_nothing_in_the_bucket(
     kit = f"{server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
     rec = httpx.post(kit, json={"meeting_id": meeting.id}, headers=t.auth).json()["data"]
     recorder.claim(rec["id"])
-    r = recorder.http.put(f"/recordings/{rec['id']}/files/x.mp4", content=b"abc",
-                          headers={"x-reckit-sha256": "0" * 64})  # fmt: skip
+    r = recorder.http.put(
+        f"/recordings/{rec['id']}/files/x.mp4",
+        content=b"abc",
+        headers={"x-reckit-sha256": "0" * 64},
+    )
     assert r.status_code == 400 and "checksum mismatch" in r.json()["error"]["message"]
     s3 = make_s3(moto, bucket=bucket)
     try:

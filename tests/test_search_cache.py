@@ -76,8 +76,9 @@ def test_a_cached_search_follows_every_write(database: Database) -> None:
     # A status change (the counts the search's meetings carry are unchanged, the answer with
     # a status filter is not).
     with database.transaction(write=True) as tx:
-        rows = tx.all("SELECT id FROM recordings WHERE app_id = ? AND status = 'INVOKED'",
-                      (app_id,))  # fmt: skip
+        rows = tx.all(
+            "SELECT id FROM recordings WHERE app_id = ? AND status = 'INVOKED'", (app_id,)
+        )
         rec = live.get_by_id(tx, str(rows[0][0]), lock=True)
         assert rec is not None
         change = lifecycle.failed(rec, NOW, "gone")
@@ -90,14 +91,20 @@ def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) ->
     from the page's time bound on: every page of every size, both orders, against a scan."""
     tenant = new_tenant(database)
     app_id = tenant.app_id
-    made = [add_meeting(database, app_id, title) for title in
-            ("Falcon a", "falcon b", "Orion c", "FALCON d", "x")]  # fmt: skip
+    made = [
+        add_meeting(database, app_id, title)
+        for title in ("Falcon a", "falcon b", "Orion c", "FALCON d", "x")
+    ]
     for i in range(60):
         meeting = made[(i * 7) % len(made)]
         # Shared instants (ties broken by ID) and meetings' spans that overlap.
         add_recording(database, app_id, meeting.id, invoked_time=NOW - (i * 13 % 17) * DAY_MS)
-    for search, meeting_id in (("falcon", None), ("orion", None), (None, made[0].id),
-                               ("falcon", made[3].id)):  # fmt: skip
+    for search, meeting_id in (
+        ("falcon", None),
+        ("orion", None),
+        (None, made[0].id),
+        ("falcon", made[3].id),
+    ):
         with database.transaction() as tx:
             rows = tx.all(
                 "SELECT r.id, r.invoked_time, m.title, m.id FROM recordings r"
@@ -114,8 +121,13 @@ def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) ->
             want = [i for _, i in (reversed(keep) if descending else keep)]
             for per_page in (1, 2, 3, 7):
                 for page_no in range(1, len(want) // per_page + 2):
-                    q = ListQuery(page_no=page_no, per_page=per_page, search=search,
-                                  meeting_id=meeting_id, descending=descending)  # fmt: skip
+                    q = ListQuery(
+                        page_no=page_no,
+                        per_page=per_page,
+                        search=search,
+                        meeting_id=meeting_id,
+                        descending=descending,
+                    )
                     with database.transaction() as tx:
                         total, got = repository.list_page(tx, app_id, q, NOW)
                     assert total == len(want)
@@ -139,16 +151,21 @@ def test_two_stores_with_the_same_ids_and_versions_keep_apart(
         for n, db in enumerate(stores):
             meeting = add_meeting(db, tenant.app_id, ("Falcon sync", "Orion sync")[n])
             for i in range(6):
-                add_recording(db, tenant.app_id, meeting.id,
-                              invoked_time=NOW - (i * (n + 1) + 3 * n) * DAY_MS)  # fmt: skip
+                add_recording(
+                    db, tenant.app_id, meeting.id, invoked_time=NOW - (i * (n + 1) + 3 * n) * DAY_MS
+                )
         for n, db in enumerate(stores):
-            for q in (ListQuery(page_no=3, per_page=2, search="falcon"),
-                      ListQuery(page_no=3, per_page=2)):  # fmt: skip
+            for q in (
+                ListQuery(page_no=3, per_page=2, search="falcon"),
+                ListQuery(page_no=3, per_page=2),
+            ):
                 with db.transaction() as tx:
                     total, rows = repository.list_page(tx, tenant.app_id, q, NOW)
-                    want = tx.all("SELECT id FROM recordings WHERE app_id = ?"
-                                  " ORDER BY invoked_time DESC, id DESC LIMIT 2 OFFSET 4",
-                                  (tenant.app_id,))  # fmt: skip
+                    want = tx.all(
+                        "SELECT id FROM recordings WHERE app_id = ?"
+                        " ORDER BY invoked_time DESC, id DESC LIMIT 2 OFFSET 4",
+                        (tenant.app_id,),
+                    )
                 if q.search is not None and n == 1:  # no Falcon in the second store
                     assert (total, rows) == (0, [])
                     continue

@@ -43,17 +43,33 @@ def serve(tmp: Path, host: str, *args: str, env: dict[str, str] | None = None) -
     lingers)."""
     port = free_port()
     data = tmp / "data"
-    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "RECKIT_BUILTIN_RECORDER": "0",
-               **(env or {})}  # fmt: skip
+    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "RECKIT_BUILTIN_RECORDER": "0", **(env or {})}
     for name in ("RECKIT_DATABASE_URL", "RECKIT_PUBLIC_URL", "RECKIT_DATA_DIR", SETTINGS_ENV):
         if name not in (env or {}):
             environ.pop(name, None)
     log = tmp / "serve.log"
-    with log.open("w") as sink, subprocess.Popen(
-        [sys.executable, "-m", "reckit.cli", "serve", "--host", host, *args,
-         "--port", str(port), "--data-dir", str(data)],
-        stdout=sink, stderr=subprocess.STDOUT, env=environ, start_new_session=True,
-    ) as proc:  # fmt: skip
+    with (
+        log.open("w") as sink,
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reckit.cli",
+                "serve",
+                "--host",
+                host,
+                *args,
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=environ,
+            start_new_session=True,
+        ) as proc,
+    ):
         url = Settings(host=host, port=port).local_url
         db: Database | None = None
         try:
@@ -162,20 +178,43 @@ def _ipv6_loopback() -> bool:
 def test_settings_reach_workers_whole(tmp_path: Path) -> None:
     """Every field, none at its default, survives the trip through the environment."""
     given = Settings(
-        data_dir=tmp_path / "d", database_url="postgresql://u@h:5/db", host="10.1.2.3",
-        port=18711, max_per_page=7, max_query_bytes=99, rate_limit=3, rate_window_s=9,
-        page_cache_bytes=5, public_url="https://x.example", recorder_timeout_s=1.5,
-        claim_timeout_s=2.5, empty_room_s=3.5, retention_days=0.5, sweep_interval_s=0.25,
-        secret_key="k" * 44, delivery_attempts=2, delivery_backoff_s=0.5, job_lease_s=60.0,
+        data_dir=tmp_path / "d",
+        database_url="postgresql://u@h:5/db",
+        host="10.1.2.3",
+        port=18711,
+        max_per_page=7,
+        max_query_bytes=99,
+        rate_limit=3,
+        rate_window_s=9,
+        page_cache_bytes=5,
+        public_url="https://x.example",
+        recorder_timeout_s=1.5,
+        claim_timeout_s=2.5,
+        empty_room_s=3.5,
+        retention_days=0.5,
+        sweep_interval_s=0.25,
+        secret_key="k" * 44,
+        delivery_attempts=2,
+        delivery_backoff_s=0.5,
+        job_lease_s=60.0,
         storage_endpoints={"aws": "http://127.0.0.1:9000", "gcs": "http://127.0.0.1:4443"},
-        delivery_concurrency=3, delivery_per_host=1, delivery_attempt_timeout_s=30.0,
-        bucket_url="s3://b/p", bucket_endpoint="http://127.0.0.1:9000", bucket_region="eu-west-1",
-        bucket_access_key="ak", bucket_secret="sk", builtin_recorder=False, recorder_capacity=9,
-        webhook_allow_private=True, webhook_timeout_s=2.5,
-    )  # fmt: skip
+        delivery_concurrency=3,
+        delivery_per_host=1,
+        delivery_attempt_timeout_s=30.0,
+        bucket_url="s3://b/p",
+        bucket_endpoint="http://127.0.0.1:9000",
+        bucket_region="eu-west-1",
+        bucket_access_key="ak",
+        bucket_secret="sk",
+        builtin_recorder=False,
+        recorder_capacity=9,
+        webhook_allow_private=True,
+        webhook_timeout_s=2.5,
+    )
     default = Settings()
-    unchanged = [f.name for f in fields(Settings)
-                 if getattr(given, f.name) == getattr(default, f.name)]  # fmt: skip
+    unchanged = [
+        f.name for f in fields(Settings) if getattr(given, f.name) == getattr(default, f.name)
+    ]
     assert unchanged == [], "give every setting a value of its own here"
     # What a worker reads wins over the environment it would otherwise build from.
     env = {SETTINGS_ENV: given.to_json(), "RECKIT_DATA_DIR": "elsewhere"}
@@ -201,9 +240,15 @@ def test_link_base_for_each_listen_address(host: str, public: str, base: str, lo
 
 
 def _access(method: str, path: str, status: int) -> logging.LogRecord:
-    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
-                             '%s - "%s %s HTTP/%s" %d',
-                             ("127.0.0.1:5", method, path, "1.1", status), None)  # fmt: skip
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", method, path, "1.1", status),
+        None,
+    )
 
 
 def test_quiet_polls_drops_only_successful_polls() -> None:

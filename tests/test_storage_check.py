@@ -22,8 +22,15 @@ def check(config: dict[str, object], *args: str) -> tuple[int, str]:
 
 def test_a_working_sftp_config_passes_and_leaves_nothing(sshd: SshdServer) -> None:
     where = sshd.root / "check"
-    config = {"type": "sftp", "host": sshd.host, "port": sshd.port, "username": sshd.username,
-              "auth_method": "PASSWORD", "password": sshd.password, "path": str(where)}  # fmt: skip
+    config = {
+        "type": "sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "username": sshd.username,
+        "auth_method": "PASSWORD",
+        "password": sshd.password,
+        "path": str(where),
+    }
     code, out = check(config)
     assert code == 0, out
     assert "OK" in out and "reckit-check-" in out
@@ -32,8 +39,15 @@ def test_a_working_sftp_config_passes_and_leaves_nothing(sshd: SshdServer) -> No
 
 def test_wrong_credentials_fail_without_showing_them(sshd: SshdServer) -> None:
     secret = "definitely-not-the-password-42"
-    config = {"type": "sftp", "host": sshd.host, "port": sshd.port, "username": sshd.username,
-              "auth_method": "PASSWORD", "password": secret, "path": "x"}  # fmt: skip
+    config = {
+        "type": "sftp",
+        "host": sshd.host,
+        "port": sshd.port,
+        "username": sshd.username,
+        "auth_method": "PASSWORD",
+        "password": secret,
+        "path": "x",
+    }
     code, out = check(config)
     assert code == 1 and "storage check failed" in out
     assert secret not in out

@@ -71,8 +71,11 @@ def brute_force(made: Made, q: ListQuery, now: int) -> tuple[int, list[str]]:
                 return False
         return True
 
-    rows = sorted((r for r in made.recordings if keep(r)),
-                  key=lambda r: (r.invoked_time, r.id), reverse=q.descending)  # fmt: skip
+    rows = sorted(
+        (r for r in made.recordings if keep(r)),
+        key=lambda r: (r.invoked_time, r.id),
+        reverse=q.descending,
+    )
     page = rows[q.offset : q.offset + q.per_page]
     return len(rows), [r.id for r in page]
 
@@ -108,15 +111,17 @@ def queries(draw: st.DrawFn, made: Made) -> ListQuery:
 
 
 # The clock for the expired filter: the data's own instants, and midday, midnight, a day on.
-nows = st.sampled_from([NOW, NOW - 1, NOW - DAY_MS // 2, NOW - NOW % DAY_MS, NOW + DAY_MS,
-                        NOW + 3 * DAY_MS])  # fmt: skip
+nows = st.sampled_from(
+    [NOW, NOW - 1, NOW - DAY_MS // 2, NOW - NOW % DAY_MS, NOW + DAY_MS, NOW + 3 * DAY_MS]
+)
 
 
 def test_list_page_matches_brute_force(store: tuple[Database, str, Made]) -> None:
     db, app_id, made = store
 
-    @settings(max_examples=250, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=250, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(q=queries(made), now=nows)
     def check(q: ListQuery, now: int) -> None:
         with db.transaction() as tx:
@@ -139,8 +144,9 @@ def test_the_deep_page_paths_match_brute_force(
     monkeypatch.setattr(repository, "_GATHER_ALWAYS", 0)
     db, app_id, made = store
 
-    @settings(max_examples=150, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(q=queries(made), now=nows)
     def check(q: ListQuery, now: int) -> None:
         with db.transaction() as tx:
@@ -166,8 +172,9 @@ def test_cached_day_counts_follow_every_write(
         for statuses in (None, ("INVOKED",), ("INVOKED", "RECORDING")):
             for descending in (True, False):
                 for page_no in (1, 2, 3):
-                    q = ListQuery(page_no=page_no, per_page=2, statuses=statuses,
-                                  descending=descending)  # fmt: skip
+                    q = ListQuery(
+                        page_no=page_no, per_page=2, statuses=statuses, descending=descending
+                    )
                     with database.transaction() as tx:
                         total, rows = repository.list_page(tx, tenant.app_id, q, NOW)
                     assert (total, [r[0] for r in rows]) == brute_force(made, q, NOW)
@@ -228,8 +235,14 @@ def test_status_changes_keep_day_counts_exact(database: Database) -> None:
         # A change is applied only to the recording as it was read when it was made.
         with pytest.raises(ValueError, match="applied to a INVOKED"):
             live.transition(tx, read(tx, recs[8].id), stop)
-    for statuses, want in ((("INVOKED",), 4), (("RECORDING",), 3), (("PAUSED",), 1),
-                           (("UPLOADING",), 1), (None, 9), (("UPLOADED",), 0)):  # fmt: skip
+    for statuses, want in (
+        (("INVOKED",), 4),
+        (("RECORDING",), 3),
+        (("PAUSED",), 1),
+        (("UPLOADING",), 1),
+        (None, 9),
+        (("UPLOADED",), 0),
+    ):
         with database.transaction() as tx:
             total, _ = repository.list_page(
                 tx, tenant.app_id, ListQuery(per_page=0, statuses=statuses), NOW
@@ -243,8 +256,12 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
     day."""
     tenant = new_tenant(database)
     meeting = add_meeting(database, tenant.app_id, "expiring")
-    recs = [add_recording(database, tenant.app_id, meeting.id, status="UPLOADING",
-                          invoked_time=NOW - i * DAY_MS) for i in range(6)]  # fmt: skip
+    recs = [
+        add_recording(
+            database, tenant.app_id, meeting.id, status="UPLOADING", invoked_time=NOW - i * DAY_MS
+        )
+        for i in range(6)
+    ]
     expiry = {r.id: NOW + (i - 3) * DAY_MS // 2 for i, r in enumerate(recs[:5])}
     with database.transaction(write=True) as tx:
         for rid, at in expiry.items():
@@ -253,10 +270,17 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
             change = lifecycle.delivered(stored, NOW, {"download_url_expiry": at})
             assert change is not None and live.transition(tx, stored, change)
         # An expiry that moves (no transition moves one yet): a day on for the first.
-        counts.expiry_moved(tx, tenant.app_id, expiry[recs[0].id], NOW + DAY_MS,
-                            status="UPLOADED", invoked_time=recs[0].invoked_time)  # fmt: skip
-        tx.run("UPDATE recordings SET download_url_expiry = ? WHERE id = ?",
-               (NOW + DAY_MS, recs[0].id))  # fmt: skip
+        counts.expiry_moved(
+            tx,
+            tenant.app_id,
+            expiry[recs[0].id],
+            NOW + DAY_MS,
+            status="UPLOADED",
+            invoked_time=recs[0].invoked_time,
+        )
+        tx.run(
+            "UPDATE recordings SET download_url_expiry = ? WHERE id = ?", (NOW + DAY_MS, recs[0].id)
+        )
     expiry[recs[0].id] = NOW + DAY_MS
 
     def totals(now: int) -> tuple[int, int]:

@@ -29,8 +29,11 @@ FILES = {
     "m_1.mp4": {"key": "k/m_1.mp4", "size": 1234, "sha256": "x", "role": "composite"},
     "m_1.m4a": {"key": "k/m_1.m4a", "size": 99, "sha256": "y", "role": "audio"},
 }
-LINKS = {"download_url": "http://127.0.0.1/dl/a", "audio_download_url": "http://127.0.0.1/dl/b",
-         "download_url_expiry": NOW + 7 * DAY_MS}  # fmt: skip
+LINKS = {
+    "download_url": "http://127.0.0.1/dl/a",
+    "audio_download_url": "http://127.0.0.1/dl/b",
+    "download_url_expiry": NOW + 7 * DAY_MS,
+}
 
 # Each event, sent the way its sender sends it.
 SEND: dict[Event, Callable[[StoredRecording], Change | None]] = {
@@ -53,11 +56,19 @@ def stored(status: str, **fields: Any) -> StoredRecording:
     began = status not in ("INVOKED",)
     values: dict[str, Any] = dict.fromkeys(StoredRecording.__dataclass_fields__)
     values.update(
-        id="r1", app_id="a1", meeting_id="m1", kind="composite", status=status,
-        invoked_time=NOW - 700_000, output_file_name="m1_1.mp4", allow_multiple=False,
-        paused_ms=5_000, paused_at=PAUSED_AT if status == "PAUSED" else None,
-        started_time=STARTED if began else None, max_seconds=3_600,
-    )  # fmt: skip
+        id="r1",
+        app_id="a1",
+        meeting_id="m1",
+        kind="composite",
+        status=status,
+        invoked_time=NOW - 700_000,
+        output_file_name="m1_1.mp4",
+        allow_multiple=False,
+        paused_ms=5_000,
+        paused_at=PAUSED_AT if status == "PAUSED" else None,
+        started_time=STARTED if began else None,
+        max_seconds=3_600,
+    )
     values.update(fields)
     return StoredRecording(**values)
 
@@ -119,9 +130,11 @@ def test_pauses_end_at_the_stop() -> None:
     stop = lifecycle.act(stored("PAUSED"), "stop", NOW)
     assert stop is not None and stop.status == Status.UPLOADING
     assert stop.fields == {
-        "paused_ms": 65_000, "paused_at": None, "stopped_time": NOW,
+        "paused_ms": 65_000,
+        "paused_at": None,
+        "stopped_time": NOW,
         "stop_reason": '{"reason":"API_CALL","caller":{"type":"ORGANIZATION"}}',
-    }  # fmt: skip
+    }
     # max_seconds stops at started + max_seconds (wall-clock), and the pause ends then.
     limit = stored("PAUSED", max_seconds=120, paused_at=STARTED + 100_000)
     timed = lifecycle.max_seconds_reached(limit)
@@ -147,8 +160,11 @@ def test_the_fields_that_become_known() -> None:
     with pytest.raises(ValueError, match="not link fields"):
         lifecycle.delivered(stored("UPLOADING"), NOW, {"status": "UPLOADED"})
     # A failure keeps the stop time it had, else takes now once capture began.
-    for rec, when in ((stored("INVOKED"), None), (stored("RECORDING"), NOW),
-                      (stored("UPLOADING", stopped_time=NOW - 5), NOW - 5)):  # fmt: skip
+    for rec, when in (
+        (stored("INVOKED"), None),
+        (stored("RECORDING"), NOW),
+        (stored("UPLOADING", stopped_time=NOW - 5), NOW - 5),
+    ):
         failed = lifecycle.failed(rec, NOW, "x" * 2000)
         assert failed is not None and failed.fields["stopped_time"] == when
         assert len(failed.fields["error_reason"]) == 1000
@@ -159,16 +175,24 @@ def test_the_fields_that_become_known() -> None:
 
 
 def _counts_match(tx: Tx, app_id: str) -> None:
-    rows = tx.all("SELECT status, count(*) FROM recordings WHERE app_id = ? GROUP BY status",
-                  (app_id,))  # fmt: skip
+    rows = tx.all(
+        "SELECT status, count(*) FROM recordings WHERE app_id = ? GROUP BY status", (app_id,)
+    )
     by_status = {str(s): int(n) for s, n in rows}
-    rows = tx.all("SELECT status, CAST(sum(n) AS BIGINT) FROM recording_day_counts"
-                  " WHERE app_id = ? GROUP BY status", (app_id,))  # fmt: skip
+    rows = tx.all(
+        "SELECT status, CAST(sum(n) AS BIGINT) FROM recording_day_counts"
+        " WHERE app_id = ? GROUP BY status",
+        (app_id,),
+    )
     assert {str(s): int(n) for s, n in rows if n} == by_status
-    expiring = tx.one("SELECT count(*) FROM recordings WHERE app_id = ?"
-                      " AND download_url_expiry IS NOT NULL", (app_id,))  # fmt: skip
-    by_day = tx.one("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM recording_expiry_counts"
-                    " WHERE app_id = ?", (app_id,))  # fmt: skip
+    expiring = tx.one(
+        "SELECT count(*) FROM recordings WHERE app_id = ? AND download_url_expiry IS NOT NULL",
+        (app_id,),
+    )
+    by_day = tx.one(
+        "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM recording_expiry_counts WHERE app_id = ?",
+        (app_id,),
+    )
     assert expiring is not None and by_day is not None and int(expiring[0]) == int(by_day[0])
 
 
@@ -177,9 +201,14 @@ def test_every_allowed_change_through_the_writer(database: Database) -> None:
     meeting = add_meeting(database, tenant.app_id, "walk")
     moves = [(s, e, to) for (s, e), to in TRANSITIONS.items() if to is not None]
     for status, event, to in moves:
-        made = add_recording(database, tenant.app_id, meeting.id, status=status.value,
-                             started_time=None if status == Status.INVOKED else STARTED,
-                             max_seconds=3_600)  # fmt: skip
+        made = add_recording(
+            database,
+            tenant.app_id,
+            meeting.id,
+            status=status.value,
+            started_time=None if status == Status.INVOKED else STARTED,
+            max_seconds=3_600,
+        )
         with database.transaction(write=True) as tx:
             rec = live.get_by_id(tx, made.id, lock=True)
             assert rec is not None

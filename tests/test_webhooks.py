@@ -45,14 +45,18 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def runner(db: Database, clock: ManualClock) -> Iterator[WebhookRunner]:
-    r = WebhookRunner(db, clock, WebhookPolicy(node_id="node-a", allow_private=True,
-                                               timeout_s=5, connect_timeout_s=2))  # fmt: skip
+    r = WebhookRunner(
+        db,
+        clock,
+        WebhookPolicy(node_id="node-a", allow_private=True, timeout_s=5, connect_timeout_s=2),
+    )
     yield r
     r.close()
 
 
-def subscribe(db: Database, t: Tenant, url: str, events: list[str] | None = None,
-              allow_private: bool = True) -> str:  # fmt: skip
+def subscribe(
+    db: Database, t: Tenant, url: str, events: list[str] | None = None, allow_private: bool = True
+) -> str:
     body = {"name": "hook", "url": url, "events": events or ["recording.statusUpdate"]}
     with db.transaction(write=True) as tx:
         made = service.create(tx, NOW, t.app_id, orjson.dumps(body), allow_private)
@@ -230,8 +234,11 @@ def test_disabling_or_deleting_a_webhook_cancels_its_pending_deliveries(
         begin(db, t, new_recording(db, t))
         assert runner.run_once() == 2  # one 500 (retried later), one 200
         with db.transaction(write=True) as tx:
-            pending = [j for j in jobs.for_subject(tx, first, KINDS) + jobs.for_subject(
-                tx, second, KINDS) if j.status == jobs.PENDING]  # fmt: skip
+            pending = [
+                j
+                for j in jobs.for_subject(tx, first, KINDS) + jobs.for_subject(tx, second, KINDS)
+                if j.status == jobs.PENDING
+            ]
             assert len(pending) == 1
             hook = pending[0].subject
             service.edit(tx, NOW, t.app_id, hook, b'{"enabled": false}', True)
@@ -270,8 +277,13 @@ def test_cancel_in_the_jobs_queue(db: Database) -> None:
 
 def test_private_urls_are_refused_at_create_and_at_send(db: Database, clock: ManualClock) -> None:
     t = new_tenant(db)
-    for url in ("http://127.0.0.1:9/hook", "http://localhost/x", "http://10.1.2.3/",
-                "http://169.254.169.254/latest", "http://[::1]:8080/"):  # fmt: skip
+    for url in (
+        "http://127.0.0.1:9/hook",
+        "http://localhost/x",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest",
+        "http://[::1]:8080/",
+    ):
         with pytest.raises(BadRequest, match='"url" resolves to'):
             subscribe(db, t, url, allow_private=False)
     with Receiver() as receiver:
@@ -340,37 +352,54 @@ def test_meeting_events_come_from_media_plane_sessions(
     t = new_tenant(db)
     meeting = add_meeting(db, t.app_id, "Standup")
     session = new_uuid()
-    events = ["meeting.started", "meeting.ended", "meeting.participantJoined",
-              "meeting.participantLeft"]  # fmt: skip
+    events = [
+        "meeting.started",
+        "meeting.ended",
+        "meeting.participantJoined",
+        "meeting.participantLeft",
+    ]
     with Receiver() as receiver:
         subscribe(db, t, receiver.url, events)
         steps: list[Callable[[Tx], None]] = [
             lambda tx: capture.session_started(tx, NOW, t.app_id, meeting.id, session, None),
             lambda tx: capture.participant_joined(
-                tx, NOW + 1_000, session, Source("p1", "user-1", "Ada", None)),
+                tx, NOW + 1_000, session, Source("p1", "user-1", "Ada", None)
+            ),
             lambda tx: capture.participant_joined(  # a replay: already in, no event
-                tx, NOW + 1_500, session, Source("p1", "user-1", "Ada", None)),
+                tx, NOW + 1_500, session, Source("p1", "user-1", "Ada", None)
+            ),
             lambda tx: capture.participant_left(tx, NOW + 2_000, session, "p1"),
             lambda tx: capture.session_ended(tx, NOW + 3_000, session),
             lambda tx: capture.session_ended(tx, NOW + 4_000, session),  # a replay
-        ]  # fmt: skip
+        ]
         for step in steps:
             with db.transaction(write=True) as tx:
                 step(tx)
         clock.advance(5_000)  # every event due (each is due from its change)
         assert runner.drain() == 4
         got = [orjson.loads(r.body) for r in receiver.wait_for(4)]
-    assert [b["event"] for b in got] == ["meeting.started", "meeting.participantJoined",
-                                         "meeting.participantLeft", "meeting.ended"]  # fmt: skip
+    assert [b["event"] for b in got] == [
+        "meeting.started",
+        "meeting.participantJoined",
+        "meeting.participantLeft",
+        "meeting.ended",
+    ]
     started, joined, left, ended = got
     m = started["meeting"]
     assert (m["id"], m["sessionId"], m["title"], m["status"]) == (
-        meeting.id, session, "Standup", "LIVE")  # fmt: skip
+        meeting.id,
+        session,
+        "Standup",
+        "LIVE",
+    )
     assert m["organizedBy"] == {"id": t.app_id, "name": "test app"}
     assert m["startedAt"] == "2026-09-21T14:13:20.000Z" and "endedAt" not in m
-    assert joined["participant"] == {"peerId": "p1", "userDisplayName": "Ada",
-                                     "customParticipantId": "user-1",
-                                     "joinedAt": "2026-09-21T14:13:21.000Z"}  # fmt: skip
+    assert joined["participant"] == {
+        "peerId": "p1",
+        "userDisplayName": "Ada",
+        "customParticipantId": "user-1",
+        "joinedAt": "2026-09-21T14:13:21.000Z",
+    }
     assert left["participant"]["leftAt"] == "2026-09-21T14:13:22.000Z"
     assert ended["reason"] == "ALL_PARTICIPANTS_LEFT"
     assert ended["meeting"]["endedAt"] == "2026-09-21T14:13:23.000Z"

@@ -46,8 +46,13 @@ def world(
     engine: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, Tenant]]:
     data = tmp_path_factory.mktemp("webhooks-e2e")
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2,
-                        webhook_allow_private=True)  # fmt: skip
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=data,
+        sweep_interval_s=0.2,
+        webhook_allow_private=True,
+    )
     with (
         own_database(engine, data) as database,
         run_server(database, settings) as server,
@@ -59,11 +64,19 @@ def world(
 def node_verifies(public_pem: str, deliveries: list[tuple[bytes, str]]) -> list[list[bool]]:
     node = shutil.which("node")
     assert node is not None, "node is needed for the WebCrypto check"
-    payload = {"publicKey": public_pem,
-               "deliveries": [{"body": base64.b64encode(b).decode(), "signature": s}
-                              for b, s in deliveries]}  # fmt: skip
-    done = subprocess.run([node, str(VERIFY_JS)], input=json.dumps(payload).encode(),
-                          capture_output=True, timeout=60, check=True)  # fmt: skip
+    payload = {
+        "publicKey": public_pem,
+        "deliveries": [
+            {"body": base64.b64encode(b).decode(), "signature": s} for b, s in deliveries
+        ],
+    }
+    done = subprocess.run(
+        [node, str(VERIFY_JS)],
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     result: list[list[bool]] = json.loads(done.stdout)
     return result
 
@@ -72,31 +85,44 @@ def test_one_recording_sends_every_status_in_order_signed(
     world: tuple[LiveServer, Tenant],
 ) -> None:
     server, t = world
-    with Receiver() as receiver, Cloudflare(
-        api_token=t.token, base_url=server.api, max_retries=0, http_client=ValidatingClient(),
-        _strict_response_validation=True,
-    ) as cf:  # fmt: skip
+    with (
+        Receiver() as receiver,
+        Cloudflare(
+            api_token=t.token,
+            base_url=server.api,
+            max_retries=0,
+            http_client=ValidatingClient(),
+            _strict_response_validation=True,
+        ) as cf,
+    ):
         rk = cf.realtime_kit
         hook = rk.webhooks.create_webhook(
-            t.app_id, account_id=t.account_id, name="e2e", url=receiver.url,
+            t.app_id,
+            account_id=t.account_id,
+            name="e2e",
+            url=receiver.url,
             events=["recording.statusUpdate"],
-        ).data  # fmt: skip
+        ).data
         meeting = rk.meetings.create(t.app_id, account_id=t.account_id, title="e2e hooks").data
         assert meeting is not None and meeting.id is not None
         rec = rk.recordings.start_recordings(
-            t.app_id, account_id=t.account_id, meeting_id=meeting.id,
+            t.app_id,
+            account_id=t.account_id,
+            meeting_id=meeting.id,
             video_config={"codec": "H264", "width": 160, "height": 120},
-        ).data  # fmt: skip
+        ).data
         assert rec is not None
 
         def get() -> Any:
             return rk.recordings.get_one_recording(
-                rec.id, account_id=t.account_id, app_id=t.app_id).data  # fmt: skip
+                rec.id, account_id=t.account_id, app_id=t.app_id
+            ).data
 
         wait_for(lambda: get().status == "RECORDING", "RECORDING")
         time.sleep(1.5)
         rk.recordings.pause_resume_stop_recording(
-            rec.id, account_id=t.account_id, app_id=t.app_id, action="stop")  # fmt: skip
+            rec.id, account_id=t.account_id, app_id=t.app_id, action="stop"
+        )
         done = wait_for(lambda: (r := get()).status == "UPLOADED" and r, "UPLOADED")
         got = receiver.wait_for(4, timeout=60)
         with httpx.Client(timeout=30) as http:
@@ -104,7 +130,11 @@ def test_one_recording_sends_every_status_in_order_signed(
 
     bodies = [orjson.loads(r.body) for r in got]
     assert [b["recording"]["status"] for b in bodies] == [
-        "INVOKED", "RECORDING", "UPLOADING", "UPLOADED"]  # fmt: skip
+        "INVOKED",
+        "RECORDING",
+        "UPLOADING",
+        "UPLOADED",
+    ]
     assert all(b["event"] == "recording.statusUpdate" for b in bodies)
     assert all(b["recording"]["id"] == rec.id for b in bodies)
     assert all(r.headers["rtk-webhook-id"] == hook.id for r in got)
@@ -120,8 +150,12 @@ def test_one_recording_sends_every_status_in_order_signed(
     key = serialization.load_pem_public_key(pem.encode())
     assert isinstance(key, rsa.RSAPublicKey)
     for r in got:
-        key.verify(base64.b64decode(r.headers["rtk-signature"]), r.body, padding.PKCS1v15(),
-                   hashes.SHA256())  # fmt: skip
+        key.verify(
+            base64.b64decode(r.headers["rtk-signature"]),
+            r.body,
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
     verdicts = node_verifies(pem, [(r.body, r.headers["rtk-signature"]) for r in got])
     assert verdicts == [[True, True]] * 4
     # And WebCrypto says no to a body that is not the one signed.

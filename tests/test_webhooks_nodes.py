@@ -62,7 +62,8 @@ def test_two_nodes_on_one_store_send_each_attempt_once(store: Database, tmp_path
         try:
             with run_server(store, a) as node_a, run_server(other, b) as node_b:
                 assert node_a.app.background.webhooks.policy.node_id != (
-                    node_b.app.background.webhooks.policy.node_id)  # fmt: skip
+                    node_b.app.background.webhooks.policy.node_id
+                )
                 now = SystemClock().now_ms()
                 for i in range(n):
                     with store.transaction(write=True) as tx:
@@ -74,8 +75,11 @@ def test_two_nodes_on_one_store_send_each_attempt_once(store: Database, tmp_path
                             f"s{i}",
                             now,
                         )
-                wait_for(lambda: all(j.status == jobs.DONE for j in _jobs(store, hook)),
-                         "every delivery done", timeout=60)  # fmt: skip
+                wait_for(
+                    lambda: all(j.status == jobs.DONE for j in _jobs(store, hook)),
+                    "every delivery done",
+                    timeout=60,
+                )
                 time.sleep(0.5)  # both nodes keep polling: nothing more may arrive
                 got = receiver.wait_for(n)
         finally:
@@ -87,13 +91,29 @@ def test_two_nodes_on_one_store_send_each_attempt_once(store: Database, tmp_path
 
 
 def _serve(data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RECKIT_DATABASE_URL": database_url, "RECKIT_BUILTIN_RECORDER": "0",
-           "RECKIT_WEBHOOK_ALLOW_PRIVATE": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "RECKIT_DATABASE_URL": database_url,
+        "RECKIT_BUILTIN_RECORDER": "0",
+        "RECKIT_WEBHOOK_ALLOW_PRIVATE": "1",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "reckit.cli", "serve", "--port", str(port), "--no-access-log",
-         "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "reckit.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _up(url: str) -> bool:
@@ -117,18 +137,20 @@ def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
             wait_for(lambda: _up(url), "reckit to start")
             made = httpx.post(
                 f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/webhooks",
-                headers=t.auth, timeout=10,
+                headers=t.auth,
+                timeout=10,
                 json={"name": "k", "url": receiver.url, "events": ["recording.statusUpdate"]},
-            )  # fmt: skip
+            )
             assert made.status_code == 201, made.text
             hook = made.json()["data"]["id"]
             meetings = [add_meeting(store, t.app_id, f"m{i}").id for i in range(3)]
             for meeting_id in meetings:  # each start: an INVOKED event, in its transaction
                 started = httpx.post(
-                    f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}"
-                    "/recordings", headers=t.auth, timeout=10,
+                    f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings",
+                    headers=t.auth,
+                    timeout=10,
                     json={"meeting_id": meeting_id, "video_config": {"width": 160}},
-                )  # fmt: skip
+                )
                 assert started.status_code == 200, started.text
             receiver.wait_for(1)
         finally:
@@ -141,8 +163,11 @@ def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
         proc = _serve(data_dir, port, store.url)
         try:
             wait_for(lambda: _up(url), "reckit to start again")
-            wait_for(lambda: all(j.status == jobs.DONE for j in _jobs(store, hook)),
-                     "every delivery done", timeout=60)  # fmt: skip
+            wait_for(
+                lambda: all(j.status == jobs.DONE for j in _jobs(store, hook)),
+                "every delivery done",
+                timeout=60,
+            )
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)

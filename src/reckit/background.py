@@ -112,10 +112,12 @@ class Background:
     @functools.cached_property
     def webhooks(self) -> WebhookRunner:
         s = self.ctx.settings
-        policy = WebhookPolicy(node_id=self.ctx.policy.node_id or "",
-                               allow_private=s.webhook_allow_private,
-                               timeout_s=s.webhook_timeout_s,
-                               connect_timeout_s=min(5.0, s.webhook_timeout_s))  # fmt: skip
+        policy = WebhookPolicy(
+            node_id=self.ctx.policy.node_id or "",
+            allow_private=s.webhook_allow_private,
+            timeout_s=s.webhook_timeout_s,
+            connect_timeout_s=min(5.0, s.webhook_timeout_s),
+        )
         return WebhookRunner(self.ctx.db, self.ctx.clock, policy)
 
     @functools.cached_property

@@ -34,8 +34,11 @@ def _bad_request(exc: msgspec.ValidationError | msgspec.DecodeError) -> BadReque
     problem = problem.replace("`int | float`", "int").replace("`", "")
     problem = problem[:1].lower() + problem[1:]
     if not path:
-        return BadRequest(f"body {problem}" if isinstance(exc, msgspec.ValidationError)
-                          else "body must be a JSON object")  # fmt: skip
+        return BadRequest(
+            f"body {problem}"
+            if isinstance(exc, msgspec.ValidationError)
+            else "body must be a JSON object"
+        )
     return BadRequest.field(path, problem)
 
 

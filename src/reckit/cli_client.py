@@ -30,10 +30,23 @@ DEFAULT_URL = "http://127.0.0.1:8787"
 TIMEOUT_S = 30.0
 # Human order of the fields of one recording; anything else the server sends follows.
 RECORDING_FIELDS = (
-    "id", "status", "error_reason", "meeting", "invoked_time", "started_time", "stopped_time",
-    "recording_duration", "file_size", "output_file_name", "download_url",
-    "download_url_expiry", "audio_download_url", "session_id", "start_reason", "stop_reason",
-)  # fmt: skip
+    "id",
+    "status",
+    "error_reason",
+    "meeting",
+    "invoked_time",
+    "started_time",
+    "stopped_time",
+    "recording_duration",
+    "file_size",
+    "output_file_name",
+    "download_url",
+    "download_url_expiry",
+    "audio_download_url",
+    "session_id",
+    "start_reason",
+    "stop_reason",
+)
 MEETING_FIELDS = ("id", "title", "status", "record_on_start", "created_at", "updated_at")
 
 
@@ -47,17 +60,37 @@ class _Upper(click.Choice[str]):
 
 def _connection_options(f: F) -> F:
     options = (
-        click.option("--url", envvar="RECKIT_URL", default=DEFAULT_URL, show_default=True,
-                     help="Base URL of the reckit server (env RECKIT_URL)."),
-        click.option("--token", envvar="RECKIT_TOKEN", required=True,
-                     help="API token, as from `reckit tokens create` (env RECKIT_TOKEN)."),
-        click.option("--account", "account_id", envvar="RECKIT_ACCOUNT_ID", required=True,
-                     help="Account ID (env RECKIT_ACCOUNT_ID)."),
-        click.option("--app", "app_id", envvar="RECKIT_APP_ID", required=True,
-                     help="App ID (env RECKIT_APP_ID)."),
-        click.option("--json", "as_json", is_flag=True,
-                     help="Print the answer's data as JSON, for scripts."),
-    )  # fmt: skip
+        click.option(
+            "--url",
+            envvar="RECKIT_URL",
+            default=DEFAULT_URL,
+            show_default=True,
+            help="Base URL of the reckit server (env RECKIT_URL).",
+        ),
+        click.option(
+            "--token",
+            envvar="RECKIT_TOKEN",
+            required=True,
+            help="API token, as from `reckit tokens create` (env RECKIT_TOKEN).",
+        ),
+        click.option(
+            "--account",
+            "account_id",
+            envvar="RECKIT_ACCOUNT_ID",
+            required=True,
+            help="Account ID (env RECKIT_ACCOUNT_ID).",
+        ),
+        click.option(
+            "--app",
+            "app_id",
+            envvar="RECKIT_APP_ID",
+            required=True,
+            help="App ID (env RECKIT_APP_ID).",
+        ),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print the answer's data as JSON, for scripts."
+        ),
+    )
     for option in reversed(options):
         f = option(f)
     return f
@@ -77,9 +110,13 @@ class Api:
         self.token = token
 
     def call(
-        self, method: str, path: str, *, params: list[tuple[str, str]] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
         body: dict[str, Any] | None = None,
-    ) -> tuple[Any, dict[str, Any] | None]:  # fmt: skip
+    ) -> tuple[Any, dict[str, Any] | None]:
         """The answer's ``data`` and ``paging``; a ClickException (exit 1) for anything else."""
         # Loaded here, not with the module: `reckit serve`'s worker processes import the CLI
         # (multiprocessing re-imports the main script) and have no use for an HTTP client.
@@ -88,9 +125,12 @@ class Api:
         try:
             with httpx.Client(timeout=TIMEOUT_S) as http:
                 r = http.request(
-                    method, self.base + path, params=tuple(params or ()), json=body,
+                    method,
+                    self.base + path,
+                    params=tuple(params or ()),
+                    json=body,
                     headers={"authorization": f"Bearer {self.token}"},
-                )  # fmt: skip
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise click.ClickException(
                 f"cannot reach reckit at {self.root} ({exc or type(exc).__name__}); "
@@ -124,8 +164,10 @@ def _error_message(r: httpx.Response, answer: Any) -> str:
         snippet = r.text.strip()[:200] or r.reason_phrase
         return f"HTTP {r.status_code} from {r.request.url}: {snippet}"
     if r.status_code in (401, 403):
-        return (f"{message} (HTTP {r.status_code}): check the token (--token / RECKIT_TOKEN) "
-                "and that it belongs to this account")  # fmt: skip
+        return (
+            f"{message} (HTTP {r.status_code}): check the token (--token / RECKIT_TOKEN) "
+            "and that it belongs to this account"
+        )
     return message
 
 
@@ -218,11 +260,19 @@ def meetings() -> None:
 
 @meetings.command(name="create")
 @click.option("--title", default=None, help="A title for people (searchable).")
-@click.option("--record-on-start", is_flag=True,
-              help="Start a recording when the first participant joins.")  # fmt: skip
+@click.option(
+    "--record-on-start", is_flag=True, help="Start a recording when the first participant joins."
+)
 @_connection_options
-def meetings_create(title: str | None, record_on_start: bool, url: str, token: str,
-                    account_id: str, app_id: str, as_json: bool) -> None:  # fmt: skip
+def meetings_create(
+    title: str | None,
+    record_on_start: bool,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """Create a meeting and print it (its ID is what `recordings start` takes)."""
     body: dict[str, Any] = {}
     if title is not None:
@@ -239,11 +289,23 @@ def meetings_create(title: str | None, record_on_start: bool, url: str, token: s
 @meetings.command(name="list")
 @click.option("--search", default=None, help="Part of a title, or a meeting ID (or prefix).")
 @click.option("--page", type=click.IntRange(1), default=None, help="Page number, from 1.")
-@click.option("--per-page", type=click.IntRange(0), default=None,
-              help="Meetings per page (server default 20; 0 counts only).")  # fmt: skip
+@click.option(
+    "--per-page",
+    type=click.IntRange(0),
+    default=None,
+    help="Meetings per page (server default 20; 0 counts only).",
+)
 @_connection_options
-def meetings_list(search: str | None, page: int | None, per_page: int | None, url: str,
-                  token: str, account_id: str, app_id: str, as_json: bool) -> None:  # fmt: skip
+def meetings_list(
+    search: str | None,
+    page: int | None,
+    per_page: int | None,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """List the app's meetings, newest first."""
     params = _paging_params(page, per_page)
     if search is not None:
@@ -252,12 +314,23 @@ def meetings_list(search: str | None, page: int | None, per_page: int | None, ur
     if as_json:
         _emit_json(data)
         return
-    table = Table("id", "title", "status", "record on start", "created",
-                  caption=_paging_caption(paging, len(data)))  # fmt: skip
+    table = Table(
+        "id",
+        "title",
+        "status",
+        "record on start",
+        "created",
+        caption=_paging_caption(paging, len(data)),
+    )
     table.columns[0].no_wrap = True
     for m in data:
-        table.add_row(m["id"], _cell(m.get("title")), _cell(m.get("status")),
-                      _cell(m.get("record_on_start")), _when(m.get("created_at")))  # fmt: skip
+        table.add_row(
+            m["id"],
+            _cell(m.get("title")),
+            _cell(m.get("status")),
+            _cell(m.get("record_on_start")),
+            _when(m.get("created_at")),
+        )
     _console().print(table)
 
 
@@ -315,18 +388,30 @@ def recordings() -> None:
     is_flag=True,
     help="Allow another recording of the same meeting to run at the same time.",
 )
-@_connection_options  # fmt: skip
+@_connection_options
 def recordings_start(
-    meeting_id: str, max_seconds: int | None, codec: str | None, width: int | None,
-    height: int | None, audio_codec: str | None, mono: bool, file_name_prefix: str | None,
-    allow_multiple: bool, url: str, token: str, account_id: str, app_id: str, as_json: bool,
-) -> None:  # fmt: skip
+    meeting_id: str,
+    max_seconds: int | None,
+    codec: str | None,
+    width: int | None,
+    height: int | None,
+    audio_codec: str | None,
+    mono: bool,
+    file_name_prefix: str | None,
+    allow_multiple: bool,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """Start recording MEETING_ID. Options left out come from the meeting's and the app's
     recording_config. The recording starts INVOKED and turns RECORDING once a recorder
     captures it."""
     body: dict[str, Any] = {"meeting_id": meeting_id}
-    video = {k: v for k, v in (("codec", codec), ("width", width), ("height", height))
-             if v is not None}  # fmt: skip
+    video = {
+        k: v for k, v in (("codec", codec), ("width", width), ("height", height)) if v is not None
+    }
     audio: dict[str, Any] = {}
     if audio_codec is not None:
         audio["codec"] = audio_codec
@@ -354,23 +439,29 @@ def _show_recording(data: dict[str, Any], as_json: bool, title: str) -> None:
 
 
 def _action(action: str, done: str) -> Callable[..., None]:
-    def command(recording_id: str, url: str, token: str, account_id: str, app_id: str,
-                as_json: bool) -> None:  # fmt: skip
+    def command(
+        recording_id: str, url: str, token: str, account_id: str, app_id: str, as_json: bool
+    ) -> None:
         data, _ = Api(url, token, account_id, app_id).call(
-            "PUT", f"/recordings/{_seg(recording_id)}", body={"action": action})  # fmt: skip
+            "PUT", f"/recordings/{_seg(recording_id)}", body={"action": action}
+        )
         _show_recording(data, as_json, done)
 
     return command
 
 
 _ACTION_HELP = {
-    "pause": ("Pause RECORDING_ID (RECORDING → PAUSED); paused time is left out of the file.",
-              "Recording paused"),
+    "pause": (
+        "Pause RECORDING_ID (RECORDING → PAUSED); paused time is left out of the file.",
+        "Recording paused",
+    ),
     "resume": ("Resume RECORDING_ID (PAUSED → RECORDING).", "Recording resumed"),
-    "stop": ("Stop RECORDING_ID: RECORDING or PAUSED → UPLOADING, then UPLOADED once the file "
-             "is in; a recording still INVOKED (nothing captured) ends ERRORED.",
-             "Recording stopped"),
-}  # fmt: skip
+    "stop": (
+        "Stop RECORDING_ID: RECORDING or PAUSED → UPLOADING, then UPLOADED once the file "
+        "is in; a recording still INVOKED (nothing captured) ends ERRORED.",
+        "Recording stopped",
+    ),
+}
 for _name, (_help, _done) in _ACTION_HELP.items():
     recordings.command(name=_name, help=_help)(
         click.argument("recording_id")(_connection_options(_action(_name, _done)))
@@ -380,8 +471,9 @@ for _name, (_help, _done) in _ACTION_HELP.items():
 @recordings.command(name="get")
 @click.argument("recording_id")
 @_connection_options
-def recordings_get(recording_id: str, url: str, token: str, account_id: str, app_id: str,
-                   as_json: bool) -> None:  # fmt: skip
+def recordings_get(
+    recording_id: str, url: str, token: str, account_id: str, app_id: str, as_json: bool
+) -> None:
     """Show one recording: status, times, duration, size, file name and download link."""
     data, _ = Api(url, token, account_id, app_id).call("GET", f"/recordings/{_seg(recording_id)}")
     _show_recording(data, as_json, "Recording")
@@ -408,11 +500,19 @@ def recordings_get(recording_id: str, url: str, token: str, account_id: str, app
     default=None,
     help="Recordings per page (server default 20, at most 100; 0 counts only).",
 )
-@_connection_options  # fmt: skip
+@_connection_options
 def recordings_list(
-    statuses: tuple[str, ...], meeting_id: str | None, search: str | None, page: int | None,
-    per_page: int | None, url: str, token: str, account_id: str, app_id: str, as_json: bool,
-) -> None:  # fmt: skip
+    statuses: tuple[str, ...],
+    meeting_id: str | None,
+    search: str | None,
+    page: int | None,
+    per_page: int | None,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """List the app's recordings, newest first."""
     params = [("status", s) for s in statuses]
     if meeting_id is not None:
@@ -424,18 +524,33 @@ def recordings_list(
     if as_json:
         _emit_json(data)
         return
-    table = Table("id", "status", "meeting", "invoked", "started", "stopped", "duration",
-                  "size", "file name", caption=_paging_caption(paging, len(data)))  # fmt: skip
+    table = Table(
+        "id",
+        "status",
+        "meeting",
+        "invoked",
+        "started",
+        "stopped",
+        "duration",
+        "size",
+        "file name",
+        caption=_paging_caption(paging, len(data)),
+    )
     for column in table.columns[:2]:
         column.no_wrap = True
     for r in data:
         meeting = r.get("meeting") or {}
         table.add_row(
-            r["id"], r["status"], _cell(meeting.get("title") or meeting.get("id")),
-            _when(r.get("invoked_time")), _when(r.get("started_time")),
-            _when(r.get("stopped_time")), _duration(r.get("recording_duration")),
-            _size(r.get("file_size")), _cell(r.get("output_file_name")),
-        )  # fmt: skip
+            r["id"],
+            r["status"],
+            _cell(meeting.get("title") or meeting.get("id")),
+            _when(r.get("invoked_time")),
+            _when(r.get("started_time")),
+            _when(r.get("stopped_time")),
+            _duration(r.get("recording_duration")),
+            _size(r.get("file_size")),
+            _cell(r.get("output_file_name")),
+        )
     _console().print(table)
 
 
@@ -452,16 +567,34 @@ def webhooks() -> None:
 
 @webhooks.command(name="create")
 @click.option("--name", required=True, help="A name for people.")
-@click.option("--target", "target_url", required=True,
-              help="Where the events are POSTed (absolute http or https URL).")  # fmt: skip
-@click.option("--event", "events", multiple=True, type=click.Choice(EVENTS),
-              default=("recording.statusUpdate",), show_default=True,
-              help="An event to send (repeatable).")  # fmt: skip
+@click.option(
+    "--target",
+    "target_url",
+    required=True,
+    help="Where the events are POSTed (absolute http or https URL).",
+)
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    type=click.Choice(EVENTS),
+    default=("recording.statusUpdate",),
+    show_default=True,
+    help="An event to send (repeatable).",
+)
 @click.option("--disabled", is_flag=True, help="Create it disabled (it is sent nothing).")
 @_connection_options
-def webhooks_create(name: str, target_url: str, events: tuple[str, ...], disabled: bool,
-                    url: str, token: str, account_id: str, app_id: str,
-                    as_json: bool) -> None:  # fmt: skip
+def webhooks_create(
+    name: str,
+    target_url: str,
+    events: tuple[str, ...],
+    disabled: bool,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """Create a webhook and print it."""
     body = {"name": name, "url": target_url, "events": list(events), "enabled": not disabled}
     data, _ = Api(url, token, account_id, app_id).call("POST", "/webhooks", body=body)
@@ -479,20 +612,26 @@ def webhooks_list(url: str, token: str, account_id: str, app_id: str, as_json: b
     if as_json:
         _emit_json(data)
         return
-    table = Table("id", "name", "url", "events", "enabled", "created",
-                  caption=f"{len(data)} shown")  # fmt: skip
+    table = Table("id", "name", "url", "events", "enabled", "created", caption=f"{len(data)} shown")
     table.columns[0].no_wrap = True
     for w in data:
-        table.add_row(w["id"], w["name"], w["url"], ", ".join(w["events"]), _cell(w["enabled"]),
-                      _when(w["created_at"]))  # fmt: skip
+        table.add_row(
+            w["id"],
+            w["name"],
+            w["url"],
+            ", ".join(w["events"]),
+            _cell(w["enabled"]),
+            _when(w["created_at"]),
+        )
     _console().print(table)
 
 
 @webhooks.command(name="deliveries")
 @click.argument("webhook_id")
 @_connection_options
-def webhooks_deliveries(webhook_id: str, url: str, token: str, account_id: str, app_id: str,
-                        as_json: bool) -> None:  # fmt: skip
+def webhooks_deliveries(
+    webhook_id: str, url: str, token: str, account_id: str, app_id: str, as_json: bool
+) -> None:
     """A webhook's deliveries, newest first: status, attempts, the last answer (reckit's
     extension)."""
     api = Api(url, token, account_id, app_id)
@@ -500,14 +639,30 @@ def webhooks_deliveries(webhook_id: str, url: str, token: str, account_id: str, 
     if as_json:
         _emit_json(data)
         return
-    table = Table("id", "event", "status", "attempts", "last answer", "last attempt",
-                  "next attempt", "rtk-uuid", caption=f"{len(data)} shown")  # fmt: skip
+    table = Table(
+        "id",
+        "event",
+        "status",
+        "attempts",
+        "last answer",
+        "last attempt",
+        "next attempt",
+        "rtk-uuid",
+        caption=f"{len(data)} shown",
+    )
     table.columns[0].no_wrap = True
     for d in data:
         answer = d["last_status_code"] if d["last_status_code"] is not None else d["last_error"]
-        table.add_row(d["id"], d["event"], d["status"], str(d["attempts"]), _cell(answer),
-                      _when(d["last_attempt_at"]), _when(d["next_attempt_at"]),
-                      d["uuid"])  # fmt: skip
+        table.add_row(
+            d["id"],
+            d["event"],
+            d["status"],
+            str(d["attempts"]),
+            _cell(answer),
+            _when(d["last_attempt_at"]),
+            _when(d["next_attempt_at"]),
+            d["uuid"],
+        )
     _console().print(table)
 
 
@@ -515,8 +670,15 @@ def webhooks_deliveries(webhook_id: str, url: str, token: str, account_id: str, 
 @click.argument("webhook_id")
 @click.argument("delivery_id")
 @_connection_options
-def webhooks_redeliver(webhook_id: str, delivery_id: str, url: str, token: str,
-                       account_id: str, app_id: str, as_json: bool) -> None:  # fmt: skip
+def webhooks_redeliver(
+    webhook_id: str,
+    delivery_id: str,
+    url: str,
+    token: str,
+    account_id: str,
+    app_id: str,
+    as_json: bool,
+) -> None:
     """Send a delivery again: a new delivery with the same body and rtk-uuid."""
     api = Api(url, token, account_id, app_id)
     data, _ = api.call(

@@ -170,9 +170,11 @@ class LogSettings:
         fmt = env.get("RECKIT_LOG_FORMAT", "").strip().lower() or "text"
         level = env.get("RECKIT_LOG_LEVEL", "").strip().upper() or "INFO"
         if fmt not in LOG_FORMATS:
-            raise ValueError(f"RECKIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
-                             f"not {fmt!r}")  # fmt: skip
+            raise ValueError(
+                f"RECKIT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {fmt!r}"
+            )
         if level not in LOG_LEVELS:
-            raise ValueError(f"RECKIT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
-                             f"not {level!r}")  # fmt: skip
+            raise ValueError(
+                f"RECKIT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}"
+            )
         return cls(format=fmt, level=level)

@@ -43,9 +43,11 @@ def _decode_key(text: str) -> bytes:
     except ValueError:
         key = b""
     if len(key) != 32:
-        raise ValueError("RECKIT_SECRET_KEY must be 32 bytes in URL-safe base64 "
-                         "(`python -c 'import secrets,base64; print(base64.urlsafe_b64encode("
-                         "secrets.token_bytes(32)).decode())'`)")  # fmt: skip
+        raise ValueError(
+            "RECKIT_SECRET_KEY must be 32 bytes in URL-safe base64 "
+            "(`python -c 'import secrets,base64; print(base64.urlsafe_b64encode("
+            "secrets.token_bytes(32)).decode())'`)"
+        )
     return key
 
 

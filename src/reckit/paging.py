@@ -23,5 +23,8 @@ class Page(Generic[T]):
         return cls(items, total_count, offset, offset)
 
     def paging(self) -> dict[str, int]:
-        return {"end_offset": self.end_offset, "start_offset": self.start_offset,
-                "total_count": self.total_count}  # fmt: skip
+        return {
+            "end_offset": self.end_offset,
+            "start_offset": self.start_offset,
+            "total_count": self.total_count,
+        }

@@ -167,9 +167,12 @@ class TrackBody(_Body):
     meeting_id: str
     layers: dict[str, TrackLayer] | UnsetType = UNSET
     user_ids: (
-        Annotated[list[Annotated[str, Meta(min_length=1, max_length=256)]],
-                  Meta(min_length=1, max_length=100)] | UnsetType
-    ) = UNSET  # fmt: skip
+        Annotated[
+            list[Annotated[str, Meta(min_length=1, max_length=256)]],
+            Meta(min_length=1, max_length=100),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class ActionBody(_Body):
@@ -200,8 +203,13 @@ def check_storage(config: StorageConfig) -> None:
     if config.type == "gcs":
         _nonempty(config, "bucket")
     elif config.type in ("aws", "digitalocean", "azure"):
-        _nonempty(config, "access_key", "region", "bucket", allow_empty=("region",)
-                  if config.type == "azure" else ())  # fmt: skip
+        _nonempty(
+            config,
+            "access_key",
+            "region",
+            "bucket",
+            allow_empty=("region",) if config.type == "azure" else (),
+        )
     else:
         _nonempty(config, "host", "port", "username", "auth_method")
         _nonempty(config, "private_key" if config.auth_method == "KEY" else "password")
@@ -257,8 +265,12 @@ def unsealed(storage: dict[str, Any], box: SecretBox) -> dict[str, Any]:
 
 # --- the effective options of one recording -------------------------------------------------
 
-VIDEO_DEFAULTS: dict[str, Any] = {"codec": "H264", "width": 1280, "height": 720,
-                                  "export_file": True}  # fmt: skip
+VIDEO_DEFAULTS: dict[str, Any] = {
+    "codec": "H264",
+    "width": 1280,
+    "height": 720,
+    "export_file": True,
+}
 AUDIO_DEFAULTS: dict[str, Any] = {"channel": "stereo", "codec": "AAC", "export_file": True}
 
 
@@ -278,11 +290,16 @@ class Resolved:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "video": self.video, "audio": self.audio, "max_seconds": self.max_seconds,
-            "file_name_prefix": self.file_name_prefix, "bucket_enabled": self.bucket_enabled,
-            "storage_config": self.storage_config, "rtmp_url": self.rtmp_url,
-            "interactive": self.interactive, "url": self.url,
-        }  # fmt: skip
+            "video": self.video,
+            "audio": self.audio,
+            "max_seconds": self.max_seconds,
+            "file_name_prefix": self.file_name_prefix,
+            "bucket_enabled": self.bucket_enabled,
+            "storage_config": self.storage_config,
+            "rtmp_url": self.rtmp_url,
+            "interactive": self.interactive,
+            "url": self.url,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Resolved:

@@ -42,24 +42,76 @@ from reckit.recordings.models import NewRecording
 from reckit.timestamps import DAY_MS
 
 TEAMS = (
-    "Falcon", "Orion", "Atlas", "Nimbus", "Quartz", "Juniper", "Cobalt", "Sierra", "Helix",
-    "Aurora", "Beacon", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo",
-    "Jasper", "Kestrel", "Lumen", "Meridian", "Nova", "Onyx", "Pioneer", "Quill", "Raven",
-    "Summit", "Tundra", "Umber", "Vertex", "Willow", "Xenon", "Yarrow", "Zephyr",
-)  # fmt: skip
+    "Falcon",
+    "Orion",
+    "Atlas",
+    "Nimbus",
+    "Quartz",
+    "Juniper",
+    "Cobalt",
+    "Sierra",
+    "Helix",
+    "Aurora",
+    "Beacon",
+    "Cedar",
+    "Delta",
+    "Ember",
+    "Fjord",
+    "Granite",
+    "Harbor",
+    "Indigo",
+    "Jasper",
+    "Kestrel",
+    "Lumen",
+    "Meridian",
+    "Nova",
+    "Onyx",
+    "Pioneer",
+    "Quill",
+    "Raven",
+    "Summit",
+    "Tundra",
+    "Umber",
+    "Vertex",
+    "Willow",
+    "Xenon",
+    "Yarrow",
+    "Zephyr",
+)
 KINDS = (
-    "weekly sync", "standup", "design review", "retro", "planning", "1:1", "all-hands",
-    "customer call", "interview", "demo", "incident review", "office hours", "onboarding",
-    "sprint review", "board prep", "sales call", "lecture", "workshop",
-)  # fmt: skip
+    "weekly sync",
+    "standup",
+    "design review",
+    "retro",
+    "planning",
+    "1:1",
+    "all-hands",
+    "customer call",
+    "interview",
+    "demo",
+    "incident review",
+    "office hours",
+    "onboarding",
+    "sprint review",
+    "board prep",
+    "sales call",
+    "lecture",
+    "workshop",
+)
 RETENTION_MS = 7 * DAY_MS
 BYTES_PER_SECOND = 83_333  # about 300 MB an hour (wire-spec §3.4)
 STORAGE = (
     {"type": "aws", "bucket": "acme-recordings", "region": "us-east-1", "path": "meetings"},
     {"type": "gcs", "bucket": "acme-archive", "path": "rtk"},
-    {"type": "sftp", "host": "files.example.com", "port": 22, "username": "rec",
-     "auth_method": "KEY", "path": "/srv/recordings"},
-)  # fmt: skip
+    {
+        "type": "sftp",
+        "host": "files.example.com",
+        "port": 22,
+        "username": "rec",
+        "auth_method": "KEY",
+        "path": "/srv/recordings",
+    },
+)
 _STORAGE_JSON = tuple(orjson.dumps(s).decode() for s in STORAGE)
 _SPAN_MS = 730 * DAY_MS
 _RECENT_MS = 3 * 3_600_000  # in-progress recordings were invoked this recently
@@ -179,8 +231,28 @@ def _past_rows(
         mid = meeting_ids[int(rand() * n_meetings)]
         name = f"{mid}_{invoked}.mp4"
         if errored and rand() < 0.5:  # failed before anything was captured
-            add((rid, app, mid, "composite", "ERRORED", invoked, None, None, None, name,
-                 None, None, None, None, None, None, None, _INTERNAL_ERROR))  # fmt: skip
+            add(
+                (
+                    rid,
+                    app,
+                    mid,
+                    "composite",
+                    "ERRORED",
+                    invoked,
+                    None,
+                    None,
+                    None,
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    _INTERNAL_ERROR,
+                )
+            )
             continue
         started = invoked + 1_500 + int(rand() * 4_500)
         paused = int(rand() * 120) if rand() < 0.1 else 0
@@ -192,8 +264,28 @@ def _past_rows(
         stopped = started + (duration + paused) * 1000 + int(rand() * 1000)
         size = duration * BYTES_PER_SECOND + int(rand() * 100_000)
         if errored:  # a failed upload: captured, never delivered
-            add((rid, app, mid, "composite", "ERRORED", invoked, started, stopped, session, name,
-                 size, None, None, None, None, None, None, _INTERNAL_ERROR))  # fmt: skip
+            add(
+                (
+                    rid,
+                    app,
+                    mid,
+                    "composite",
+                    "ERRORED",
+                    invoked,
+                    started,
+                    stopped,
+                    session,
+                    name,
+                    size,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    _INTERNAL_ERROR,
+                )
+            )
             continue
         storage = _STORAGE_JSON[int(rand() * len(STORAGE))] if rand() < 0.15 else None
         url = audio = expiry = None
@@ -203,8 +295,28 @@ def _past_rows(
             url = link(f"{app}/{rid}/{name}", expiry)
             if rand() < 0.5:
                 audio = link(f"{app}/{rid}/{mid}_{invoked}.m4a", expiry)
-        add((rid, app, mid, "composite", "UPLOADED", invoked, started, stopped, session, name,
-             size, duration, url, audio, expiry, storage, _API_CALL, _API_CALL))  # fmt: skip
+        add(
+            (
+                rid,
+                app,
+                mid,
+                "composite",
+                "UPLOADED",
+                invoked,
+                started,
+                stopped,
+                session,
+                name,
+                size,
+                duration,
+                url,
+                audio,
+                expiry,
+                storage,
+                _API_CALL,
+                _API_CALL,
+            )
+        )
     return rows
 
 
@@ -221,18 +333,78 @@ def _live_rows(
         mid = meeting_ids[int(rand() * len(meeting_ids))]
         name = f"{mid}_{invoked}.mp4"
         if status == "INVOKED":
-            rows.append((rid, app, mid, "composite", status, invoked, None, None, None, name,
-                         None, None, None, None, None, None, None, None))  # fmt: skip
+            rows.append(
+                (
+                    rid,
+                    app,
+                    mid,
+                    "composite",
+                    status,
+                    invoked,
+                    None,
+                    None,
+                    None,
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
             continue
         started = min(invoked + 1_500 + int(rand() * 4_500), now)
         if status != "UPLOADING":
-            rows.append((rid, app, mid, "composite", status, invoked, started, None, session,
-                         name, None, None, None, None, None, None, None, None))  # fmt: skip
+            rows.append(
+                (
+                    rid,
+                    app,
+                    mid,
+                    "composite",
+                    status,
+                    invoked,
+                    started,
+                    None,
+                    session,
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
             continue
         stopped = max(started, now - int(rand() * _STOPPED_RECENTLY_MS))
         size = (stopped - started) // 1000 * BYTES_PER_SECOND + int(rand() * 100_000)
-        rows.append((rid, app, mid, "composite", status, invoked, started, stopped, session,
-                     name, size, None, None, None, None, None, None, _API_CALL))  # fmt: skip
+        rows.append(
+            (
+                rid,
+                app,
+                mid,
+                "composite",
+                status,
+                invoked,
+                started,
+                stopped,
+                session,
+                name,
+                size,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                _API_CALL,
+            )
+        )
     return rows
 
 

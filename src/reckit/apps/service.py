@@ -53,8 +53,7 @@ class AppQuery:
 
 def list_apps(tx: Tx, account_id: str, q: AppQuery) -> Page[App]:
     offset = (q.page_no - 1) * q.per_page
-    total, rows = repository.list_page(tx, account_id, q.search, q.descending, q.per_page,
-                                       offset)  # fmt: skip
+    total, rows = repository.list_page(tx, account_id, q.search, q.descending, q.per_page, offset)
     items = [App(str(r[0]), str(r[1]), int(r[2])) for r in rows]
     return Page.at(items, total, offset)
 

@@ -35,7 +35,10 @@ def all_tokens(tx: Tx) -> list[Row]:
 
 
 def revoke(tx: Tx, token_id: str, now_ms: int) -> bool:
-    return tx.run(
-        "UPDATE recorder_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        (now_ms, token_id),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            "UPDATE recorder_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (now_ms, token_id),
+        )
+        == 1
+    )

@@ -50,15 +50,19 @@ def timers(s: Settings) -> Timers:
 
 
 def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
-    session = (sessions.get(tx, rec.session_id) if rec.session_id
-               else sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id))  # fmt: skip
+    session = (
+        sessions.get(tx, rec.session_id)
+        if rec.session_id
+        else sessions.live_for_meeting(tx, rec.app_id, rec.meeting_id)
+    )
     sources: list[dict[str, Any]] = []
     if session is not None and rec.kind == "track":
         wanted = set(orjson.loads(rec.user_ids)) if rec.user_ids else None
         for s in sessions.sources(tx, session.id):
             if wanted is None or (s.user_id or s.participant_id) in wanted:
-                sources.append({"participant_id": s.participant_id, "user_id": s.user_id,
-                                "url": s.media_url})  # fmt: skip
+                sources.append(
+                    {"participant_id": s.participant_id, "user_id": s.user_id, "url": s.media_url}
+                )
     return {
         "id": rec.id,
         "app_id": rec.app_id,
@@ -74,9 +78,13 @@ def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
 
 
 def poll(
-    tx: Tx, now: int, recorder: str, capacity: int, holding: list[str],
+    tx: Tx,
+    now: int,
+    recorder: str,
+    capacity: int,
+    holding: list[str],
     instance: str | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Heartbeat for the held recordings, claims of new ones up to ``capacity``, and the
     current state of each. A recording this recorder holds in the store but does not report:
     if this same run claimed it and it has not started, the answer to the poll that claimed it
@@ -94,14 +102,19 @@ def poll(
             offered.append(rec)
         else:
             fail(tx, now, rec, f"recorder {recorder} no longer holds it (restarted?)")
-    live.heartbeat(tx, [rid for rid in holding if rid in held] + [r.id for r in offered],
-                   recorder, now)  # fmt: skip
+    live.heartbeat(
+        tx, [rid for rid in holding if rid in held] + [r.id for r in offered], recorder, now
+    )
     out: list[dict[str, Any]] = [_assignment(tx, r) for r in offered]
     for rid in holding:
         mine = held.get(rid) or live.get_by_id(tx, rid)
         # Gone, finished, handed in (the server's now) or someone else's: the recorder drops it.
-        if (mine is None or mine.recorder_id != recorder or mine.status in TERMINAL
-                or mine.files is not None):  # fmt: skip
+        if (
+            mine is None
+            or mine.recorder_id != recorder
+            or mine.status in TERMINAL
+            or mine.files is not None
+        ):
             out.append({"id": rid, "status": mine.status if mine else "GONE"})
         else:
             out.append(_assignment(tx, mine))
@@ -154,15 +167,21 @@ def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> N
     rec = _held(tx, recorder, recording_id)
     if rec.files is not None:
         # Handed in: the recording is the server's, and its recorder can no longer fail it.
-        raise FilesFinal(f"Recording {recording_id} has its files already: its recorder can"
-                         " no longer fail it")  # fmt: skip
+        raise FilesFinal(
+            f"Recording {recording_id} has its files already: its recorder can no longer fail it"
+        )
     fail(tx, now, rec, reason or "the recorder failed")
 
 
 def complete(
-    tx: Tx, now: int, recorder: str, recording_id: str, files: dict[str, dict[str, Any]],
-    duration_s: float, publisher: Publisher,
-) -> None:  # fmt: skip
+    tx: Tx,
+    now: int,
+    recorder: str,
+    recording_id: str,
+    files: dict[str, dict[str, Any]],
+    duration_s: float,
+    publisher: Publisher,
+) -> None:
     """Files are in (``files``: name → {"key", "size", "sha256", "role"}, measured by the
     server): on to delivery, or UPLOADED at once (wire-spec §5.2)."""
     rec = _held(tx, recorder, recording_id)
@@ -212,8 +231,10 @@ def sweep(tx: Tx, now: int, timers: Timers, publisher: Publisher, stalls: Stalls
     for rec in live.unclaimed_since(tx, now - wait):
         if stalls.healthy_ms(rec.invoked_time, now) >= wait:
             # RealtimeKit gives a recording app the same 120 s to start (RECKIT_CLAIM_TIMEOUT).
-            reason = (f"no recorder claimed it within {wait / 1000:g} s"
-                      " (none is running, or every one is at capacity)")  # fmt: skip
+            reason = (
+                f"no recorder claimed it within {wait / 1000:g} s"
+                " (none is running, or every one is at capacity)"
+            )
             changed += _errored(tx, rec, lifecycle.unclaimed(rec, now, reason), reason, now)
     return changed
 
@@ -248,9 +269,15 @@ def participant_joined(tx: Tx, now: int, session_id: str, source: sessions.Sourc
         raise BadRequest(f"session {session_id} has ended")
     if not sessions.join(tx, session_id, source, now):
         return
-    webhook_events.meeting_event(tx, "meeting.participantJoined", session.app_id,
-                                 session.meeting_id, session_id, now,
-                                 participant_id=source.participant_id)  # fmt: skip
+    webhook_events.meeting_event(
+        tx,
+        "meeting.participantJoined",
+        session.app_id,
+        session.meeting_id,
+        session_id,
+        now,
+        participant_id=source.participant_id,
+    )
     if session.participants == 0:
         # The first one in: record_on_start (wire-spec §4.1).
         start_on_join(tx, now, session.app_id, session.meeting_id)
@@ -259,9 +286,15 @@ def participant_joined(tx: Tx, now: int, session_id: str, source: sessions.Sourc
 def participant_left(tx: Tx, now: int, session_id: str, participant_id: str) -> None:
     session = _session(tx, session_id)
     if sessions.leave(tx, session_id, participant_id, now):
-        webhook_events.meeting_event(tx, "meeting.participantLeft", session.app_id,
-                                     session.meeting_id, session_id, now,
-                                     participant_id=participant_id)  # fmt: skip
+        webhook_events.meeting_event(
+            tx,
+            "meeting.participantLeft",
+            session.app_id,
+            session.meeting_id,
+            session_id,
+            now,
+            participant_id=participant_id,
+        )
 
 
 def session_ended(tx: Tx, now: int, session_id: str) -> None:
@@ -271,5 +304,6 @@ def session_ended(tx: Tx, now: int, session_id: str) -> None:
     sessions.end(tx, session_id, now)
     # Ended by the media plane with nobody left in it: the room emptied; else the host ended it.
     reason = "ALL_PARTICIPANTS_LEFT" if session.participants == 0 else "HOST_ENDED_MEETING"
-    webhook_events.meeting_event(tx, "meeting.ended", session.app_id, session.meeting_id,
-                                 session_id, now, reason=reason)  # fmt: skip
+    webhook_events.meeting_event(
+        tx, "meeting.ended", session.app_id, session.meeting_id, session_id, now, reason=reason
+    )

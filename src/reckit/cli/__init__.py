@@ -18,8 +18,17 @@ def main() -> None:
 
 
 for command in (
-    serve.serve, serve.recorder_cmd, store.recorder_tokens, store.migrate_cmd, store.accounts,
-    store.apps, store.tokens, data.seed, data.storage, cli_client.meetings,
-    cli_client.recordings, cli_client.webhooks,
-):  # fmt: skip
+    serve.serve,
+    serve.recorder_cmd,
+    store.recorder_tokens,
+    store.migrate_cmd,
+    store.accounts,
+    store.apps,
+    store.tokens,
+    data.seed,
+    data.storage,
+    cli_client.meetings,
+    cli_client.recordings,
+    cli_client.webhooks,
+):
     main.add_command(command)

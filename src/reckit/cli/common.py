@@ -39,8 +39,10 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
 
 
-WHICH_STORE = ("Pass the server's --data-dir (or RECKIT_DATA_DIR), or RECKIT_DATABASE_URL for "
-               "a PostgreSQL store.")  # fmt: skip
+WHICH_STORE = (
+    "Pass the server's --data-dir (or RECKIT_DATA_DIR), or RECKIT_DATABASE_URL for "
+    "a PostgreSQL store."
+)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -102,8 +104,10 @@ def emit(as_json: bool, data: dict[str, Any], human: str) -> None:
 def columns(rows: list[list[str]]) -> str:
     """A plain table, every cell whole (IDs are never cut, whatever the terminal's width)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)  # fmt: skip
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def print_list(as_json: bool, items: list[dict[str, Any]], what: str, where: str) -> None:

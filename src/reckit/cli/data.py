@@ -48,8 +48,14 @@ from reckit.errors import NotFound, ReckitError
     "else this host and port).",
 )
 @data_dir_option
-def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int,
-         public_url: str | None, data_dir: Path | None) -> None:  # fmt: skip
+def seed(
+    app_id: str,
+    n_recordings: int,
+    n_meetings: int | None,
+    seed_value: int,
+    public_url: str | None,
+    data_dir: Path | None,
+) -> None:
     """Fill an app with realistic synthetic meetings and recordings."""
     from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -69,10 +75,12 @@ def seed(app_id: str, n_recordings: int, n_meetings: int | None, seed_value: int
             master_key=load_master_key(settings.data_dir, settings.secret_key),
         )
         started = time.monotonic()
-        columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(),
-                   TimeElapsedColumn())  # fmt: skip
-        with Progress(*columns, console=err, transient=False) as progress, \
-                db.load_journal(), db.transaction(write=True) as tx:  # fmt: skip
+        columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeElapsedColumn())
+        with (
+            Progress(*columns, console=err, transient=False) as progress,
+            db.load_journal(),
+            db.transaction(write=True) as tx,
+        ):
             task = progress.add_task("Seeding recordings", total=n_recordings)
             seeding.seed(tx, plan, lambda n: progress.advance(task, n))
             progress.update(task, description="Committing")

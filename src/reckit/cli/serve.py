@@ -57,8 +57,9 @@ from reckit.db.engine import Database
     "access log; left out by default.",
 )
 @data_dir_option
-def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
-          data_dir: Path | None) -> None:  # fmt: skip
+def serve(
+    host: str, port: int, workers: int, access_log: bool, log_polls: bool, data_dir: Path | None
+) -> None:
     """Migrate the store and serve the API. On a first start with an empty store, create an
     account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it. Events are
     logged to standard error, one line each (RECKIT_LOG_FORMAT, RECKIT_LOG_LEVEL)."""
@@ -75,8 +76,11 @@ def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
         _say_where_links_point(settings)
         logging.getLogger("reckit.serve").info(
             "serving the store at %s with %d worker process%s; built-in recorder %s",
-            store_name(settings), workers, "" if workers == 1 else "es",
-            "on" if settings.builtin_recorder else "off")  # fmt: skip
+            store_name(settings),
+            workers,
+            "" if workers == 1 else "es",
+            "on" if settings.builtin_recorder else "off",
+        )
         # Before any worker starts: no transfer this node held before it (re)started is alive.
         from reckit.delivery.runner import load_node_id, release_own_leases
 
@@ -84,8 +88,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, log_polls: bool,
         stop = threading.Event()
         recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
         try:
-            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls,
-                log=log)  # fmt: skip
+            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls, log=log)
         finally:
             stop.set()
             if recorder is not None:
@@ -110,8 +113,9 @@ def _check_can_listen(host: str, port: int) -> None:
     something listens there already (or the port is privileged). Other failures are left to
     the server to report."""
     try:
-        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)  # fmt: skip
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise click.ClickException(f"cannot listen on {host!r}: {exc.strerror}") from None
     for family, kind, proto, _, address in infos:
@@ -136,9 +140,11 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def _work_dir_busy_message(work_dir: Path) -> str:
-    return (f"another recorder is running on the capture directory {work_dir} (another "
-            "`reckit serve` on this data dir?). Stop it first, or set RECKIT_BUILTIN_RECORDER=0 "
-            "to serve without the built-in recorder.")  # fmt: skip
+    return (
+        f"another recorder is running on the capture directory {work_dir} (another "
+        "`reckit serve` on this data dir?). Stop it first, or set RECKIT_BUILTIN_RECORDER=0 "
+        "to serve without the built-in recorder."
+    )
 
 
 def _check_work_dir_free(work_dir: Path) -> None:
@@ -160,11 +166,17 @@ def _say_where_links_point(settings: Settings) -> None:
     """How download links will be signed, plainly: a wrong public address makes every link
     fail for clients, long after the start."""
     if settings.bucket_url:
-        out.print(f"Download links: presigned by the bucket {settings.bucket_url}",
-                  highlight=False, soft_wrap=True)  # fmt: skip
+        out.print(
+            f"Download links: presigned by the bucket {settings.bucket_url}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return
-    out.print(f"Download links: {settings.base_url}/dl/… (RECKIT_PUBLIC_URL sets another base)",
-              highlight=False, soft_wrap=True)  # fmt: skip
+    out.print(
+        f"Download links: {settings.base_url}/dl/… (RECKIT_PUBLIC_URL sets another base)",
+        highlight=False,
+        soft_wrap=True,
+    )
     if settings.signs_for_wildcard:
         hostname = socket.gethostname()
         out.print(
@@ -195,8 +207,11 @@ def _builtin_recorder(settings: Settings, db: Database, stop: threading.Event) -
         try:
             recorder.run(stop)
         except WorkDirBusy:  # taken since serve checked: say so, without a traceback
-            err.print(f"[red]The built-in recorder did not start[/red]: "
-                      f"{_work_dir_busy_message(work_dir)}", highlight=False)  # fmt: skip
+            err.print(
+                f"[red]The built-in recorder did not start[/red]: "
+                f"{_work_dir_busy_message(work_dir)}",
+                highlight=False,
+            )
 
     thread = threading.Thread(target=run, name="recorder", daemon=True)
     thread.start()
@@ -267,11 +282,17 @@ def _bootstrap(settings: Settings, db: Database, data_dir: Path | None) -> None:
     base = f"{settings.base_url}/client/v4"
     dd = "" if data_dir is None else f" --data-dir {shlex.quote(str(data_dir))}"
     out.print("[bold]First start: created an account, an app and an API token.[/bold]")
-    out.print(f"  account_id  {account_id}\n  app_id      {app.id}\n  token       {token}",
-              highlight=False)  # fmt: skip
-    out.print(f"`reckit accounts list{dd}` and `reckit apps list{dd}` show the IDs again. The "
-              f"token is shown only now: `reckit tokens create --account {account_id}{dd}` "
-              "makes another. Try:\n", highlight=False, soft_wrap=True)  # fmt: skip
+    out.print(
+        f"  account_id  {account_id}\n  app_id      {app.id}\n  token       {token}",
+        highlight=False,
+    )
+    out.print(
+        f"`reckit accounts list{dd}` and `reckit apps list{dd}` show the IDs again. The "
+        f"token is shown only now: `reckit tokens create --account {account_id}{dd}` "
+        "makes another. Try:\n",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print(
         f"  curl -H 'Authorization: Bearer {token}' \\\n"
         f"    {base}/accounts/{account_id}/realtime/kit/{app.id}/recordings\n",

@@ -43,8 +43,11 @@ def recorder_tokens_create(name: str, as_json: bool, data_dir: Path | None) -> N
     """Create a recorder token. It is shown once."""
     with open_store(data_dir, create=False) as (_, db), db.transaction(write=True) as tx:
         token, token_id = create_recorder_token(tx, SystemClock(), name)
-    emit(as_json, {"token": token, "token_id": token_id},
-          f"Recorder token {token_id} for {name}:\n  {token}\n(shown once)")  # fmt: skip
+    emit(
+        as_json,
+        {"token": token, "token_id": token_id},
+        f"Recorder token {token_id} for {name}:\n  {token}\n(shown once)",
+    )
 
 
 @click.command(name="migrate")
@@ -78,8 +81,10 @@ def accounts_list(as_json: bool, data_dir: Path | None) -> None:
     """List accounts, oldest first (the first start's is named "default")."""
     with open_store(data_dir, create=False) as (settings, db), db.transaction() as tx:
         rows = accounts_repo.list_all(tx)
-    items = [{"account_id": a, "name": name, "created_at": format_ms(created)}
-             for a, name, created in rows]  # fmt: skip
+    items = [
+        {"account_id": a, "name": name, "created_at": format_ms(created)}
+        for a, name, created in rows
+    ]
     print_list(as_json, items, "accounts", store_name(settings))
 
 
@@ -119,8 +124,15 @@ def apps_list(account_id: str | None, as_json: bool, data_dir: Path | None) -> N
             while rows is None or len(rows) == APPS_PAGE:
                 _, rows = apps_repo.list_page(tx, owner, None, False, APPS_PAGE, offset)
                 offset += len(rows)
-                items += [{"app_id": str(r[0]), "account_id": owner, "name": str(r[1]),
-                           "created_at": format_ms(int(r[2]))} for r in rows]  # fmt: skip
+                items += [
+                    {
+                        "app_id": str(r[0]),
+                        "account_id": owner,
+                        "name": str(r[1]),
+                        "created_at": format_ms(int(r[2])),
+                    }
+                    for r in rows
+                ]
     print_list(as_json, items, "apps", store_name(settings))
 
 
@@ -162,12 +174,21 @@ def tokens_list(account_id: str | None, as_json: bool, data_dir: Path | None) ->
             raise NotFound(f"Account {account_id} not found")
         infos = list_tokens(tx, account_id)
     if as_json:
-        click.echo(orjson.dumps([
-            {"token_id": t.id, "account_id": t.account_id, "permission": t.permission,
-             "name": t.name, "created_at": format_ms(t.created_at),
-             "revoked_at": None if t.revoked_at is None else format_ms(t.revoked_at)}
-            for t in infos
-        ]).decode())  # fmt: skip
+        click.echo(
+            orjson.dumps(
+                [
+                    {
+                        "token_id": t.id,
+                        "account_id": t.account_id,
+                        "permission": t.permission,
+                        "name": t.name,
+                        "created_at": format_ms(t.created_at),
+                        "revoked_at": None if t.revoked_at is None else format_ms(t.revoked_at),
+                    }
+                    for t in infos
+                ]
+            ).decode()
+        )
         return
     table = Table("token_id", "account_id", "permission", "name", "created", "state")
     for t in infos:

@@ -88,8 +88,9 @@ class _SqliteTx:
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
-        saved = {name: self._c.execute(f"PRAGMA {name}").fetchone()[0]
-                 for name in _SQLITE_BULK_PRAGMAS}  # fmt: skip
+        saved = {
+            name: self._c.execute(f"PRAGMA {name}").fetchone()[0] for name in _SQLITE_BULK_PRAGMAS
+        }
         try:
             for name, value in _SQLITE_BULK_PRAGMAS.items():
                 self._c.execute(f"PRAGMA {name}={int(value)}")
@@ -198,10 +199,13 @@ class Database:
             self._repeatable_read = psycopg.IsolationLevel.REPEATABLE_READ
             self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Row]] | None = (
                 psycopg_pool.ConnectionPool(
-                    url, min_size=1, max_size=PG_POOL_SIZE, open=True,
+                    url,
+                    min_size=1,
+                    max_size=PG_POOL_SIZE,
+                    open=True,
                     kwargs={"autocommit": False},
                 )
-            )  # fmt: skip
+            )
             self.threads = PG_POOL_SIZE
         elif url.startswith("sqlite:///"):
             self.dialect = "sqlite"

@@ -333,9 +333,12 @@ def create_recording_indexes(tx: Tx) -> None:
 
 # The tables a bulk load fills: the recordings, their meetings and the counts kept beside them.
 COUNTED_TABLES = (
-    "meetings", "recordings", "recording_day_counts", "recording_expiry_counts",
+    "meetings",
+    "recordings",
+    "recording_day_counts",
+    "recording_expiry_counts",
     "recording_expiry_status_counts",
-)  # fmt: skip
+)
 
 
 def analyze_after_load(tx: Tx) -> None:

@@ -19,8 +19,14 @@ def queue(
 ) -> None:
     """A transfer of each of ``files`` (name → {"key", "size", …}) to ``host``, due now."""
     for name, f in files.items():
-        jobs.add(tx, DELIVER, recording_id, {"name": name, "key": f["key"], "size": f["size"]},
-                 now_ms, host=host)  # fmt: skip
+        jobs.add(
+            tx,
+            DELIVER,
+            recording_id,
+            {"name": name, "key": f["key"], "size": f["size"]},
+            now_ms,
+            host=host,
+        )
 
 
 def for_recording(tx: Tx, recording_id: str) -> list[jobs.Job]:

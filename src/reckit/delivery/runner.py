@@ -68,9 +68,15 @@ class DeliveryRunner:
     never keeps the process from exiting), within the bounds of ``policy``."""
 
     def __init__(
-        self, db: Database, box: SecretBox, publisher: Publisher, policy: Policy, clock: Clock,
-        *, monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+        self,
+        db: Database,
+        box: SecretBox,
+        publisher: Publisher,
+        policy: Policy,
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db, self.box, self.publisher = db, box, publisher
         self.policy, self.clock = policy, clock
         self._monotonic = monotonic
@@ -167,9 +173,16 @@ class DeliveryRunner:
                 hosts[job.id] = host
                 return True
 
-            claimed = jobs.claim_due(tx, now, policy.lease_ms, free, kinds=KINDS,
-                                     owner=policy.node_id, skip_hosts=full,
-                                     accept=accept)  # fmt: skip
+            claimed = jobs.claim_due(
+                tx,
+                now,
+                policy.lease_ms,
+                free,
+                kinds=KINDS,
+                owner=policy.node_id,
+                skip_hosts=full,
+                accept=accept,
+            )
         return [self._start(job, hosts[job.id]) for job in claimed]
 
     def _start(self, job: jobs.Job, host: str) -> _Attempt:
@@ -185,8 +198,9 @@ class DeliveryRunner:
             with self.db.transaction(write=True) as tx:
                 jobs.release(tx, job.id, job.lease_token, self.clock.now_ms())
             return attempt
-        thread = threading.Thread(target=self._run, args=(attempt,), daemon=True,
-                                  name=f"delivery-{next(self._names)}")  # fmt: skip
+        thread = threading.Thread(
+            target=self._run, args=(attempt,), daemon=True, name=f"delivery-{next(self._names)}"
+        )
         try:
             thread.start()
         except RuntimeError:  # no thread to be had: give the lease back, try again later
@@ -208,8 +222,7 @@ class DeliveryRunner:
                 outcome = Outcome(f"delivery failed: {type(exc).__name__}")
             # Written even when the attempt was given up on meanwhile: the lease token in the
             # UPDATE, not this process's memory, decides whether it still counts.
-            service.settle(self.db, self.publisher, self.policy, job, outcome,
-                           self.clock.now_ms())  # fmt: skip
+            service.settle(self.db, self.publisher, self.policy, job, outcome, self.clock.now_ms())
         except Exception:
             log.exception("delivery job %s: could not record the attempt's outcome", job.id)
         finally:
@@ -227,8 +240,9 @@ class DeliveryRunner:
                 attempt.given_up = True
             try:
                 outcome = service.timed_out(attempt.job, self.policy)
-                service.settle(self.db, self.publisher, self.policy, attempt.job, outcome,
-                               self.clock.now_ms())  # fmt: skip
+                service.settle(
+                    self.db, self.publisher, self.policy, attempt.job, outcome, self.clock.now_ms()
+                )
             except Exception:
                 with self._lock:
                     attempt.given_up = False  # the next round tries again

@@ -48,9 +48,10 @@ class Publisher:
         fields: dict[str, Any] = {
             "download_url": self.link(first["key"], expiry, now),
             "audio_download_url": self.link(audio["key"], expiry, now)
-            if audio is not None and main is not None else None,
+            if audio is not None and main is not None
+            else None,
             "download_url_expiry": expiry,
-        }  # fmt: skip
+        }
         if any(f.get("role") == "track" for f in files.values()):
             # Every participant's file its own link (render.tracks shows them).
             for f in files.values():
@@ -74,9 +75,13 @@ def _bucket_enabled(rec: StoredRecording) -> bool:
 
 
 def files_in(
-    tx: Tx, now: int, rec: StoredRecording, files: dict[str, dict[str, Any]], duration_s: float,
+    tx: Tx,
+    now: int,
+    rec: StoredRecording,
+    files: dict[str, dict[str, Any]],
+    duration_s: float,
     publisher: Publisher,
-) -> None:  # fmt: skip
+) -> None:
     """Record the handed-in files (size and duration measured from them, decisions.md) and
     queue their delivery, or finish at once when there is nowhere else to send them."""
     _write(tx, rec, lifecycle.files_in(rec, files, duration_s), now)
@@ -195,8 +200,9 @@ def attempt(
         error = f"{type(exc).__name__}: {exc}"
     if error is None:
         return Outcome()
-    return Outcome(_scrub(f"delivery to {_destination_name(public)} failed: {error}", config),
-                   retryable)  # fmt: skip
+    return Outcome(
+        _scrub(f"delivery to {_destination_name(public)} failed: {error}", config), retryable
+    )
 
 
 def timed_out(job: jobs.Job, policy: Policy) -> Outcome:
@@ -227,8 +233,7 @@ def settle(
         error = outcome.error
         if outcome.orphan:
             return jobs.fail(tx, job.id, error, now, token) or _stale(job, "ended")
-        after = jobs.retry_or_fail(tx, job, error, now, policy.backoff,
-                                   retryable=outcome.retryable)  # fmt: skip
+        after = jobs.retry_or_fail(tx, job, error, now, policy.backoff, retryable=outcome.retryable)
         if after is None:
             return _stale(job, "failed")
         if after == jobs.FAILED:
@@ -238,8 +243,12 @@ def settle(
 
 
 def _stale(job: jobs.Job, what: str) -> bool:
-    log.info("delivery job %s: attempt %d %s after it was given up on; its result is ignored",
-             job.id, job.attempts, what)  # fmt: skip
+    log.info(
+        "delivery job %s: attempt %d %s after it was given up on; its result is ignored",
+        job.id,
+        job.attempts,
+        what,
+    )
     return False
 
 

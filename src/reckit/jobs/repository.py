@@ -64,31 +64,63 @@ _COLUMNS = (
 
 
 def _job(row: Row) -> Job:
-    return Job(row[0], row[1], row[2], orjson.loads(row[3]), row[4], int(row[5]), row[6], row[7],
-               None if row[8] is None else int(row[8]), row[9], row[10], row[11],
-               int(row[12]))  # fmt: skip
+    return Job(
+        row[0],
+        row[1],
+        row[2],
+        orjson.loads(row[3]),
+        row[4],
+        int(row[5]),
+        row[6],
+        row[7],
+        None if row[8] is None else int(row[8]),
+        row[9],
+        row[10],
+        row[11],
+        int(row[12]),
+    )
 
 
 def add(
-    tx: Tx, kind: str, subject: str, payload: dict[str, Any], now_ms: int, *,
-    host: str | None = None, key: str | None = None, due_ms: int | None = None,
-) -> str:  # fmt: skip
+    tx: Tx,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any],
+    now_ms: int,
+    *,
+    host: str | None = None,
+    key: str | None = None,
+    due_ms: int | None = None,
+) -> str:
     """Queue a job, due at ``due_ms`` (default: now), in the caller's transaction: it exists
     exactly when the change the caller writes beside it does. Its ID."""
     seq = None
     if key is not None:
         if tx.dialect == "postgres":
-            tx.one("SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(?))",
-                   (_KEY_LOCK_CLASS, key))  # fmt: skip
+            tx.one(
+                "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), hashtext(?))",
+                (_KEY_LOCK_CLASS, key),
+            )
         row = tx.one("SELECT max(order_seq) FROM jobs WHERE order_key = ?", (key,))
         seq = (int(row[0]) if row is not None and row[0] is not None else 0) + 1
     job_id = new_uuid()
     tx.run(
         "INSERT INTO jobs (id, kind, recording_id, payload, status, next_at, created_at,"
         " updated_at, host, order_key, order_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (job_id, kind, subject, orjson.dumps(payload).decode(), PENDING,
-         now_ms if due_ms is None else due_ms, now_ms, now_ms, host, key, seq),
-    )  # fmt: skip
+        (
+            job_id,
+            kind,
+            subject,
+            orjson.dumps(payload).decode(),
+            PENDING,
+            now_ms if due_ms is None else due_ms,
+            now_ms,
+            now_ms,
+            host,
+            key,
+            seq,
+        ),
+    )
     return job_id
 
 
@@ -104,10 +136,16 @@ def _marks(n: int) -> str:
 
 
 def claim_due(
-    tx: Tx, now_ms: int, lease_ms: int, limit: int, *, kinds: Collection[str] | None = None,
-    owner: str | None = None, skip_hosts: Collection[str] = (),
+    tx: Tx,
+    now_ms: int,
+    lease_ms: int,
+    limit: int,
+    *,
+    kinds: Collection[str] | None = None,
+    owner: str | None = None,
+    skip_hosts: Collection[str] = (),
     accept: Callable[[Job], bool] | None = None,
-) -> list[Job]:  # fmt: skip
+) -> list[Job]:
     """Up to ``limit`` due pending jobs (of ``kinds``, if given) nobody holds and no earlier
     job of their key holds back, leased to ``owner`` under a new token each (their attempt
     counted), oldest due first. Jobs whose host is in ``skip_hosts`` are not looked at;
@@ -149,10 +187,15 @@ def claim_due(
             if len(chosen) == limit:
                 break
     leased = [
-        replace(j, attempts=j.attempts + 1, lease_until=now_ms + lease_ms, lease_owner=owner,
-                lease_token=new_uuid())
+        replace(
+            j,
+            attempts=j.attempts + 1,
+            lease_until=now_ms + lease_ms,
+            lease_owner=owner,
+            lease_token=new_uuid(),
+        )
         for j in chosen
-    ]  # fmt: skip
+    ]
     tx.many(
         "UPDATE jobs SET lease_until = ?, lease_owner = ?, lease_token = ?,"
         " attempts = attempts + 1, updated_at = ? WHERE id = ?",
@@ -168,36 +211,51 @@ _UNLEASED = "lease_until = NULL, lease_owner = NULL, lease_token = NULL"
 
 def succeed(tx: Tx, job_id: str, now_ms: int, token: str | None) -> bool:
     """Done; False (and nothing written) when ``token`` no longer holds the job."""
-    return tx.run(
-        f"UPDATE jobs SET status = 'done', {_UNLEASED}, last_error = NULL, updated_at = ?"
-        " WHERE id = ? AND lease_token = ?",
-        (now_ms, job_id, token),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            f"UPDATE jobs SET status = 'done', {_UNLEASED}, last_error = NULL, updated_at = ?"
+            " WHERE id = ? AND lease_token = ?",
+            (now_ms, job_id, token),
+        )
+        == 1
+    )
 
 
 def retry_at(tx: Tx, job_id: str, when_ms: int, error: str, now_ms: int, token: str | None) -> bool:
     """Pending again from ``when_ms``; False (and nothing written) when ``token`` no longer
     holds the job."""
-    return tx.run(
-        f"UPDATE jobs SET next_at = ?, {_UNLEASED}, last_error = ?, updated_at = ?"
-        " WHERE id = ? AND lease_token = ?",
-        (when_ms, error, now_ms, job_id, token),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            f"UPDATE jobs SET next_at = ?, {_UNLEASED}, last_error = ?, updated_at = ?"
+            " WHERE id = ? AND lease_token = ?",
+            (when_ms, error, now_ms, job_id, token),
+        )
+        == 1
+    )
 
 
 def fail(tx: Tx, job_id: str, error: str, now_ms: int, token: str | None) -> bool:
     """Failed for good; False (and nothing written) when ``token`` no longer holds the job."""
-    return tx.run(
-        f"UPDATE jobs SET status = 'failed', {_UNLEASED}, last_error = ?, updated_at = ?"
-        " WHERE id = ? AND lease_token = ?",
-        (error, now_ms, job_id, token),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            f"UPDATE jobs SET status = 'failed', {_UNLEASED}, last_error = ?, updated_at = ?"
+            " WHERE id = ? AND lease_token = ?",
+            (error, now_ms, job_id, token),
+        )
+        == 1
+    )
 
 
 def retry_or_fail(
-    tx: Tx, job: Job, error: str, now_ms: int, backoff: Backoff, *, retryable: bool = True,
+    tx: Tx,
+    job: Job,
+    error: str,
+    now_ms: int,
+    backoff: Backoff,
+    *,
+    retryable: bool = True,
     rng: random.Random | None = None,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """After attempt ``job.attempts`` of ``job`` (as claimed) failed with ``error``: pending
     again once the backoff's wait has passed, or failed for good when the error is final or
     that was its last attempt. The job's status now (PENDING or FAILED); None, and nothing
@@ -211,12 +269,15 @@ def retry_or_fail(
 
 def release(tx: Tx, job_id: str, token: str, now_ms: int) -> bool:
     """Give a lease back unused (a node shutting down): due at once, its attempt not counted."""
-    return tx.run(
-        f"UPDATE jobs SET {_UNLEASED}, updated_at = ?,"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
-        " WHERE id = ? AND lease_token = ? AND status = 'pending'",
-        (now_ms, job_id, token),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            f"UPDATE jobs SET {_UNLEASED}, updated_at = ?,"
+            " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+            " WHERE id = ? AND lease_token = ? AND status = 'pending'",
+            (now_ms, job_id, token),
+        )
+        == 1
+    )
 
 
 def release_owned(tx: Tx, owner: str, now_ms: int) -> int:

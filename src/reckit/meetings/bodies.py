@@ -25,8 +25,17 @@ MAX_KEYWORDS, MAX_KEYWORD = 100, 256
 MIN_KEEP_ALIVE, MAX_KEEP_ALIVE = 60, 600
 MIN_WORDS, MAX_WORDS = 150, 1000
 LANGUAGES = ("en-US", "en-IN", "de", "hi", "sv", "ru", "pl", "el", "fr", "nl")
-SUMMARY_TYPES = ("general", "team_meeting", "sales_call", "client_check_in", "interview",
-                 "daily_standup", "one_on_one_meeting", "lecture", "code_review")  # fmt: skip
+SUMMARY_TYPES = (
+    "general",
+    "team_meeting",
+    "sales_call",
+    "client_check_in",
+    "interview",
+    "daily_standup",
+    "one_on_one_meeting",
+    "lecture",
+    "code_review",
+)
 TEXT_FORMATS = ("plain_text", "markdown")
 
 Title = Annotated[str, Meta(max_length=MAX_TITLE)]
@@ -51,9 +60,19 @@ class Transcription(_Body):
 
 class Summarization(_Body):
     summary_type: (
-        Literal["general", "team_meeting", "sales_call", "client_check_in", "interview",
-                "daily_standup", "one_on_one_meeting", "lecture", "code_review"] | UnsetType
-    ) = UNSET  # fmt: skip
+        Literal[
+            "general",
+            "team_meeting",
+            "sales_call",
+            "client_check_in",
+            "interview",
+            "daily_standup",
+            "one_on_one_meeting",
+            "lecture",
+            "code_review",
+        ]
+        | UnsetType
+    ) = UNSET
     text_format: Literal["plain_text", "markdown"] | UnsetType = UNSET
     # A whole number; 500.0 is one too (JSON Schema's "integer"), so decoded as a float.
     word_limit: Annotated[float, Meta(ge=MIN_WORDS, le=MAX_WORDS)] | UnsetType = UNSET

@@ -14,19 +14,40 @@ from reckit.db.schema import PG_TITLE_INDEX
 from reckit.meetings.models import Meeting, MeetingQuery, NewMeeting
 
 _COLUMNS = (
-    "id", "app_id", "title", "status", "record_on_start", "live_stream_on_start",
-    "persist_chat", "summarize_on_end", "transcribe_on_end", "session_keep_alive_time_in_secs",
-    "recording_config", "ai_config", "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "app_id",
+    "title",
+    "status",
+    "record_on_start",
+    "live_stream_on_start",
+    "persist_chat",
+    "summarize_on_end",
+    "transcribe_on_end",
+    "session_keep_alive_time_in_secs",
+    "recording_config",
+    "ai_config",
+    "created_at",
+    "updated_at",
+)
 
 
 def _values(m: NewMeeting) -> tuple[Any, ...]:
     return (
-        m.id, m.app_id, m.title, m.status, m.record_on_start, m.live_stream_on_start,
-        m.persist_chat, m.summarize_on_end, m.transcribe_on_end,
-        m.session_keep_alive_time_in_secs, m.recording_config, m.ai_config, m.created_at,
+        m.id,
+        m.app_id,
+        m.title,
+        m.status,
+        m.record_on_start,
+        m.live_stream_on_start,
+        m.persist_chat,
+        m.summarize_on_end,
+        m.transcribe_on_end,
+        m.session_keep_alive_time_in_secs,
+        m.recording_config,
+        m.ai_config,
+        m.created_at,
         m.updated_at,
-    )  # fmt: skip
+    )
 
 
 _BULK = 10_000
@@ -91,12 +112,21 @@ def _json(text: str | None) -> dict[str, Any] | None:
 
 def _meeting(row: Row) -> Meeting:
     return Meeting(
-        id=row[0], app_id=row[1], title=row[2], status=row[3], record_on_start=bool(row[4]),
-        live_stream_on_start=bool(row[5]), persist_chat=bool(row[6]),
-        summarize_on_end=bool(row[7]), transcribe_on_end=bool(row[8]),
-        session_keep_alive_time_in_secs=int(row[9]), recording_config=_json(row[10]),
-        ai_config=_json(row[11]), created_at=int(row[12]), updated_at=int(row[13]),
-    )  # fmt: skip
+        id=row[0],
+        app_id=row[1],
+        title=row[2],
+        status=row[3],
+        record_on_start=bool(row[4]),
+        live_stream_on_start=bool(row[5]),
+        persist_chat=bool(row[6]),
+        summarize_on_end=bool(row[7]),
+        transcribe_on_end=bool(row[8]),
+        session_keep_alive_time_in_secs=int(row[9]),
+        recording_config=_json(row[10]),
+        ai_config=_json(row[11]),
+        created_at=int(row[12]),
+        updated_at=int(row[13]),
+    )
 
 
 def get(tx: Tx, app_id: str, meeting_id: str, *, lock: bool = False) -> Meeting | None:
@@ -113,8 +143,9 @@ def update(tx: Tx, app_id: str, meeting_id: str, columns: dict[str, Any], now_ms
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     if tx.dialect == "sqlite" and "title" in columns:
-        row = tx.one("SELECT seq, title FROM meetings WHERE app_id = ? AND id = ?",
-                     (app_id, meeting_id))  # fmt: skip
+        row = tx.one(
+            "SELECT seq, title FROM meetings WHERE app_id = ? AND id = ?", (app_id, meeting_id)
+        )
         if row is not None:
             _reindex_title(tx, int(row[0]), row[1], columns["title"])
     sets = [f"{name} = ?" for name in columns] + ["updated_at = ?"]

@@ -20,9 +20,16 @@ from reckit.paging import Page
 
 # Meeting is part of this module's interface: the recording lifecycle takes it from here.
 __all__ = [
-    "Meeting", "Page", "create_meeting", "get_meeting", "list_meetings", "lock_meeting",
-    "replace_meeting", "require_meeting", "update_meeting",
-]  # fmt: skip
+    "Meeting",
+    "Page",
+    "create_meeting",
+    "get_meeting",
+    "list_meetings",
+    "lock_meeting",
+    "replace_meeting",
+    "require_meeting",
+    "update_meeting",
+]
 
 
 def get_meeting(tx: Tx, app_id: str, meeting_id: str) -> Meeting | None:
@@ -51,8 +58,9 @@ def require_meeting(tx: Tx, app_id: str, meeting_id: str) -> Meeting:
 
 def create_meeting(tx: Tx, clock: Clock, box: SecretBox, app_id: str, body: MeetingBody) -> Meeting:
     now = clock.now_ms()
-    new = NewMeeting(id=new_uuid(), app_id=app_id, created_at=now, updated_at=now,
-                     **full_columns(body, box))  # fmt: skip
+    new = NewMeeting(
+        id=new_uuid(), app_id=app_id, created_at=now, updated_at=now, **full_columns(body, box)
+    )
     repository.insert(tx, new)
     return _reread(tx, app_id, new.id)
 

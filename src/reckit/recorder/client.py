@@ -88,34 +88,50 @@ class RecorderClient:
 
     def upload(self, recording_id: str, name: str, path: Path) -> dict[str, Any]:
         data: dict[str, Any] = self._call(
-            "PUT", f"/recordings/{recording_id}/files/{name}", upload=path,
-            headers={"x-reckit-sha256": _sha256(path),
-                     "content-length": str(path.stat().st_size)},
-        )  # fmt: skip
+            "PUT",
+            f"/recordings/{recording_id}/files/{name}",
+            upload=path,
+            headers={"x-reckit-sha256": _sha256(path), "content-length": str(path.stat().st_size)},
+        )
         return data
 
     def complete(
         self, recording_id: str, files: dict[str, dict[str, Any]], duration_s: float
     ) -> None:
-        self._call("POST", f"/recordings/{recording_id}/complete",
-                   json={"files": files, "duration_s": duration_s})  # fmt: skip
+        self._call(
+            "POST",
+            f"/recordings/{recording_id}/complete",
+            json={"files": files, "duration_s": duration_s},
+        )
 
     # The media plane's side: sessions and who is in them.
     def session_started(
-        self, app_id: str, meeting_id: str, media_url: str | None = None,
+        self,
+        app_id: str,
+        meeting_id: str,
+        media_url: str | None = None,
         session_id: str | None = None,
-    ) -> str:  # fmt: skip
-        body = {"app_id": app_id, "meeting_id": meeting_id, "media_url": media_url,
-                "session_id": session_id}  # fmt: skip
+    ) -> str:
+        body = {
+            "app_id": app_id,
+            "meeting_id": meeting_id,
+            "media_url": media_url,
+            "session_id": session_id,
+        }
         return str(self._call("POST", "/sessions", json=body)["session_id"])
 
     def joined(
-        self, session_id: str, participant_id: str, user_id: str | None = None,
+        self,
+        session_id: str,
+        participant_id: str,
+        user_id: str | None = None,
         media_url: str | None = None,
-    ) -> None:  # fmt: skip
-        self._call("POST", f"/sessions/{session_id}/participants",
-                   json={"participant_id": participant_id, "user_id": user_id,
-                         "media_url": media_url})  # fmt: skip
+    ) -> None:
+        self._call(
+            "POST",
+            f"/sessions/{session_id}/participants",
+            json={"participant_id": participant_id, "user_id": user_id, "media_url": media_url},
+        )
 
     def left(self, session_id: str, participant_id: str) -> None:
         self._call("DELETE", f"/sessions/{session_id}/participants/{participant_id}")

@@ -45,16 +45,34 @@ def _video_encoder(video: VideoSpec) -> list[str]:
     gop = ["-g", str(video.fps * 2)]
     if video.codec == "H264":
         return [
-            "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-crf", "23",
-            "-threads", ENCODER_THREADS, *gop,
-        ]  # fmt: skip
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "zerolatency",
+            "-crf",
+            "23",
+            "-threads",
+            ENCODER_THREADS,
+            *gop,
+        ]
     # libvpx's default 256 kb/s is far too little at 720p: about 0.1 bit per pixel.
     bitrate = max(150_000, int(width * height * video.fps * 0.1))
     encoder = "libvpx" if video.codec == "VP8" else "libvpx-vp9"
     options = [
-        "-c:v", encoder, "-deadline", "realtime", "-cpu-used", "8", "-b:v", str(bitrate),
-        "-threads", ENCODER_THREADS, *gop,
-    ]  # fmt: skip
+        "-c:v",
+        encoder,
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-b:v",
+        str(bitrate),
+        "-threads",
+        ENCODER_THREADS,
+        *gop,
+    ]
     if video.codec == "VP9":
         options += ["-row-mt", "1"]
     return options
@@ -159,10 +177,16 @@ def _composite_args(source: Source, video: VideoSpec, audio: AudioSpec, segment:
 def _track_args(source: Source, frequency: int, segment: Path) -> list[str]:
     inputs = _synthetic_audio(frequency) if source.url is None else _source_input(source.url)
     return [
-        *inputs, "-map", "0:a:0", "-vn", *_AUDIO_ENCODERS["opus"],
-        "-ar", str(SAMPLE_RATE),
-        *_SEGMENT_MUXER, str(segment),
-    ]  # fmt: skip
+        *inputs,
+        "-map",
+        "0:a:0",
+        "-vn",
+        *_AUDIO_ENCODERS["opus"],
+        "-ar",
+        str(SAMPLE_RATE),
+        *_SEGMENT_MUXER,
+        str(segment),
+    ]
 
 
 def _track_builder(source: Source, frequency: int) -> Callable[[Path], list[str]]:

@@ -58,9 +58,16 @@ def _spawn(ffmpeg: str, args: list[str], log: Path) -> subprocess.Popen[bytes]:
     # FFmpeg looks at stdin once per stats period (0.5 s by default) and records on meanwhile:
     # a short period makes "q" end the segment promptly, so pause() cuts where it is called.
     command = [
-        ffmpeg, "-hide_banner", "-nostats", "-stats_period", "0.05", "-loglevel", "error", "-y",
+        ffmpeg,
+        "-hide_banner",
+        "-nostats",
+        "-stats_period",
+        "0.05",
+        "-loglevel",
+        "error",
+        "-y",
         *args,
-    ]  # fmt: skip
+    ]
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
             command,

@@ -153,9 +153,12 @@ class _Job(threading.Thread):
     poll to say what the server holds before it does anything."""
 
     def __init__(
-        self, client: RecorderClient, item: dict[str, Any], work_dir: Path,
+        self,
+        client: RecorderClient,
+        item: dict[str, Any],
+        work_dir: Path,
         recovered: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(name=f"recording-{item['id'][:8]}", daemon=True)
         self.client = client
         self.item = item
@@ -185,8 +188,7 @@ class _Job(threading.Thread):
         try:
             self.client.failed(self.rid, reason)
         except (RecorderAPIError, httpx.HTTPError):
-            log.warning("could not report the failure of %s; the server will time it out",
-                        self.rid)  # fmt: skip
+            log.warning("could not report the failure of %s; the server will time it out", self.rid)
 
     def _next(self, timeout: float | None) -> str | None:
         """The newest status told, waiting up to ``timeout`` (None: for ever) for one; None if
@@ -220,9 +222,12 @@ class _Job(threading.Thread):
             if not watermark.is_file():  # an earlier run may have fetched it
                 _fetch(url, watermark)
         return CompositeCapture(
-            Source(item.get("source_url")), _video_spec(video, watermark),
-            _audio_spec(config.get("audio") or {}), self.work_dir, stem,
-        )  # fmt: skip
+            Source(item.get("source_url")),
+            _video_spec(video, watermark),
+            _audio_spec(config.get("audio") or {}),
+            self.work_dir,
+            stem,
+        )
 
     def _run(self) -> bool:
         """Drive the recording to its end. True: keep the directory (the recorder is stopping
@@ -234,8 +239,11 @@ class _Job(threading.Thread):
             return self._start()
         if not self.recovered or state not in _RESUMABLE:
             if self.recovered:
-                log.info("recording %s left by an earlier run is %s: its files are deleted",
-                         self.rid, state)  # fmt: skip
+                log.info(
+                    "recording %s left by an earlier run is %s: its files are deleted",
+                    self.rid,
+                    state,
+                )
             return False  # ERRORED, UPLOADED, GONE, handed in, someone else's
         capture = self._capture()
         if not capture.usable():
@@ -345,8 +353,12 @@ class _Job(threading.Thread):
                 problem = str(exc)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
-            log.warning("recording %s: handing the files in failed (%s); retrying in %g s",
-                        self.rid, problem, delay)  # fmt: skip
+            log.warning(
+                "recording %s: handing the files in failed (%s); retrying in %g s",
+                self.rid,
+                problem,
+                delay,
+            )
             state = self._next(delay) or "UPLOADING"
             if state == _DETACH:
                 return True
@@ -358,9 +370,12 @@ class _Job(threading.Thread):
 
 class ReferenceRecorder:
     def __init__(
-        self, client: RecorderClient, work_dir: Path, capacity: int = 4,
+        self,
+        client: RecorderClient,
+        work_dir: Path,
+        capacity: int = 4,
         poll_interval_s: float = POLL_INTERVAL_S,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.client = client
         self.work_dir = work_dir
         self.capacity = capacity
@@ -407,8 +422,9 @@ class ReferenceRecorder:
         for entry in sorted(self.work_dir.iterdir()):
             item = _load_item(entry)
             if item is None:
-                log.info("removing %s from the work dir: not a capture this recorder can carry "
-                         "on", entry)  # fmt: skip
+                log.info(
+                    "removing %s from the work dir: not a capture this recorder can carry on", entry
+                )
                 _remove(entry)
                 continue
             for stray in entry.iterdir():

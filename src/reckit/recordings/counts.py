@@ -48,8 +48,9 @@ _BUMP_MEETING = (
 def added(tx: Tx, r: NewRecording) -> None:
     """``r`` was inserted: one more on its day and status, its expiry day, and its meeting."""
     tx.run(_BUMP_DAY, (r.app_id, r.invoked_time // DAY_MS, r.status, 1))
-    expiry_moved(tx, r.app_id, None, r.download_url_expiry, status=r.status,
-                 invoked_time=r.invoked_time)  # fmt: skip
+    expiry_moved(
+        tx, r.app_id, None, r.download_url_expiry, status=r.status, invoked_time=r.invoked_time
+    )
     t = r.invoked_time
     tx.run(_BUMP_MEETING, (t, t, t, t, r.app_id, r.meeting_id))
 

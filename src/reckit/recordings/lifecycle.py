@@ -230,12 +230,17 @@ def act(rec: StoredRecording, action: str, now: int) -> Change | None:
 def _stopped(rec: StoredRecording, event: Event, at: int, reason: dict[str, Any]) -> Change | None:
     """A stop at ``at``: the pause under way (if any) ends then."""
     if target(rec.status, event) == Status.ERRORED:  # stopped before capture began
-        return _change(rec, event, stop_reason=_json(reason),
-                       error_reason="stopped before capture began")  # fmt: skip
+        return _change(
+            rec, event, stop_reason=_json(reason), error_reason="stopped before capture began"
+        )
     return _change(
-        rec, event, paused_ms=Pauses.of(rec).resume(at).total_ms, paused_at=None,
-        stopped_time=at, stop_reason=_json(reason),
-    )  # fmt: skip
+        rec,
+        event,
+        paused_ms=Pauses.of(rec).resume(at).total_ms,
+        paused_at=None,
+        stopped_time=at,
+        stop_reason=_json(reason),
+    )
 
 
 # --- the recorder and the timers ---------------------------------------------------------
@@ -267,16 +272,25 @@ def files_in(
     one), the duration is whole seconds (decisions.md)."""
     main = next((f for f in files.values() if f.get("role") != "audio"), None)
     primary = main or next(iter(files.values()))
-    return _change(rec, Event.FILES_IN, files=_json(files), file_size=int(primary["size"]),
-                   recording_duration=max(0, int(duration_s)))  # fmt: skip
+    return _change(
+        rec,
+        Event.FILES_IN,
+        files=_json(files),
+        file_size=int(primary["size"]),
+        recording_duration=max(0, int(duration_s)),
+    )
 
 
 def _failure(rec: StoredRecording, event: Event, now: int, reason: str) -> Change | None:
     return _change(
-        rec, event, error_reason=reason[:1000], stop_reason=_json({"reason": "INTERNAL_ERROR"}),
-        stopped_time=rec.stopped_time if rec.stopped_time is not None
+        rec,
+        event,
+        error_reason=reason[:1000],
+        stop_reason=_json({"reason": "INTERNAL_ERROR"}),
+        stopped_time=rec.stopped_time
+        if rec.stopped_time is not None
         else (now if rec.started_time is not None else None),
-    )  # fmt: skip
+    )
 
 
 def failed(rec: StoredRecording, now: int, reason: str) -> Change | None:

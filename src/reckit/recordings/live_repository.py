@@ -48,11 +48,13 @@ def get_by_id(tx: Tx, recording_id: str, *, lock: bool = False) -> StoredRecordi
 
 def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecording]:
     """INVOKED, RECORDING or PAUSED recordings of the meeting, newest first."""
-    return _many(tx.all(
-        f"{_SELECT} WHERE r.app_id = ? AND r.meeting_id = ?"
-        f" AND r.status IN {tuple(ACTIVE)!r} ORDER BY r.invoked_time DESC, r.id DESC",
-        (app_id, meeting_id),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE r.app_id = ? AND r.meeting_id = ?"
+            f" AND r.status IN {tuple(ACTIVE)!r} ORDER BY r.invoked_time DESC, r.id DESC",
+            (app_id, meeting_id),
+        )
+    )
 
 
 # What a transition may set: not what identifies the recording or places it in the counts
@@ -79,12 +81,23 @@ def transition(tx: Tx, rec: StoredRecording, change: Change, now_ms: int | None 
     if changed == 0:
         return False
     # The status moves under the old expiry, then the expiry under the new status.
-    counts.status_moved(tx, rec.app_id, rec.invoked_time, rec.status, change.status.value,
-                        expiry=rec.download_url_expiry)  # fmt: skip
+    counts.status_moved(
+        tx,
+        rec.app_id,
+        rec.invoked_time,
+        rec.status,
+        change.status.value,
+        expiry=rec.download_url_expiry,
+    )
     if "download_url_expiry" in change.fields:
-        counts.expiry_moved(tx, rec.app_id, rec.download_url_expiry,
-                            change.fields["download_url_expiry"], status=change.status.value,
-                            invoked_time=rec.invoked_time)  # fmt: skip
+        counts.expiry_moved(
+            tx,
+            rec.app_id,
+            rec.download_url_expiry,
+            change.fields["download_url_expiry"],
+            status=change.status.value,
+            invoked_time=rec.invoked_time,
+        )
     apps.touch(tx, rec.app_id)
     if change.status.value != rec.status:
         after = get_by_id(tx, rec.id)
@@ -99,12 +112,14 @@ def claimable(tx: Tx, limit: int) -> list[StoredRecording]:
     (they carry the capture ``config``): a seeded or bulk-loaded recording is a catalogue
     entry with nothing to capture, whatever its status."""
     skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgres" else ""
-    return _many(tx.all(
-        f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
-        " AND r.config IS NOT NULL"
-        f" ORDER BY r.invoked_time LIMIT ?{skip}",
-        (limit,),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
+            " AND r.config IS NOT NULL"
+            f" ORDER BY r.invoked_time LIMIT ?{skip}",
+            (limit,),
+        )
+    )
 
 
 # A recording is its recorder's until the recorder has handed its files in (``files`` set):
@@ -115,9 +130,7 @@ _CAPTURING = f"r.status IN {_LIVE} AND r.files IS NULL"
 
 def held_by(tx: Tx, recorder_id: str) -> list[StoredRecording]:
     """The recordings ``recorder_id`` is still capturing or handing in."""
-    return _many(tx.all(
-        f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id = ?", (recorder_id,)
-    ))  # fmt: skip
+    return _many(tx.all(f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id = ?", (recorder_id,)))
 
 
 # A recorder polls several times a second; its heartbeat is written at most this often per
@@ -135,58 +148,70 @@ def heartbeat(tx: Tx, recording_ids: list[str], recorder_id: str, now_ms: int) -
 
 
 def claim(tx: Tx, recording_id: str, recorder_id: str, instance: str | None, now_ms: int) -> bool:
-    return tx.run(
-        "UPDATE recordings SET recorder_id = ?, recorder_instance = ?, heartbeat_at = ?"
-        " WHERE id = ? AND status = 'INVOKED' AND recorder_id IS NULL",
-        (recorder_id, instance, now_ms, recording_id),
-    ) == 1  # fmt: skip
+    return (
+        tx.run(
+            "UPDATE recordings SET recorder_id = ?, recorder_instance = ?, heartbeat_at = ?"
+            " WHERE id = ? AND status = 'INVOKED' AND recorder_id IS NULL",
+            (recorder_id, instance, now_ms, recording_id),
+        )
+        == 1
+    )
 
 
 def past_max_seconds(tx: Tx, now_ms: int) -> list[StoredRecording]:
-    return _many(tx.all(
-        f"{_SELECT} WHERE r.status IN ('RECORDING', 'PAUSED') AND r.started_time IS NOT NULL"
-        " AND r.started_time + r.max_seconds * 1000 <= ?",
-        (now_ms,),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE r.status IN ('RECORDING', 'PAUSED') AND r.started_time IS NOT NULL"
+            " AND r.started_time + r.max_seconds * 1000 <= ?",
+            (now_ms,),
+        )
+    )
 
 
 def silent_recorders(tx: Tx, cutoff_ms: int) -> list[StoredRecording]:
     """Held recordings whose recorder has not been heard from since ``cutoff_ms``."""
-    return _many(tx.all(
-        f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id IS NOT NULL"
-        " AND r.heartbeat_at < ?",
-        (cutoff_ms,),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id IS NOT NULL AND r.heartbeat_at < ?",
+            (cutoff_ms,),
+        )
+    )
 
 
 def unclaimed_since(tx: Tx, invoked_before_ms: int) -> list[StoredRecording]:
     """Recordings started through the API (they carry a capture ``config``) that are still
     INVOKED with no recorder, invoked at ``invoked_before_ms`` or earlier."""
-    return _many(tx.all(
-        f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
-        " AND r.config IS NOT NULL AND r.invoked_time <= ?",
-        (invoked_before_ms,),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE r.status = 'INVOKED' AND r.recorder_id IS NULL"
+            " AND r.config IS NOT NULL AND r.invoked_time <= ?",
+            (invoked_before_ms,),
+        )
+    )
 
 
 def in_empty_rooms(tx: Tx, empty_since_ms: int) -> list[StoredRecording]:
     """Running recordings whose session has had nobody in it since ``empty_since_ms`` or
     earlier (an ended session counts as empty from its end)."""
-    return _many(tx.all(
-        f"{_SELECT} JOIN sessions s ON s.id = r.session_id"
-        " WHERE r.status IN ('RECORDING', 'PAUSED') AND s.empty_since IS NOT NULL"
-        " AND s.empty_since <= ?",
-        (empty_since_ms,),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} JOIN sessions s ON s.id = r.session_id"
+            " WHERE r.status IN ('RECORDING', 'PAUSED') AND s.empty_since IS NOT NULL"
+            " AND s.empty_since <= ?",
+            (empty_since_ms,),
+        )
+    )
 
 
 def due_for_purge(tx: Tx, now_ms: int, limit: int = 500) -> list[StoredRecording]:
     """Finished recordings whose bucket copy has expired and is still there."""
-    return _many(tx.all(
-        f"{_SELECT} WHERE r.purged_at IS NULL AND r.files IS NOT NULL"
-        " AND r.download_url_expiry <= ? AND r.status IN ('UPLOADED', 'ERRORED') LIMIT ?",
-        (now_ms, limit),
-    ))  # fmt: skip
+    return _many(
+        tx.all(
+            f"{_SELECT} WHERE r.purged_at IS NULL AND r.files IS NOT NULL"
+            " AND r.download_url_expiry <= ? AND r.status IN ('UPLOADED', 'ERRORED') LIMIT ?",
+            (now_ms, limit),
+        )
+    )
 
 
 def mark_purged(tx: Tx, recording_id: str, now_ms: int) -> None:

@@ -25,9 +25,32 @@ def storage_config(text: str | None) -> dict[str, Any] | None:
 
 
 def list_item(row: Row) -> dict[str, Any]:
-    (rid, audio_url, url, expiry, size, invoked, name, session, started, status, stopped,
-     duration, storage, track_files, mid, m_created, m_updated, title, m_status, ros, lsos,
-     persist, keep, summarize) = row  # fmt: skip
+    (
+        rid,
+        audio_url,
+        url,
+        expiry,
+        size,
+        invoked,
+        name,
+        session,
+        started,
+        status,
+        stopped,
+        duration,
+        storage,
+        track_files,
+        mid,
+        m_created,
+        m_updated,
+        title,
+        m_status,
+        ros,
+        lsos,
+        persist,
+        keep,
+        summarize,
+    ) = row
     item: dict[str, Any] = {
         "id": rid,
         "audio_download_url": audio_url,
@@ -73,14 +96,16 @@ def tracks(files_json: str) -> list[dict[str, Any]]:
         if f.get("role") != "track":
             continue
         duration = f.get("duration_s")
-        out.append({
-            "participant_id": f.get("participant_id"),
-            "user_id": f.get("user_id"),
-            "output_file_name": name,
-            "download_url": f.get("download_url"),
-            "file_size": f.get("size"),
-            "recording_duration": None if duration is None else int(duration),
-        })  # fmt: skip
+        out.append(
+            {
+                "participant_id": f.get("participant_id"),
+                "user_id": f.get("user_id"),
+                "output_file_name": name,
+                "download_url": f.get("download_url"),
+                "file_size": f.get("size"),
+                "recording_duration": None if duration is None else int(duration),
+            }
+        )
     return out
 
 

@@ -58,20 +58,48 @@ LIST_COLUMNS = (
 
 # The stored columns, in the order of the value tuples that insert_rows_without_counts takes.
 COLUMNS = (
-    "id", "app_id", "meeting_id", "kind", "status", "invoked_time", "started_time",
-    "stopped_time", "session_id", "output_file_name", "file_size", "recording_duration",
-    "download_url", "audio_download_url", "download_url_expiry", "storage_config",
-    "start_reason", "stop_reason",
-)  # fmt: skip
+    "id",
+    "app_id",
+    "meeting_id",
+    "kind",
+    "status",
+    "invoked_time",
+    "started_time",
+    "stopped_time",
+    "session_id",
+    "output_file_name",
+    "file_size",
+    "recording_duration",
+    "download_url",
+    "audio_download_url",
+    "download_url_expiry",
+    "storage_config",
+    "start_reason",
+    "stop_reason",
+)
 
 
 def _values(r: NewRecording) -> tuple[Any, ...]:
     return (
-        r.id, r.app_id, r.meeting_id, r.kind, r.status, r.invoked_time, r.started_time,
-        r.stopped_time, r.session_id, r.output_file_name, r.file_size, r.recording_duration,
-        r.download_url, r.audio_download_url, r.download_url_expiry, r.storage_config,
-        r.start_reason, r.stop_reason,
-    )  # fmt: skip
+        r.id,
+        r.app_id,
+        r.meeting_id,
+        r.kind,
+        r.status,
+        r.invoked_time,
+        r.started_time,
+        r.stopped_time,
+        r.session_id,
+        r.output_file_name,
+        r.file_size,
+        r.recording_duration,
+        r.download_url,
+        r.audio_download_url,
+        r.download_url_expiry,
+        r.storage_config,
+        r.start_reason,
+        r.stop_reason,
+    )
 
 
 # insert() also writes the lifecycle columns, which a bulk load leaves at their defaults.
@@ -172,8 +200,9 @@ def list_page(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list
 
 
 def _app_total(tx: Tx, app_id: str) -> int:
-    row = tx.one("SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?",
-                 (app_id,))  # fmt: skip
+    row = tx.one(
+        "SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?", (app_id,)
+    )
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -189,10 +218,13 @@ def _expired_count(tx: Tx, app_id: str, now_ms: int) -> int:
         (app_id, today),
     )
     whole = int(row[0]) if row and row[0] is not None else 0
-    edge = _count(tx, _Filter(
-        ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
-        [app_id, today * DAY_MS, now_ms],
-    ))  # fmt: skip
+    edge = _count(
+        tx,
+        _Filter(
+            ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+            [app_id, today * DAY_MS, now_ms],
+        ),
+    )
     return whole + edge
 
 
@@ -360,8 +392,10 @@ def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[i
     )
     expired = dict(zip(*days_before_today, strict=True))
     # Today's expiries up to the present: exact, from the expiry index.
-    edge = _Filter(["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
-                   [app_id, today * DAY_MS, now_ms])  # fmt: skip
+    edge = _Filter(
+        ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+        [app_id, today * DAY_MS, now_ms],
+    )
     if q.statuses:
         edge.add(f"r.status IN ({_marks(len(q.statuses))})", *q.statuses)
     if days.first is not None:

@@ -93,7 +93,8 @@ def _create(
         invoked_time=now,
         output_file_name=_output_name(resolved.file_name_prefix, meeting_id, now, ext),
         kind=kind,
-        storage_config=None if resolved.storage_config is None
+        storage_config=None
+        if resolved.storage_config is None
         else orjson.dumps(resolved.storage_config).decode(),
         start_reason=orjson.dumps(start_reason).decode(),
         config=orjson.dumps(resolved.to_json()).decode(),
@@ -101,7 +102,7 @@ def _create(
         request_key=request_key,
         user_ids=None if user_ids is None else orjson.dumps(user_ids).decode(),
         max_seconds=resolved.max_seconds,
-    )  # fmt: skip
+    )
     repository.insert(tx, rec)
     stored = live.get(tx, app_id, rec.id)
     assert stored is not None
@@ -140,9 +141,15 @@ def start_recording(
         raise BadRequest("meeting already has an active recording")
     resolved = _resolve(tx, app_id, meeting, options.public(body, box))
     rec = _create(
-        tx, now, app_id, meeting_id, resolved, start_reason=api_caller(),
-        allow_multiple=body.allow_multiple_recordings, request_key=key,
-    )  # fmt: skip
+        tx,
+        now,
+        app_id,
+        meeting_id,
+        resolved,
+        start_reason=api_caller(),
+        allow_multiple=body.allow_multiple_recordings,
+        request_key=key,
+    )
     return render.full(rec)
 
 
@@ -172,8 +179,9 @@ def _track_storage(layer: options.TrackLayer | None, box: SecretBox) -> dict[str
         if output.type != "STORAGE_CONFIG":
             continue
         if not isinstance(output.storage_config, options.StorageConfig):
-            raise BadRequest.field(f"layers.outputs[{i}].storage_config",
-                                   "is required for STORAGE_CONFIG")  # fmt: skip
+            raise BadRequest.field(
+                f"layers.outputs[{i}].storage_config", "is required for STORAGE_CONFIG"
+            )
         options.check_storage(output.storage_config)
         sealed: dict[str, Any] = options.public(output, box)["storage_config"]
         return sealed
@@ -204,9 +212,15 @@ def start_track_recording(
     resolved = _resolve(tx, app_id, meeting, start)
     user_ids = body.user_ids if isinstance(body.user_ids, list) else None
     rec = _create(
-        tx, clock.now_ms(), app_id, meeting_id, resolved, kind="track",
-        start_reason=api_caller(), user_ids=user_ids,
-    )  # fmt: skip
+        tx,
+        clock.now_ms(),
+        app_id,
+        meeting_id,
+        resolved,
+        kind="track",
+        start_reason=api_caller(),
+        user_ids=user_ids,
+    )
     return {"recording": render.recording(rec)}
 
 

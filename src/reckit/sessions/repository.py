@@ -78,9 +78,15 @@ def join(tx: Tx, session_id: str, source: Source, now_ms: int) -> bool:
         tx.run(
             "INSERT INTO session_sources (session_id, participant_id, user_id, name, media_url,"
             " joined_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, source.participant_id, source.user_id, source.name, source.media_url,
-             now_ms),
-        )  # fmt: skip
+            (
+                session_id,
+                source.participant_id,
+                source.user_id,
+                source.name,
+                source.media_url,
+                now_ms,
+            ),
+        )
     else:
         tx.run(
             "UPDATE session_sources SET left_at = NULL, joined_at = ?, media_url = ?"

@@ -55,6 +55,10 @@ def open_bucket(settings: Settings) -> Bucket:
         from reckit.storage.s3_bucket import S3Bucket
 
     return S3Bucket(
-        settings.bucket_url, settings.bucket_endpoint, settings.bucket_region,
-        settings.bucket_access_key, settings.bucket_secret, settings.data_dir / "tmp",
-    )  # fmt: skip
+        settings.bucket_url,
+        settings.bucket_endpoint,
+        settings.bucket_region,
+        settings.bucket_access_key,
+        settings.bucket_secret,
+        settings.data_dir / "tmp",
+    )

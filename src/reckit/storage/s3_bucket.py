@@ -57,17 +57,28 @@ class S3Upload:
 
 class S3Bucket:
     def __init__(
-        self, url: str, endpoint: str | None, region: str, access_key: str, secret: str,
+        self,
+        url: str,
+        endpoint: str | None,
+        region: str,
+        access_key: str,
+        secret: str,
         tmp_dir: Path,
-    ) -> None:  # fmt: skip
+    ) -> None:
         name, prefix = parse_bucket_url(url)
         self.tmp_dir = tmp_dir
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self.s3 = S3Destination(
-            {"type": "aws", "bucket": name, "path": prefix, "region": region,
-             "access_key": access_key, "secret": secret},
+            {
+                "type": "aws",
+                "bucket": name,
+                "path": prefix,
+                "region": region,
+                "access_key": access_key,
+                "secret": secret,
+            },
             endpoint,
-        )  # fmt: skip
+        )
 
     def put_file(self, key: str, path: Path, sha256: str) -> None:
         kind = mimetypes.guess_type(key)[0] or "application/octet-stream"

@@ -121,12 +121,16 @@ def recording_body(tx: Tx, rec: RecordingFields) -> dict[str, Any]:
             r["audioDownloadUrl"] = rec.audio_download_url
         if rec.download_url_expiry is not None and rec.download_url is not None:
             r["downloadUrlExpiry"] = format_ms(rec.download_url_expiry)
-    return {"event": RECORDING_STATUS, "recording": r,
-            "meeting": _meeting(tx, rec.app_id, rec.meeting_id, rec.session_id)}  # fmt: skip
+    return {
+        "event": RECORDING_STATUS,
+        "recording": r,
+        "meeting": _meeting(tx, rec.app_id, rec.meeting_id, rec.session_id),
+    }
 
 
-def emit(tx: Tx, app_id: str, event: str, body: dict[str, Any], order: str,
-         now_ms: int) -> list[str]:  # fmt: skip
+def emit(
+    tx: Tx, app_id: str, event: str, body: dict[str, Any], order: str, now_ms: int
+) -> list[str]:
     """Queue ``body`` for every enabled webhook of the app subscribed to ``event``, serialised
     and signed once; deliveries about ``order`` (a recording or session ID) go one at a time
     per webhook, in order. The jobs' IDs."""
@@ -138,11 +142,17 @@ def emit(tx: Tx, app_id: str, event: str, body: dict[str, Any], order: str,
     signature = sign(private_pem, data)
     text = data.decode()
     return [
-        jobs.add(tx, KIND, w.id,
-                 {"uuid": new_uuid(), "event": event, "body": text, "signature": signature},
-                 now_ms, host=w.url, key=f"webhook:{w.id}:{order}")
+        jobs.add(
+            tx,
+            KIND,
+            w.id,
+            {"uuid": new_uuid(), "event": event, "body": text, "signature": signature},
+            now_ms,
+            host=w.url,
+            key=f"webhook:{w.id}:{order}",
+        )
         for w in hooks
-    ]  # fmt: skip
+    ]
 
 
 def recording_status(tx: Tx, rec: RecordingFields, now_ms: int) -> list[str]:
@@ -153,14 +163,20 @@ def recording_status(tx: Tx, rec: RecordingFields, now_ms: int) -> list[str]:
 
 
 def meeting_event(
-    tx: Tx, event: str, app_id: str, meeting_id: str, session_id: str, now_ms: int, *,
-    reason: str | None = None, participant_id: str | None = None,
-) -> list[str]:  # fmt: skip
+    tx: Tx,
+    event: str,
+    app_id: str,
+    meeting_id: str,
+    session_id: str,
+    now_ms: int,
+    *,
+    reason: str | None = None,
+    participant_id: str | None = None,
+) -> list[str]:
     """``meeting.started``/``ended``/``participantJoined``/``participantLeft`` of a session."""
     if not repository.subscribed(tx, app_id, event):
         return []
-    body: dict[str, Any] = {"event": event,
-                            "meeting": _meeting(tx, app_id, meeting_id, session_id)}  # fmt: skip
+    body: dict[str, Any] = {"event": event, "meeting": _meeting(tx, app_id, meeting_id, session_id)}
     if reason is not None:
         body["reason"] = reason
     if participant_id is not None:

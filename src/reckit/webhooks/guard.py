@@ -13,8 +13,14 @@ def _not_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified
-            or ip.is_multicast or ip.is_reserved)  # fmt: skip
+    return (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_unspecified
+        or ip.is_multicast
+        or ip.is_reserved
+    )
 
 
 def refusal(url: str, allow_private: bool) -> str | None:
@@ -34,6 +40,8 @@ def refusal(url: str, allow_private: bool) -> str | None:
     for info in infos:
         address = str(info[4][0])
         if _not_public(address):
-            return (f"resolves to {address}, a loopback, private or link-local address"
-                    " (RECKIT_WEBHOOK_ALLOW_PRIVATE=1 allows it)")  # fmt: skip
+            return (
+                f"resolves to {address}, a loopback, private or link-local address"
+                " (RECKIT_WEBHOOK_ALLOW_PRIVATE=1 allows it)"
+            )
     return None

@@ -37,8 +37,7 @@ def delivery(job: Job, attempts: list[Attempt], created_at: int | None = None) -
         "last_attempt_at": None if last is None else format_ms(last.at),
         "last_error": None if last is None else last.error,
         "history": [
-            {"attempt": a.attempt, "at": format_ms(a.at), "status_code": a.code,
-             "error": a.error}
+            {"attempt": a.attempt, "at": format_ms(a.at), "status_code": a.code, "error": a.error}
             for a in attempts
         ],
-    }  # fmt: skip
+    }

@@ -15,26 +15,48 @@ _COLUMNS = "id, app_id, name, url, events, enabled, created_at, updated_at"
 
 
 def _webhook(row: Row) -> Webhook:
-    return Webhook(str(row[0]), str(row[1]), str(row[2]), str(row[3]),
-                   tuple(orjson.loads(row[4])), bool(row[5]), int(row[6]),
-                   int(row[7]))  # fmt: skip
+    return Webhook(
+        str(row[0]),
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        tuple(orjson.loads(row[4])),
+        bool(row[5]),
+        int(row[6]),
+        int(row[7]),
+    )
 
 
 def insert(tx: Tx, w: Webhook) -> None:
     tx.run(
         f"INSERT INTO webhooks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (w.id, w.app_id, w.name, w.url, orjson.dumps(list(w.events)).decode(), int(w.enabled),
-         w.created_at, w.updated_at),
-    )  # fmt: skip
+        (
+            w.id,
+            w.app_id,
+            w.name,
+            w.url,
+            orjson.dumps(list(w.events)).decode(),
+            int(w.enabled),
+            w.created_at,
+            w.updated_at,
+        ),
+    )
 
 
 def update(tx: Tx, w: Webhook) -> None:
     tx.run(
         "UPDATE webhooks SET name = ?, url = ?, events = ?, enabled = ?, updated_at = ?"
         " WHERE id = ? AND app_id = ?",
-        (w.name, w.url, orjson.dumps(list(w.events)).decode(), int(w.enabled), w.updated_at,
-         w.id, w.app_id),
-    )  # fmt: skip
+        (
+            w.name,
+            w.url,
+            orjson.dumps(list(w.events)).decode(),
+            int(w.enabled),
+            w.updated_at,
+            w.id,
+            w.app_id,
+        ),
+    )
 
 
 def delete(tx: Tx, app_id: str, webhook_id: str) -> None:
@@ -55,8 +77,9 @@ def get_by_id(tx: Tx, webhook_id: str) -> Webhook | None:
 
 
 def for_app(tx: Tx, app_id: str) -> list[Webhook]:
-    rows = tx.all(f"SELECT {_COLUMNS} FROM webhooks WHERE app_id = ? ORDER BY created_at, id",
-                  (app_id,))  # fmt: skip
+    rows = tx.all(
+        f"SELECT {_COLUMNS} FROM webhooks WHERE app_id = ? ORDER BY created_at, id", (app_id,)
+    )
     return [_webhook(r) for r in rows]
 
 
@@ -91,8 +114,9 @@ def replace_signing_key(tx: Tx, private_pem: str, public_pem: str, now_ms: int) 
 # -- attempts --------------------------------------------------------------------------------
 
 
-def add_attempt(tx: Tx, job_id: str, attempt: int, at: int, code: int | None,
-                error: str | None) -> None:  # fmt: skip
+def add_attempt(
+    tx: Tx, job_id: str, attempt: int, at: int, code: int | None, error: str | None
+) -> None:
     tx.run(
         "INSERT INTO webhook_attempts (job_id, attempt, at, code, error) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (job_id, attempt) DO UPDATE SET at = excluded.at, code = excluded.code,"
@@ -112,8 +136,9 @@ def attempts(tx: Tx, job_ids: Sequence[str]) -> dict[str, list[Attempt]]:
         tuple(job_ids),
     )
     for r in rows:
-        out[str(r[0])].append(Attempt(int(r[1]), int(r[2]),
-                                      None if r[3] is None else int(r[3]), r[4]))  # fmt: skip
+        out[str(r[0])].append(
+            Attempt(int(r[1]), int(r[2]), None if r[3] is None else int(r[3]), r[4])
+        )
     return out
 
 

@@ -96,9 +96,15 @@ class WebhookRunner:
             now = self.clock.now_ms()
             with self.db.transaction(write=True) as tx:
                 paused = repository.paused_urls(tx, now)
-                claimed = jobs.claim_due(tx, now, self.policy.lease_ms, self.policy.concurrency,
-                                         kinds=KINDS, owner=self.policy.node_id,
-                                         skip_hosts=paused)  # fmt: skip
+                claimed = jobs.claim_due(
+                    tx,
+                    now,
+                    self.policy.lease_ms,
+                    self.policy.concurrency,
+                    kinds=KINDS,
+                    owner=self.policy.node_id,
+                    skip_hosts=paused,
+                )
                 hooks = {j.subject: repository.get_by_id(tx, j.subject) for j in claimed}
             if not claimed:
                 return 0
@@ -177,8 +183,9 @@ class WebhookRunner:
             "rtk-webhook-id": hook.id,
         }
         try:
-            answer = self.client.post(hook.url, content=str(payload["body"]).encode(),
-                                      headers=headers)  # fmt: skip
+            answer = self.client.post(
+                hook.url, content=str(payload["body"]).encode(), headers=headers
+            )
         except httpx.TimeoutException as exc:
             return Outcome(None, f"timed out ({type(exc).__name__})", retryable=True)
         except httpx.HTTPError as exc:
@@ -198,8 +205,10 @@ class WebhookRunner:
             written = jobs.succeed(tx, job.id, now, job.lease_token)
         else:
             error = outcome.error or "failed"
-            written = jobs.retry_or_fail(tx, job, error, now, p.backoff,
-                                         retryable=outcome.retryable) is not None  # fmt: skip
+            written = (
+                jobs.retry_or_fail(tx, job, error, now, p.backoff, retryable=outcome.retryable)
+                is not None
+            )
         if not written:  # taken over, timed out or cancelled meanwhile: not ours to write
             return
         repository.add_attempt(tx, job.id, job.attempts, now, outcome.code, outcome.error)
@@ -210,6 +219,10 @@ class WebhookRunner:
         failures, pause_ms = repository.count_failure(tx, url)
         if failures >= p.pause_after:
             pause_ms = p.first_pause_ms if pause_ms == 0 else min(pause_ms * 2, p.max_pause_ms)
-            log.warning("webhook URL %s failed %d times in a row: paused %d s", url, failures,
-                        pause_ms // 1000)  # fmt: skip
+            log.warning(
+                "webhook URL %s failed %d times in a row: paused %d s",
+                url,
+                failures,
+                pause_ms // 1000,
+            )
             repository.set_url_health(tx, url, failures, now + pause_ms, pause_ms)

@@ -52,8 +52,9 @@ def _found(tx: Tx, app_id: str, webhook_id: str, *, lock: bool = False) -> Webho
 def create(tx: Tx, now: int, app_id: str, raw: bytes, allow_private: bool) -> dict[str, Any]:
     body = bodies.full(raw)
     url = _guarded(body.url, allow_private)
-    w = Webhook(new_uuid(), app_id, body.name, url, bodies.check_events(body.events),
-                body.enabled, now, now)  # fmt: skip
+    w = Webhook(
+        new_uuid(), app_id, body.name, url, bodies.check_events(body.events), body.enabled, now, now
+    )
     repository.insert(tx, w)
     return render.webhook(w)
 
@@ -74,8 +75,9 @@ def _save(tx: Tx, now: int, old: Webhook, new: Webhook) -> dict[str, Any]:
     return render.webhook(new)
 
 
-def edit(tx: Tx, now: int, app_id: str, webhook_id: str, raw: bytes,
-         allow_private: bool) -> dict[str, Any]:  # fmt: skip
+def edit(
+    tx: Tx, now: int, app_id: str, webhook_id: str, raw: bytes, allow_private: bool
+) -> dict[str, Any]:
     """PATCH: any of name, url, events, enabled."""
     old = _found(tx, app_id, webhook_id, lock=True)
     body = bodies.edit(raw)
@@ -91,13 +93,19 @@ def edit(tx: Tx, now: int, app_id: str, webhook_id: str, raw: bytes,
     return _save(tx, now, old, new)
 
 
-def replace_webhook(tx: Tx, now: int, app_id: str, webhook_id: str, raw: bytes,
-                    allow_private: bool) -> dict[str, Any]:  # fmt: skip
+def replace_webhook(
+    tx: Tx, now: int, app_id: str, webhook_id: str, raw: bytes, allow_private: bool
+) -> dict[str, Any]:
     """PUT: as create (``enabled`` defaults to true)."""
     old = _found(tx, app_id, webhook_id, lock=True)
     body = bodies.full(raw)
-    new = replace(old, name=body.name, url=_guarded(body.url, allow_private),
-                  events=bodies.check_events(body.events), enabled=body.enabled)  # fmt: skip
+    new = replace(
+        old,
+        name=body.name,
+        url=_guarded(body.url, allow_private),
+        events=bodies.check_events(body.events),
+        enabled=body.enabled,
+    )
     return _save(tx, now, old, new)
 
 
@@ -124,8 +132,7 @@ def deliveries(tx: Tx, app_id: str, webhook_id: str) -> list[dict[str, Any]]:
     return [render.delivery(j, tries[j.id]) for j in found]
 
 
-def redeliver(tx: Tx, now: int, app_id: str, webhook_id: str,
-              delivery_id: str) -> dict[str, Any]:  # fmt: skip
+def redeliver(tx: Tx, now: int, app_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
     """reckit's extension: send a delivery again, as a new delivery with the same body,
     signature and ``rtk-uuid`` (receivers drop it if they have it already)."""
     w = _found(tx, app_id, webhook_id)

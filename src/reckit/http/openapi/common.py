@@ -32,12 +32,15 @@ URI: JSON = {"type": "string", "format": "uri"}
 _YEAR = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
 TIME_QUERY: JSON = {
     "anyOf": [
-        {"type": "string", "format": "date-time",
-         "pattern": f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-5][0-9]"
-                    "(?:[.][0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"},
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": f"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-5][0-9]"
+            "(?:[.][0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$",
+        },
         {"type": "string", "format": "date", "pattern": f"^{_YEAR}-"},
     ],
-}  # fmt: skip
+}
 TIME_QUERY_TEXT = (
     " RFC 3339 (up to 9 fractional digits), or a bare date (its midnight UTC); also taken: no "
     "offset (UTC), a space for an unencoded +, an offset without its colon, hh:mm."
@@ -160,8 +163,14 @@ def _header(schema: JSON, description: str) -> JSON:
 
 
 def query_param(name: str, schema: JSON, description: str, **extra: Any) -> JSON:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description, **extra}  # fmt: skip
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
 
 
 def ref(schema: str) -> JSON:
@@ -192,8 +201,13 @@ PATH_PARAMS = [
 
 
 def path_param(name: str, schema: JSON, description: str) -> JSON:
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}  # fmt: skip
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def operation(

@@ -23,8 +23,13 @@ from reckit.query import MAX_PAGE_NO, MAX_SEARCH
 
 _NO_NUL = "^[^\\u0000]*$"
 _TITLE: JSON = {"type": "string", "maxLength": bodies.MAX_TITLE, "pattern": _NO_NUL}
-_KEEP_ALIVE: JSON = {"type": "number", "minimum": bodies.MIN_KEEP_ALIVE,
-                     "maximum": bodies.MAX_KEEP_ALIVE, "multipleOf": 1, "default": 60}  # fmt: skip
+_KEEP_ALIVE: JSON = {
+    "type": "number",
+    "minimum": bodies.MIN_KEEP_ALIVE,
+    "maximum": bodies.MAX_KEEP_ALIVE,
+    "multipleOf": 1,
+    "default": 60,
+}
 
 
 def _ai_config(closed: bool) -> JSON:
@@ -37,10 +42,16 @@ def _ai_config(closed: bool) -> JSON:
                 "type": "object",
                 **extra,
                 "properties": {
-                    "keywords": {"type": "array", "maxItems": bodies.MAX_KEYWORDS,
-                                 "items": {"type": "string", "maxLength": bodies.MAX_KEYWORD}},
-                    "language": {"type": "string", "enum": list(bodies.LANGUAGES),
-                                 "default": "en-US"},
+                    "keywords": {
+                        "type": "array",
+                        "maxItems": bodies.MAX_KEYWORDS,
+                        "items": {"type": "string", "maxLength": bodies.MAX_KEYWORD},
+                    },
+                    "language": {
+                        "type": "string",
+                        "enum": list(bodies.LANGUAGES),
+                        "default": "en-US",
+                    },
                     "profanity_filter": {"type": "boolean", "default": False},
                 },
             },
@@ -48,16 +59,26 @@ def _ai_config(closed: bool) -> JSON:
                 "type": "object",
                 **extra,
                 "properties": {
-                    "summary_type": {"type": "string", "enum": list(bodies.SUMMARY_TYPES),
-                                     "default": "general"},
-                    "text_format": {"type": "string", "enum": list(bodies.TEXT_FORMATS),
-                                    "default": "markdown"},
-                    "word_limit": {"type": "integer", "minimum": bodies.MIN_WORDS,
-                                   "maximum": bodies.MAX_WORDS, "default": 500},
+                    "summary_type": {
+                        "type": "string",
+                        "enum": list(bodies.SUMMARY_TYPES),
+                        "default": "general",
+                    },
+                    "text_format": {
+                        "type": "string",
+                        "enum": list(bodies.TEXT_FORMATS),
+                        "default": "markdown",
+                    },
+                    "word_limit": {
+                        "type": "integer",
+                        "minimum": bodies.MIN_WORDS,
+                        "maximum": bodies.MAX_WORDS,
+                        "default": 500,
+                    },
                 },
             },
         },
-    }  # fmt: skip
+    }
 
 
 def _body(*, nullable: bool, status: bool) -> JSON:
@@ -98,23 +119,32 @@ MEETING_FULL: JSON = {**MEETING, "properties": {**_OUT_PROPS, "ai_config": ref("
 
 LIST_PARAMETERS: list[JSON] = [
     *PATH_PARAMS,
-    query_param("page_no",
-           {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
-           "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
-           allowEmptyValue=True),
-    query_param("per_page", {"type": "integer", "minimum": 0, "maximum": 1e99},
-           "Results per page (default 20; larger values are clamped to the server's maximum; "
-           "0 returns only the count).", allowEmptyValue=True),
-    query_param("start_time", TIME_QUERY,
-                "Lower bound (inclusive) on created_at." + TIME_QUERY_TEXT),
-    query_param("end_time", TIME_QUERY,
-                "Upper bound (inclusive) on created_at." + TIME_QUERY_TEXT),
-    query_param("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": _NO_NUL},
-           "Title substring (case-insensitive), or meeting ID (whole or a prefix of 8+ "
-           "characters)."),
-    query_param("status", {"type": "string", "enum": [*STATUSES, ""]},
-           "Only meetings in this status."),
-]  # fmt: skip
+    query_param(
+        "page_no",
+        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
+        "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
+        allowEmptyValue=True,
+    ),
+    query_param(
+        "per_page",
+        {"type": "integer", "minimum": 0, "maximum": 1e99},
+        "Results per page (default 20; larger values are clamped to the server's maximum; "
+        "0 returns only the count).",
+        allowEmptyValue=True,
+    ),
+    query_param(
+        "start_time", TIME_QUERY, "Lower bound (inclusive) on created_at." + TIME_QUERY_TEXT
+    ),
+    query_param("end_time", TIME_QUERY, "Upper bound (inclusive) on created_at." + TIME_QUERY_TEXT),
+    query_param(
+        "search",
+        {"type": "string", "maxLength": MAX_SEARCH, "pattern": _NO_NUL},
+        "Title substring (case-insensitive), or meeting ID (whole or a prefix of 8+ characters).",
+    ),
+    query_param(
+        "status", {"type": "string", "enum": [*STATUSES, ""]}, "Only meetings in this status."
+    ),
+]
 
 _MEETING_ID = path_param("meeting_id", UUID, "ID of the meeting.")
 _ONE_PARAMS = [*PATH_PARAMS, _MEETING_ID]
@@ -124,35 +154,55 @@ _NOT_FOUND = "Unknown app, or a meeting not in it."
 PATHS: JSON = {
     _BASE: {
         "get": operation(
-            "get_all_meetings", "Fetch all meetings for an App", "Meetings",
+            "get_all_meetings",
+            "Fetch all meetings for an App",
+            "Meetings",
             success({"type": "array", "items": ref("MeetingListItem")}, paging=True),
             ok_description="A page of meetings, newest first.",
             parameters=LIST_PARAMETERS,
         ),
         "post": operation(
-            "create_meeting", "Create a meeting", "Meetings", success(ref("MeetingFull")),
-            ok_status="201", ok_description="The meeting, created.",
-            body=ref("CreateMeetingBody"), body_required=False,
+            "create_meeting",
+            "Create a meeting",
+            "Meetings",
+            success(ref("MeetingFull")),
+            ok_status="201",
+            ok_description="The meeting, created.",
+            body=ref("CreateMeetingBody"),
+            body_required=False,
         ),
     },
     f"{_BASE}/{{meeting_id}}": {
         "get": operation(
-            "get_meeting", "Fetch a meeting", "Meetings", success(ref("MeetingFull")),
+            "get_meeting",
+            "Fetch a meeting",
+            "Meetings",
+            success(ref("MeetingFull")),
             parameters=[*_ONE_PARAMS, query_param("name", {"type": "string"}, "Ignored.")],
             not_found=_NOT_FOUND,
         ),
         "patch": operation(
-            "update_meeting", "Update the given fields of a meeting", "Meetings",
-            success(ref("MeetingFull")), parameters=_ONE_PARAMS,
-            body=ref("UpdateMeetingBody"), body_required=False, not_found=_NOT_FOUND,
+            "update_meeting",
+            "Update the given fields of a meeting",
+            "Meetings",
+            success(ref("MeetingFull")),
+            parameters=_ONE_PARAMS,
+            body=ref("UpdateMeetingBody"),
+            body_required=False,
+            not_found=_NOT_FOUND,
         ),
         "put": operation(
-            "replace_meeting", "Replace a meeting's details (omitted fields: defaults)",
-            "Meetings", success(ref("MeetingFull")), parameters=_ONE_PARAMS,
-            body=ref("CreateMeetingBody"), body_required=False, not_found=_NOT_FOUND,
+            "replace_meeting",
+            "Replace a meeting's details (omitted fields: defaults)",
+            "Meetings",
+            success(ref("MeetingFull")),
+            parameters=_ONE_PARAMS,
+            body=ref("CreateMeetingBody"),
+            body_required=False,
+            not_found=_NOT_FOUND,
         ),
     },
-}  # fmt: skip
+}
 
 SCHEMAS: JSON = {
     "MeetingListItem": MEETING_LIST_ITEM,

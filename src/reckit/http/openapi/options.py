@@ -97,15 +97,20 @@ STORAGE_CONFIG_IN: JSON = {
         _when(["gcs"], _given("bucket")),
         _when(["aws", "digitalocean"], _given("access_key", "region", "bucket")),
         _when(["azure"], _given("access_key", "region", "bucket", empty=("region",))),
-        _when(["sftp"], {
-            **_given("host", "port", "username", "auth_method"),
-            "if": {"required": ["auth_method"],
-                   "properties": {"auth_method": {"const": "KEY"}}},
-            "then": _given("private_key"),
-            "else": _given("password"),
-        }),
+        _when(
+            ["sftp"],
+            {
+                **_given("host", "port", "username", "auth_method"),
+                "if": {
+                    "required": ["auth_method"],
+                    "properties": {"auth_method": {"const": "KEY"}},
+                },
+                "then": _given("private_key"),
+                "else": _given("password"),
+            },
+        ),
     ],
-}  # fmt: skip
+}
 
 PREFIX: JSON = {"type": "string", "pattern": PREFIX_PATTERN, "maxLength": 200}
 _BUCKET: JSON = {

@@ -27,40 +27,62 @@ _ANY_CASE_BOOLEAN = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
 _ONE_STATUS = f"[{SPACE}]*(?:{'|'.join(STATUSES)})?[{SPACE}]*"
 _STATUS_LIST: JSON = {
     "type": "array",
-    "items": {"anyOf": [{"type": "string", "enum": [*STATUSES, ""]},
-                        {"type": "string", "pattern": f"^{_ONE_STATUS}(?:,{_ONE_STATUS})*$"}]},
-}  # fmt: skip
+    "items": {
+        "anyOf": [
+            {"type": "string", "enum": [*STATUSES, ""]},
+            {"type": "string", "pattern": f"^{_ONE_STATUS}(?:,{_ONE_STATUS})*$"},
+        ]
+    },
+}
 LIST_PARAMETERS: list[JSON] = [
     {"$ref": "#/components/parameters/account_id"},
     {"$ref": "#/components/parameters/app_id"},
-    query_param("end_time", TIME_QUERY,
-                "Upper bound (inclusive) on invoked_time." + TIME_QUERY_TEXT),
-    query_param("expired",
-           # true or false in any case (decisions.md).
-           {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _ANY_CASE_BOOLEAN}]},
-           "Only expired / only non-expired bucket copies: true or false, in any case."),
+    query_param(
+        "end_time", TIME_QUERY, "Upper bound (inclusive) on invoked_time." + TIME_QUERY_TEXT
+    ),
+    query_param(
+        "expired",
+        # true or false in any case (decisions.md).
+        {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _ANY_CASE_BOOLEAN}]},
+        "Only expired / only non-expired bucket copies: true or false, in any case.",
+    ),
     query_param("meeting_id", UUID, "Only this meeting's recordings."),
-    query_param("page_no",
-           {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
-           "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
-           allowEmptyValue=True),
+    query_param(
+        "page_no",
+        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
+        "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
+        allowEmptyValue=True,
+    ),
     # Clamped rather than refused (decisions.md); the bound only keeps numbers parseable.
-    query_param("per_page", {"type": "integer", "minimum": 0, "maximum": 1e99},
-           "Results per page (default 20; larger values are clamped to the server's maximum; "
-           "0 returns only the count).", allowEmptyValue=True),
-    query_param("search", {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
-           "Meeting title substring, or meeting ID (whole or a prefix of 8+ characters)."),
+    query_param(
+        "per_page",
+        {"type": "integer", "minimum": 0, "maximum": 1e99},
+        "Results per page (default 20; larger values are clamped to the server's maximum; "
+        "0 returns only the count).",
+        allowEmptyValue=True,
+    ),
+    query_param(
+        "search",
+        {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
+        "Meeting title substring, or meeting ID (whole or a prefix of 8+ characters).",
+    ),
     query_param("sort_by", {"type": "string", "enum": list(SORT_BY)}, "Sort key."),
     query_param("sort_order", {"type": "string", "enum": list(SORT_ORDERS)}, "Default DESC."),
-    query_param("start_time", TIME_QUERY,
-                "Lower bound (inclusive) on invoked_time." + TIME_QUERY_TEXT),
-    query_param("status", _STATUS_LIST,
-           "Any of these statuses: repeated keys, or a comma-separated list. Empty values are "
-           "ignored.",
-           style="form", explode=True),
-    query_param("status[]", _STATUS_LIST, "As status (the bracketed spelling).",
-           style="form", explode=True),
-]  # fmt: skip
+    query_param(
+        "start_time", TIME_QUERY, "Lower bound (inclusive) on invoked_time." + TIME_QUERY_TEXT
+    ),
+    query_param(
+        "status",
+        _STATUS_LIST,
+        "Any of these statuses: repeated keys, or a comma-separated list. Empty values are "
+        "ignored.",
+        style="form",
+        explode=True,
+    ),
+    query_param(
+        "status[]", _STATUS_LIST, "As status (the bracketed spelling).", style="form", explode=True
+    ),
+]
 
 
 # reckit's extensions (docs/behaviour.md): additive fields the SDKs ignore.
@@ -69,8 +91,14 @@ TRACKS: JSON = {
     "description": "reckit extension: every participant's file of a track recording.",
     "items": {
         "type": "object",
-        "required": ["participant_id", "user_id", "output_file_name", "download_url",
-                     "file_size", "recording_duration"],
+        "required": [
+            "participant_id",
+            "user_id",
+            "output_file_name",
+            "download_url",
+            "file_size",
+            "recording_duration",
+        ],
         "additionalProperties": False,
         "properties": {
             "participant_id": {"type": ["string", "null"]},
@@ -81,7 +109,7 @@ TRACKS: JSON = {
             "recording_duration": {"type": ["integer", "null"], "minimum": 0},
         },
     },
-}  # fmt: skip
+}
 ERROR_REASON: JSON = {
     "type": "string",
     "description": "reckit extension: why the recording ended ERRORED.",
@@ -197,13 +225,17 @@ _NOT_FOUND = "Unknown app or recording."
 PATHS: JSON = {
     _BASE: {
         "get": operation(
-            "get_all_recordings", "Fetch all recordings for an App", "Recordings",
+            "get_all_recordings",
+            "Fetch all recordings for an App",
+            "Recordings",
             success({"type": "array", "items": ref("RecordingListItem")}, paging=True),
             ok_description="A page of recordings.",
             parameters=LIST_PARAMETERS,
         ),
         "post": operation(
-            "start_recording", "Start recording a meeting", "Recordings",
+            "start_recording",
+            "Start recording a meeting",
+            "Recordings",
             success(ref("RecordingFull")),
             body=ref("StartRecordingBody"),
             not_found="Unknown app or meeting.",
@@ -211,39 +243,59 @@ PATHS: JSON = {
     },
     f"{_BASE}/track": {
         "post": operation(
-            "start_track_recording", "Start recording audio tracks", "Recordings",
-            success({"type": "object", "required": ["recording"], "additionalProperties": False,
-                     "properties": {"recording": ref("Recording")}}),
+            "start_track_recording",
+            "Start recording audio tracks",
+            "Recordings",
+            success(
+                {
+                    "type": "object",
+                    "required": ["recording"],
+                    "additionalProperties": False,
+                    "properties": {"recording": ref("Recording")},
+                }
+            ),
             body=TRACK_BODY,
             not_found="Unknown app or meeting.",
         ),
     },
     f"{_BASE}/active-recording/{{meeting_id}}": {
         "get": operation(
-            "get_active_recording", "Fetch the active recording of a meeting", "Recordings",
+            "get_active_recording",
+            "Fetch the active recording of a meeting",
+            "Recordings",
             success(ref("Recording")),
-            parameters=[*PATH_PARAMS, path_param("meeting_id", {"type": "string", "minLength": 1},
-                                                 "ID of the meeting (any string: one that is "
-                                                 "no meeting's has no active recording).")],
+            parameters=[
+                *PATH_PARAMS,
+                path_param(
+                    "meeting_id",
+                    {"type": "string", "minLength": 1},
+                    "ID of the meeting (any string: one that is "
+                    "no meeting's has no active recording).",
+                ),
+            ],
             not_found="Unknown app, or no active recording for the meeting.",
         ),
     },
     f"{_BASE}/{{recording_id}}": {
         "get": operation(
-            "get_one_recording", "Fetch details of a recording", "Recordings",
+            "get_one_recording",
+            "Fetch details of a recording",
+            "Recordings",
             success(ref("RecordingFull")),
             parameters=[*PATH_PARAMS, _RECORDING_ID],
             not_found=_NOT_FOUND,
         ),
         "put": operation(
-            "pause_resume_stop_recording", "Pause, resume or stop a recording", "Recordings",
+            "pause_resume_stop_recording",
+            "Pause, resume or stop a recording",
+            "Recordings",
             success(ref("RecordingFull")),
             parameters=[*PATH_PARAMS, _RECORDING_ID],
             body=ACTION_BODY,
             not_found=_NOT_FOUND,
         ),
     },
-}  # fmt: skip
+}
 
 SCHEMAS: JSON = {
     "Recording": RECORDING,

@@ -59,8 +59,12 @@ class _Routes:
     async def poll(self, request: Request, params: dict[str, str]) -> Response:
         body = decode(await read_body(self.ctx, request, params), bodies.PollBody)
         data = await self._as_recorder(
-            request, params, lambda tx, who: service.poll(tx, self._now(), who, body.capacity,
-                                                          body.holding, body.instance))  # fmt: skip
+            request,
+            params,
+            lambda tx, who: service.poll(
+                tx, self._now(), who, body.capacity, body.holding, body.instance
+            ),
+        )
         return envelopes.ok(data)
 
     async def started(self, request: Request, params: dict[str, str]) -> Response:
@@ -94,8 +98,9 @@ class _Routes:
         a signed link always serves the bytes its ``file_size`` describes."""
         rec = self._held(tx, who, rid)
         if rec.files is not None:
-            raise FilesFinal(f"Recording {rid} has its files already: none can be replaced"
-                             " or added")  # fmt: skip
+            raise FilesFinal(
+                f"Recording {rid} has its files already: none can be replaced or added"
+            )
         return f"{rec.app_id}/{rec.id}/{name}"
 
     async def upload(self, request: Request, params: dict[str, str]) -> Response:
@@ -142,8 +147,7 @@ class _Routes:
                     "user_id": entry.user_id,
                     "duration_s": entry.duration_s,
                 }
-            service.complete(tx, self._now(), who, rid, files, body.duration_s,
-                             self.ctx.publisher)  # fmt: skip
+            service.complete(tx, self._now(), who, rid, files, body.duration_s, self.ctx.publisher)
 
         await self._as_recorder(request, params, work)
         return envelopes.ok(None)
@@ -153,9 +157,12 @@ class _Routes:
         meeting_id = require_uuid("meeting_id", body.meeting_id)
         sid = require_uuid("session_id", body.session_id) if body.session_id else new_uuid()
         await self._as_recorder(
-            request, params, lambda tx, who: service.session_started(
-                tx, self._now(), body.app_id, meeting_id, sid, body.media_url),
-        )  # fmt: skip
+            request,
+            params,
+            lambda tx, who: service.session_started(
+                tx, self._now(), body.app_id, meeting_id, sid, body.media_url
+            ),
+        )
         return envelopes.ok({"session_id": sid})
 
     async def joined(self, request: Request, params: dict[str, str]) -> Response:

@@ -35,13 +35,14 @@ def register(router: Router, ctx: Context) -> None:
     async def download(request: Request, params: dict[str, str]) -> Response:
         key = f"{params['app_id']}/{params['recording_id']}/{params['name']}"
         q = request.query_params
-        verdict = ctx.publisher.links.check(key, q.get("e", ""), q.get("s", ""),
-                                            ctx.clock.now_ms())  # fmt: skip
+        verdict = ctx.publisher.links.check(key, q.get("e", ""), q.get("s", ""), ctx.clock.now_ms())
         if verdict is Verdict.TAMPERED:
             raise LinkTampered("This download link is not valid: it has been altered.")
         if verdict is Verdict.EXPIRED:
-            raise LinkGone("This download link has expired; the recording's copy in reckit's "
-                           "bucket is kept for a limited time (download_url_expiry).")  # fmt: skip
+            raise LinkGone(
+                "This download link has expired; the recording's copy in reckit's "
+                "bucket is kept for a limited time (download_url_expiry)."
+            )
         path = ctx.publisher.bucket.served_path(check_key(key))
         if path is None:
             raise LinkGone("This recording's file is no longer in reckit's bucket.")

@@ -45,21 +45,27 @@ class _Routes:
         # The SDK numbers its retries (wire-spec §1.4, §7 item 24b).
         retried = request.headers.get("x-stainless-retry-count", "0").strip() not in ("", "0")
         data = await run_authorized(
-            self.ctx, request, params,
+            self.ctx,
+            request,
+            params,
             lambda tx, app_id: service.start_recording(
-                tx, self.clock, self.ctx.box, app_id, raw, retried=retried),
+                tx, self.clock, self.ctx.box, app_id, raw, retried=retried
+            ),
             write=True,
-        )  # fmt: skip
+        )
         return envelopes.ok(data)
 
     async def start_track(self, request: Request, params: dict[str, str]) -> Response:
         raw = await read_body(self.ctx, request, params)
         data = await run_authorized(
-            self.ctx, request, params,
+            self.ctx,
+            request,
+            params,
             lambda tx, app_id: service.start_track_recording(
-                tx, self.clock, self.ctx.box, app_id, raw),
+                tx, self.clock, self.ctx.box, app_id, raw
+            ),
             write=True,
-        )  # fmt: skip
+        )
         return envelopes.ok(data)
 
     async def get_one(self, request: Request, params: dict[str, str]) -> Response:
@@ -73,10 +79,12 @@ class _Routes:
         raw = await read_body(self.ctx, request, params)
         rid = params["recording_id"]
         data = await run_authorized(
-            self.ctx, request, params,
+            self.ctx,
+            request,
+            params,
             lambda tx, app_id: service.act_on_recording(tx, self.clock, app_id, rid, raw),
             write=True,
-        )  # fmt: skip
+        )
         return envelopes.ok(data)
 
     async def active(self, request: Request, params: dict[str, str]) -> Response:

@@ -89,8 +89,7 @@ class _Routes:
         now = self.ctx.clock.now_ms()
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
-            return service.replace_webhook(tx, now, app_id, params["webhook_id"], raw,
-                                           True)  # fmt: skip
+            return service.replace_webhook(tx, now, app_id, params["webhook_id"], raw, True)
 
         return envelopes.ok(await run_authorized(self.ctx, request, params, work, write=True))
 
@@ -112,16 +111,16 @@ class _Routes:
         now = self.ctx.clock.now_ms()
 
         def work(tx: Tx, app_id: str) -> dict[str, Any]:
-            return service.redeliver(tx, now, app_id, params["webhook_id"],
-                                     params["delivery_id"])  # fmt: skip
+            return service.redeliver(tx, now, app_id, params["webhook_id"], params["delivery_id"])
 
         made = await run_authorized(self.ctx, request, params, work, write=True)
         return envelopes.ok(made, 201)
 
     async def public_key(self, request: Request, params: dict[str, str]) -> Response:
         pem = await point_read(self.ctx, self._key)
-        response = envelopes.JSONResponse({"success": True, "data": {"publicKey": pem},
-                                           "message": ""})  # fmt: skip
+        response = envelopes.JSONResponse(
+            {"success": True, "data": {"publicKey": pem}, "message": ""}
+        )
         response.headers["cache-control"] = "public, max-age=3600"
         return response
 
