@@ -13,8 +13,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +20,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from reckit.clock import ManualClock
@@ -37,6 +34,7 @@ from tests.builders import NOW, add_meeting
 from tests.conftest import LiveServer, Tenant, free_port, new_tenant, own_database, run_server
 from tests.flows import Scripted, wait_for
 from tests.netgate import Gate
+from tests.serving import is_up, serve_process
 from tests.storage_servers import create_s3_bucket, s3_config
 from tests.storage_servers_az_sftp import SshdServer
 
@@ -349,13 +347,6 @@ def test_the_destination_host_comes_from_non_secret_fields() -> None:
     assert destination_host(spaces) == "digitalocean sgp1/b"
 
 
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_reckit_serve_releases_its_nodes_leases_at_start(store: Database, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     node = load_node_id(data_dir)  # what an earlier run of this node made
@@ -370,26 +361,9 @@ def test_reckit_serve_releases_its_nodes_leases_at_start(store: Database, tmp_pa
                 (later, owner, f"token-{owner}", job_id),
             )
     port = free_port()
-    env = {**os.environ, "RECKIT_DATABASE_URL": store.url, "RECKIT_BUILTIN_RECORDER": "0"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reckit.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = serve_process(data_dir, port, store.url, {"RECKIT_BUILTIN_RECORDER": "0"})
     try:
-        wait_for(lambda: _up(f"http://127.0.0.1:{port}"), "reckit to start")
+        wait_for(lambda: is_up(f"http://127.0.0.1:{port}"), "reckit to start")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)

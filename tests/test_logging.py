@@ -29,6 +29,7 @@ from reckit.config import LogSettings
 from reckit.http.server import SETTINGS_ENV, RequestIds, log_config
 from tests.conftest import free_port
 from tests.flows import wait_for
+from tests.serving import is_up
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 TEXT_LINE = re.compile(rf"^({TIME}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) (.*)$")
@@ -204,7 +205,7 @@ def serve(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
         ) as proc,
     ):
         try:
-            wait_for(lambda: proc.poll() is not None or _up(url), "reckit serve to listen")
+            wait_for(lambda: proc.poll() is not None or is_up(url), "reckit serve to listen")
             assert proc.poll() is None, stderr.read_text()
             yield Run(url, stderr)
         finally:
@@ -214,13 +215,6 @@ def serve(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _until_logged(run: Run, *needles: str) -> str:

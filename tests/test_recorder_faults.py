@@ -26,6 +26,7 @@ from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant, own_database, run_server
 from tests.flows import Scripted, wait_for
 from tests.netgate import Gate
+from tests.serving import is_up, serve_process
 from tests.storage_servers_az_sftp import sshd_server
 
 pytestmark = pytest.mark.slow  # reckit serve and the recorder killed mid-recording: 3-8 s a test
@@ -96,36 +97,9 @@ def test_a_killed_recorder_ends_its_recording_errored(store: Database, tmp_path:
 def _serve(
     data_dir: Path, port: int, database_url: str, extra: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RECKIT_DATABASE_URL": database_url,
-        "RECKIT_RECORDER_TIMEOUT": "30",
-        **(extra or {}),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reckit.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    return serve_process(
+        data_dir, port, database_url, {"RECKIT_RECORDER_TIMEOUT": "30", **(extra or {})}
     )
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _start_to(url: str, t: Tenant, meeting_id: str, storage: dict[str, object]) -> str:
@@ -175,7 +149,7 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
         }
         proc = _serve(data_dir, port, store.url)
         try:
-            wait_for(lambda: _up(url), "reckit to start")
+            wait_for(lambda: is_up(url), "reckit to start")
             capturing = _start_to(url, t, add_meeting(store, t.app_id, "capturing").id, storage)
             delivering = _start_to(url, t, add_meeting(store, t.app_id, "delivering").id, storage)
             for rid in (capturing, delivering):
@@ -201,7 +175,7 @@ def test_reckit_killed_while_capturing_and_delivering_loses_nothing(
         gate.forward()  # the destination answers again, at the same address
         proc = _serve(data_dir, port, store.url)
         try:
-            wait_for(lambda: _up(url), "reckit to start again")
+            wait_for(lambda: is_up(url), "reckit to start again")
             wait_for(lambda: _status(url, t, delivering) == "UPLOADED", "delivery", timeout=60)
             # The capture carries on under the restarted recorder.
             assert _status(url, t, capturing) == "RECORDING"
@@ -255,7 +229,7 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
         }
         proc = _serve(tmp_path, port, store.url, env)
         try:
-            wait_for(lambda: _up(url), "reckit to start")
+            wait_for(lambda: is_up(url), "reckit to start")
             recorder = Scripted.connect(url, store, SystemClock(), "transfer-test")
             rid = recorder.record(
                 url, t, {"meeting_id": meeting.id, "storage_config": config}, {"video": video}
@@ -274,7 +248,7 @@ def test_reckit_killed_mid_transfer_resumes_after_restart(store: Database, tmp_p
         gate.forward()  # the destination answers again, at the same address
         proc = _serve(tmp_path, port, store.url, env)
         try:
-            wait_for(lambda: _up(url), "reckit to start again")
+            wait_for(lambda: is_up(url), "reckit to start again")
             wait_for(lambda: _status(url, t, rid) == "UPLOADED", "UPLOADED", timeout=30)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -24,6 +24,7 @@ from reckit.http.server import SETTINGS_ENV, QuietPolls, log_config, worker_sett
 from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant
 from tests.flows import Scripted, wait_for
+from tests.serving import is_up
 
 pytestmark = pytest.mark.slow  # reckit serve processes with workers: 3-5 s a test
 
@@ -73,7 +74,7 @@ def serve(tmp: Path, host: str, *args: str, env: dict[str, str] | None = None) -
         url = Settings(host=host, port=port).local_url
         db: Database | None = None
         try:
-            wait_for(lambda: proc.poll() is not None or _up(url), "reckit serve to listen")
+            wait_for(lambda: proc.poll() is not None or is_up(url), "reckit serve to listen")
             assert proc.poll() is None, log.read_text()
             db = Database(f"sqlite:///{data / 'reckit.sqlite3'}")
             yield Served(port, url, db, log)
@@ -86,13 +87,6 @@ def serve(tmp: Path, host: str, *args: str, env: dict[str, str] | None = None) -
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _links(served: Served, tmp: Path) -> tuple[Tenant, list[str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,6 +25,7 @@ from reckit.webhooks.models import KINDS
 from tests.builders import add_meeting
 from tests.conftest import Tenant, free_port, new_tenant, own_database, run_server
 from tests.flows import wait_for
+from tests.serving import is_up, serve_process
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.slow  # two servers, or reckit serve killed and started again
@@ -91,36 +91,8 @@ def test_two_nodes_on_one_store_send_each_attempt_once(store: Database, tmp_path
 
 
 def _serve(data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "RECKIT_DATABASE_URL": database_url,
-        "RECKIT_BUILTIN_RECORDER": "0",
-        "RECKIT_WEBHOOK_ALLOW_PRIVATE": "1",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reckit.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    env = {"RECKIT_BUILTIN_RECORDER": "0", "RECKIT_WEBHOOK_ALLOW_PRIVATE": "1"}
+    return serve_process(data_dir, port, database_url, env)
 
 
 def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
@@ -134,7 +106,7 @@ def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
         receiver.answering.clear()  # the first delivery arrives and waits for its answer
         proc = _serve(data_dir, port, store.url)
         try:
-            wait_for(lambda: _up(url), "reckit to start")
+            wait_for(lambda: is_up(url), "reckit to start")
             made = httpx.post(
                 f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}/webhooks",
                 headers=t.auth,
@@ -162,7 +134,7 @@ def test_serve_killed_before_a_delivery_is_answered_delivers_it_after_restart(
         receiver.answering.set()
         proc = _serve(data_dir, port, store.url)
         try:
-            wait_for(lambda: _up(url), "reckit to start again")
+            wait_for(lambda: is_up(url), "reckit to start again")
             wait_for(
                 lambda: all(j.status == jobs.DONE for j in _jobs(store, hook)),
                 "every delivery done",
