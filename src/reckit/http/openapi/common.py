@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reckit.ids import MAX_ACCOUNT_ID, MAX_APP_ID
+from reckit.query import MAX_PAGE_NO, MAX_PER_PAGE_VALUE
 from reckit.recordings.models import STATUSES
 
 JSON = dict[str, Any]
@@ -287,3 +288,22 @@ COMMON_SCHEMAS: JSON = {
     "GenericError": GENERIC_ERROR,
     "GatewayError": GATEWAY_ERROR,
 }
+
+
+# Paging, as every list but the apps' reads it (reckit.query.paging). per_page is clamped rather
+# than refused (decisions.md); its bound only keeps numbers parseable.
+PAGING_PARAMS: list[JSON] = [
+    query_param(
+        "page_no",
+        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
+        "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
+        allowEmptyValue=True,
+    ),
+    query_param(
+        "per_page",
+        {"type": "integer", "minimum": 0, "maximum": float(MAX_PER_PAGE_VALUE)},
+        "Results per page (default 20; larger values are clamped to the server's maximum; "
+        "0 returns only the count).",
+        allowEmptyValue=True,
+    ),
+]

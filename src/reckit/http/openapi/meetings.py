@@ -7,6 +7,7 @@ from __future__ import annotations
 from reckit.http.openapi.common import (
     JSON,
     MEETING,
+    PAGING_PARAMS,
     PATH_PARAMS,
     TIME_QUERY,
     TIME_QUERY_TEXT,
@@ -19,7 +20,7 @@ from reckit.http.openapi.common import (
 )
 from reckit.meetings import bodies
 from reckit.meetings.models import STATUSES
-from reckit.query import MAX_PAGE_NO, MAX_SEARCH
+from reckit.query import MAX_SEARCH
 
 _NO_NUL = "^[^\\u0000]*$"
 _TITLE: JSON = {"type": "string", "maxLength": bodies.MAX_TITLE, "pattern": _NO_NUL}
@@ -119,19 +120,7 @@ MEETING_FULL: JSON = {**MEETING, "properties": {**_OUT_PROPS, "ai_config": ref("
 
 LIST_PARAMETERS: list[JSON] = [
     *PATH_PARAMS,
-    query_param(
-        "page_no",
-        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
-        "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
-        allowEmptyValue=True,
-    ),
-    query_param(
-        "per_page",
-        {"type": "integer", "minimum": 0, "maximum": 1e99},
-        "Results per page (default 20; larger values are clamped to the server's maximum; "
-        "0 returns only the count).",
-        allowEmptyValue=True,
-    ),
+    *PAGING_PARAMS,
     query_param(
         "start_time", TIME_QUERY, "Lower bound (inclusive) on created_at." + TIME_QUERY_TEXT
     ),

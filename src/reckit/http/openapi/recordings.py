@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reckit.http.openapi.common import (
     JSON,
+    PAGING_PARAMS,
     PATH_PARAMS,
     RECORDING_PROPS,
     RECORDING_REQUIRED,
@@ -17,7 +18,7 @@ from reckit.http.openapi.common import (
     success,
 )
 from reckit.http.openapi.options import PREFIX, STORAGE_CONFIG_IN
-from reckit.query import MAX_PAGE_NO, MAX_SEARCH, SORT_ORDERS
+from reckit.query import MAX_SEARCH, SORT_ORDERS
 from reckit.recording_options import SPACE
 from reckit.recordings.models import SORT_BY, STATUSES
 
@@ -47,20 +48,7 @@ LIST_PARAMETERS: list[JSON] = [
         "Only expired / only non-expired bucket copies: true or false, in any case.",
     ),
     query_param("meeting_id", UUID, "Only this meeting's recordings."),
-    query_param(
-        "page_no",
-        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NO},
-        "Page number (1-based; 0 means 1). A whole number; 2.0 is accepted.",
-        allowEmptyValue=True,
-    ),
-    # Clamped rather than refused (decisions.md); the bound only keeps numbers parseable.
-    query_param(
-        "per_page",
-        {"type": "integer", "minimum": 0, "maximum": 1e99},
-        "Results per page (default 20; larger values are clamped to the server's maximum; "
-        "0 returns only the count).",
-        allowEmptyValue=True,
-    ),
+    *PAGING_PARAMS,
     query_param(
         "search",
         {"type": "string", "maxLength": MAX_SEARCH, "pattern": "^[^\\u0000]*$"},
