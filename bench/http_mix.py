@@ -47,12 +47,12 @@ from http_vs_prism import (
     DATA,
     PRISM_PORT,
     RECKIT_PORT,
-    ROOT,
     peak_rss_mb,
     prepare_store,
     prism_document,
     reckit,
     serve_reckit,
+    start_prism,
     wait_for,
 )
 
@@ -274,22 +274,7 @@ def main() -> None:
 
     doc = prism_document(example)
     print("Prism mock", file=sys.stderr, flush=True)
-    prism = subprocess.Popen(
-        [
-            str(ROOT / "bench/prism/node_modules/.bin/prism"),
-            "mock",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(PRISM_PORT),
-            "--verboseLevel",
-            "warn",
-            str(doc),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    prism = start_prism(doc)
     try:
         wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
         run = wrk(PRISM_PORT, token, 64, mix_lua, DURATION)

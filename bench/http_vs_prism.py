@@ -176,6 +176,26 @@ def measure(url: str, token: str, pid: int) -> Measured:
     return Measured(runs[64], runs[1], peak_rss_mb(pid))
 
 
+def start_prism(doc: Path) -> subprocess.Popen[bytes]:
+    """Stoplight Prism mocking ``doc`` on 127.0.0.1:PRISM_PORT, in its own session."""
+    return subprocess.Popen(
+        [
+            str(ROOT / "bench/prism/node_modules/.bin/prism"),
+            "mock",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PRISM_PORT),
+            "--verboseLevel",
+            "warn",
+            str(doc),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def serve_reckit(workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ}
     env.pop("RECKIT_DATABASE_URL", None)
@@ -219,22 +239,7 @@ def main() -> None:
             server.wait(30)
     doc = prism_document(example)
     print("Prism mock", file=sys.stderr, flush=True)
-    prism = subprocess.Popen(
-        [
-            str(ROOT / "bench/prism/node_modules/.bin/prism"),
-            "mock",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(PRISM_PORT),
-            "--verboseLevel",
-            "warn",
-            str(doc),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    prism = start_prism(doc)
     try:
         prism_url = f"http://127.0.0.1:{PRISM_PORT}{path}"
         wait_for(prism_url, auth)
