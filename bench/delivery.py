@@ -13,7 +13,8 @@ reckit's own bucket through its signed download links.
 
 (b) reckit's own bucket. reckit (SQLite in a temporary directory, the ASGI app under uvicorn in
     a thread) gets the file as a finished recording through the public and recorder APIs
-    (``tests/flows.py`` ``Scripted``); then, through the recording's signed ``download_url``:
+    (``tests/support/flows.py`` ``Scripted``); then, through the recording's signed
+    ``download_url``:
     one full GET (streamed to disk, SHA-256 checked), sequential 8 MiB Range requests covering
     the file, and 200 random 1 MiB Range requests (every range compared with the file at its
     offset). Only the transfers are timed, not the checks.
@@ -54,11 +55,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import pytest
 import uvicorn
-from tests.builders import add_meeting
-from tests.conftest import new_tenant
-from tests.flows import Scripted
-from tests.storage_servers import gcs_emulator, make_gcs, make_s3, moto_server, random_file
-from tests.storage_servers_az_sftp import azurite_server, make_azure, make_sftp, sshd_server
+from tests.support.builders import add_meeting
+from tests.support.flows import Scripted
+from tests.support.live import new_tenant
+from tests.support.storage_servers import gcs_emulator, make_gcs, make_s3, moto_server, random_file
+from tests.support.storage_servers_az_sftp import azurite_server, make_azure, make_sftp, sshd_server
 
 from reckit.clock import SystemClock
 from reckit.config import Settings

@@ -2,9 +2,10 @@
 
 reckit (SQLite in a temporary directory, the ASGI app under uvicorn in a thread, its delivery
 rounds running in the background once a second, real time) is handed two finished recordings
-through the public and recorder APIs (``tests/flows.py`` ``Scripted``), one right after the
+through the public and recorder APIs (``tests/support/flows.py`` ``Scripted``), one right after the
 other: the first to Google Cloud Storage whose endpoint accepts connections and never answers
-(tests/netgate.py's black hole), the second to SFTP (OpenSSH's sshd on 127.0.0.1). Timed from
+(tests/support/netgate.py's black hole), the second to SFTP (OpenSSH's sshd on 127.0.0.1).
+Timed from
 the moment the SFTP recording's files are in: until it is UPLOADED, and until the GCS job's
 first attempt has been written off as failed.
 
@@ -30,12 +31,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvicorn
-from tests.builders import add_meeting
-from tests.conftest import new_tenant
-from tests.flows import Scripted
-from tests.netgate import Gate
-from tests.storage_servers import gcs_config, service_account_json
-from tests.storage_servers_az_sftp import SshdServer, closed_port, free_port, sshd_server
+from tests.support.builders import add_meeting
+from tests.support.flows import Scripted
+from tests.support.live import new_tenant
+from tests.support.netgate import Gate
+from tests.support.storage_servers import gcs_config, service_account_json
+from tests.support.storage_servers_az_sftp import SshdServer, closed_port, free_port, sshd_server
 
 from reckit.clock import SystemClock
 from reckit.config import Settings

@@ -36,9 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson
-from tests.builders import add_meeting
-from tests.conftest import _pg_available, new_pg_database, new_tenant
-from tests.webhook_receiver import Receiver
+from tests.support.builders import add_meeting
+from tests.support.live import new_tenant
+from tests.support.pg import new_pg_database, pg_available
+from tests.support.webhook_receiver import Receiver
 
 from reckit.clock import SystemClock
 from reckit.db.engine import Database
@@ -162,7 +163,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="paced events per second")
     parser.add_argument("--json", action="store_true", help="print JSON, not a table")
     args = parser.parse_args()
-    engines = ["sqlite"] + ([] if _pg_available() else ["postgres"])
+    engines = ["sqlite"] + ([] if pg_available() else ["postgres"])
     rows: list[Row] = []
     for engine in engines:
         for shape, n, rate in (("burst", args.events, None), ("paced", args.paced, args.rate)):

@@ -27,9 +27,9 @@ import pytest
 from reckit import logs
 from reckit.config import LogSettings
 from reckit.http.server import SETTINGS_ENV, RequestIds, log_config
-from tests.conftest import free_port
-from tests.flows import wait_for
-from tests.serving import is_up
+from tests.support.flows import wait_for
+from tests.support.live import free_port
+from tests.support.serving import is_up
 
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 TEXT_LINE = re.compile(rf"^({TIME}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) (.*)$")

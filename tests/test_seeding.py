@@ -14,8 +14,8 @@ from reckit.recordings import repository
 from reckit.recordings.models import STATUSES, ListQuery
 from reckit.seeding import SeedPlan, make_meetings, make_recordings, seed
 from reckit.timestamps import DAY_MS
-from tests.builders import NOW
-from tests.conftest import new_tenant
+from tests.support.builders import NOW
+from tests.support.live import new_tenant
 
 KEY = secrets.token_bytes(32)
 

@@ -18,7 +18,8 @@ PUTs after timeouts, wire-spec §1.4; or news that came too late). ``TRANSITIONS
 table every function checks; an event it does not list for the recording's status is refused
 (``Refused``, a 400 where a client sent it). ``live_repository.transition`` is the one writer.
 
-The table, as ``describe()`` prints it (tests/test_transitions.py keeps the two the same):
+The table, as ``describe()`` prints it (tests/recordings/test_transitions.py keeps the two
+the same):
 
     INVOKED    began        -> RECORDING
     INVOKED    stop         -> ERRORED

@@ -1,6 +1,6 @@
 """The storage seam: the contract every destination implements (a customer's S3, DigitalOcean
 Spaces, Azure Blob, Google Cloud Storage or SFTP server), the helpers the backends share to keep
-it, and one conformance suite (tests/test_storage_conformance.py) that runs the same cases
+it, and one conformance suite (tests/storage/test_storage_conformance.py) that runs the same cases
 against every backend.
 
 The contract (``Destination``):

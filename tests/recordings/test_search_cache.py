@@ -1,0 +1,176 @@
+"""A search's matching meetings are kept per app and data version (recordings/repository.py):
+on both engines, every write that changes the answer (a new recording, a status change, a
+title changed, a new meeting) is seen by the next search, which agrees with a plain scan."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.meetings import repository as meetings
+from reckit.recordings import lifecycle, repository
+from reckit.recordings import live_repository as live
+from reckit.recordings.models import ListQuery
+from reckit.timestamps import DAY_MS
+from tests.support.builders import NOW, add_meeting, add_recording
+from tests.support.live import new_tenant
+
+
+def _scan(db: Database, app_id: str, needle: str, statuses: tuple[str, ...] | None) -> list[str]:
+    with db.transaction() as tx:
+        rows = tx.all(
+            "SELECT r.id, r.status, r.invoked_time, m.title FROM recordings r"
+            " JOIN meetings m ON m.id = r.meeting_id WHERE r.app_id = ?",
+            (app_id,),
+        )
+    keep = [
+        (int(t), str(i))
+        for i, s, t, title in rows
+        if needle.lower() in (title or "").lower() and (not statuses or s in statuses)
+    ]
+    return [i for _, i in sorted(keep, reverse=True)]
+
+
+def _list(
+    db: Database, app_id: str, needle: str, statuses: tuple[str, ...] | None = None
+) -> list[str]:
+    with db.transaction() as tx:
+        total, rows = repository.list_page(
+            tx, app_id, ListQuery(per_page=100, search=needle, statuses=statuses), NOW
+        )
+    ids = [str(r[0]) for r in rows]
+    assert total == len(ids)
+    return ids
+
+
+def _same(db: Database, app_id: str) -> None:
+    for needle in ("falcon", "Falcon sync", "orion"):
+        for statuses in (None, ("UPLOADED",)):
+            assert _list(db, app_id, needle, statuses) == _scan(db, app_id, needle, statuses)
+
+
+def test_a_cached_search_follows_every_write(database: Database) -> None:
+    tenant = new_tenant(database)
+    app_id = tenant.app_id
+    falcon = add_meeting(database, app_id, "Falcon sync")
+    orion = add_meeting(database, app_id, "Orion review")
+    add_meeting(database, app_id, "Falcon, no recordings yet")
+    for i in range(5):
+        add_recording(database, app_id, falcon.id, invoked_time=NOW - i * DAY_MS)
+    _same(database, app_id)
+    # A new recording of a matching meeting.
+    add_recording(database, app_id, falcon.id, invoked_time=NOW - 3, status="INVOKED")
+    _same(database, app_id)
+    # A meeting that starts to match: a new one with recordings, and a title changed.
+    late = add_meeting(database, app_id, "FALCON late")
+    add_recording(database, app_id, late.id, invoked_time=NOW - 7)
+    add_recording(database, app_id, orion.id, invoked_time=NOW - 9)
+    _same(database, app_id)
+    with database.transaction(write=True) as tx:
+        meetings.update(tx, app_id, orion.id, {"title": "Falcon now"}, NOW)
+    _same(database, app_id)
+    # A status change (the counts the search's meetings carry are unchanged, the answer with
+    # a status filter is not).
+    with database.transaction(write=True) as tx:
+        rows = tx.all(
+            "SELECT id FROM recordings WHERE app_id = ? AND status = 'INVOKED'", (app_id,)
+        )
+        rec = live.get_by_id(tx, str(rows[0][0]), lock=True)
+        assert rec is not None
+        change = lifecycle.failed(rec, NOW, "gone")
+        assert change is not None and live.transition(tx, rec, change)
+    _same(database, app_id)
+
+
+def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) -> None:
+    """Searches and meetings with no other filter read only the meetings that reach the page,
+    from the page's time bound on: every page of every size, both orders, against a scan."""
+    tenant = new_tenant(database)
+    app_id = tenant.app_id
+    made = [
+        add_meeting(database, app_id, title)
+        for title in ("Falcon a", "falcon b", "Orion c", "FALCON d", "x")
+    ]
+    for i in range(60):
+        meeting = made[(i * 7) % len(made)]
+        # Shared instants (ties broken by ID) and meetings' spans that overlap.
+        add_recording(database, app_id, meeting.id, invoked_time=NOW - (i * 13 % 17) * DAY_MS)
+    for search, meeting_id in (
+        ("falcon", None),
+        ("orion", None),
+        (None, made[0].id),
+        ("falcon", made[3].id),
+    ):
+        with database.transaction() as tx:
+            rows = tx.all(
+                "SELECT r.id, r.invoked_time, m.title, m.id FROM recordings r"
+                " JOIN meetings m ON m.id = r.meeting_id WHERE r.app_id = ?",
+                (app_id,),
+            )
+        keep = sorted(
+            (int(t), str(i))
+            for i, t, title, mid in rows
+            if (search is None or search in (title or "").lower())
+            and (meeting_id is None or mid == meeting_id)
+        )
+        for descending in (True, False):
+            want = [i for _, i in (reversed(keep) if descending else keep)]
+            for per_page in (1, 2, 3, 7):
+                for page_no in range(1, len(want) // per_page + 2):
+                    q = ListQuery(
+                        page_no=page_no,
+                        per_page=per_page,
+                        search=search,
+                        meeting_id=meeting_id,
+                        descending=descending,
+                    )
+                    with database.transaction() as tx:
+                        total, got = repository.list_page(tx, app_id, q, NOW)
+                    assert total == len(want)
+                    offset = (page_no - 1) * per_page
+                    assert [str(r[0]) for r in got] == want[offset : offset + per_page], q
+
+
+def test_two_stores_with_the_same_ids_and_versions_keep_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caches are per store: a copy of a store (same app ID) with other recordings written
+    in as many writes (same data version) answers from its own data."""
+    monkeypatch.setattr(repository, "_DIRECT_OFFSET", 0)  # every page from the day counts
+    first = Database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    migrate(first)
+    tenant = new_tenant(first)
+    first.close()
+    shutil.copy(tmp_path / "a.sqlite3", tmp_path / "b.sqlite3")
+    stores = [Database(f"sqlite:///{tmp_path / name}") for name in ("a.sqlite3", "b.sqlite3")]
+    try:
+        for n, db in enumerate(stores):
+            meeting = add_meeting(db, tenant.app_id, ("Falcon sync", "Orion sync")[n])
+            for i in range(6):
+                add_recording(
+                    db, tenant.app_id, meeting.id, invoked_time=NOW - (i * (n + 1) + 3 * n) * DAY_MS
+                )
+        for n, db in enumerate(stores):
+            for q in (
+                ListQuery(page_no=3, per_page=2, search="falcon"),
+                ListQuery(page_no=3, per_page=2),
+            ):
+                with db.transaction() as tx:
+                    total, rows = repository.list_page(tx, tenant.app_id, q, NOW)
+                    want = tx.all(
+                        "SELECT id FROM recordings WHERE app_id = ?"
+                        " ORDER BY invoked_time DESC, id DESC LIMIT 2 OFFSET 4",
+                        (tenant.app_id,),
+                    )
+                if q.search is not None and n == 1:  # no Falcon in the second store
+                    assert (total, rows) == (0, [])
+                    continue
+                assert total == 6
+                assert [r[0] for r in rows] == [r[0] for r in want]
+    finally:
+        for db in stores:
+            db.close()
