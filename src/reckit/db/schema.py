@@ -313,6 +313,26 @@ GROUP BY app_id, status, invoked_time / 86400000, download_url_expiry / 86400000
 """
 
 
+# The nodes sharing the store (reckit/nodes/): each ``reckit serve`` or ``reckit worker``
+# process group registers itself under its node ID (``<data_dir>/node.id``) with its roles
+# (api, background, recorder), its built-in recorder's slots in use, and a heartbeat; a node
+# that stopped cleanly says when.
+_NODES = """
+CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    roles TEXT NOT NULL,
+    url TEXT,
+    recorder_capacity INTEGER NOT NULL,
+    recorder_in_use INTEGER NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    stopped_at BIGINT
+)
+"""
+
+
 def drop_recording_indexes(tx: Tx) -> None:
     """Before a bulk load: drop the recordings' indexes and, on PostgreSQL, the foreign key to
     meetings (checked by a trigger per row there). ``create_recording_indexes`` restores all."""
@@ -399,6 +419,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         "per-status, per-day counts of download_url_expiry (expired with a status or window)",
         common=_EXPIRY_BY_STATUS,
     ),
+    Migration(11, "nodes: roles, recorder slots in use, heartbeat", common=_NODES),
 )
 
 
