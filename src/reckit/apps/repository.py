@@ -1,16 +1,19 @@
+"""The apps table; rows come out as ``App``."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
 
-from reckit.db.engine import Row, Tx
+from reckit.apps.models import App
+from reckit.db.engine import Tx
 
 
-def insert(tx: Tx, app_id: str, account_id: str, name: str, now_ms: int) -> None:
+def insert(tx: Tx, app: App, account_id: str) -> None:
     tx.run(
         "INSERT INTO apps (id, account_id, name, created_at) VALUES (?, ?, ?, ?)",
-        (app_id, account_id, name, now_ms),
+        (app.id, account_id, app.name, app.created_at),
     )
 
 
@@ -31,9 +34,8 @@ def _like_escape(text: str) -> str:
 
 def list_page(
     tx: Tx, account_id: str, search: str | None, descending: bool, limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    """(how many match, the page of (id, name, created_at)), by creation time, ID as
-    tie-break."""
+) -> tuple[int, list[App]]:
+    """(how many match, the page), by creation time, ID as tie-break."""
     cond, params = "account_id = ?", [account_id]
     if search is not None:
         cond += " AND lower(name) LIKE ? ESCAPE '\\'"
@@ -48,7 +50,7 @@ def list_page(
         f" ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
-    return total, rows
+    return total, [App(str(r[0]), str(r[1]), int(r[2])) for r in rows]
 
 
 def recording_config(tx: Tx, app_id: str) -> dict[str, Any] | None:

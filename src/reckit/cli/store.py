@@ -126,12 +126,12 @@ def apps_list(account_id: str | None, as_json: bool, data_dir: Path | None) -> N
                 offset += len(rows)
                 items += [
                     {
-                        "app_id": str(r[0]),
+                        "app_id": app.id,
                         "account_id": owner,
-                        "name": str(r[1]),
-                        "created_at": format_ms(int(r[2])),
+                        "name": app.name,
+                        "created_at": format_ms(app.created_at),
                     }
-                    for r in rows
+                    for app in rows
                 ]
     print_list(as_json, items, "apps", store_name(settings))
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reckit.apps.service import MAX_NAME, MAX_SEARCH
+from reckit.apps.bodies import MAX_NAME
+from reckit.apps.list_query import MAX_SEARCH
 from reckit.http.openapi.common import JSON, TIME, operation, query_param, ref, success
 from reckit.query import MAX_PAGE_NO, SORT_ORDERS
 from reckit.recording_options import SPACE

@@ -7,13 +7,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from reckit.apps.service import App, create_app, list_apps, parse_app_query, parse_create_app
+from reckit.apps import render
+from reckit.apps.bodies import parse_create_app
+from reckit.apps.list_query import parse_app_query
+from reckit.apps.service import create_app, list_apps
 from reckit.db.engine import Tx
 from reckit.http import envelopes
 from reckit.http.context import Context, read_body, run_authorized
 from reckit.http.querystring import parse_query
 from reckit.http.router import Router
-from reckit.timestamps import format_ms
 
 APPS = "/accounts/{account_id}/realtime/kit/apps"
 
@@ -22,10 +24,6 @@ def register(router: Router, ctx: Context) -> None:
     routes = _Routes(ctx)
     router.add("GET", APPS, routes.list)
     router.add("POST", APPS, routes.create)
-
-
-def _render(app: App) -> dict[str, Any]:
-    return {"id": app.id, "created_at": format_ms(app.created_at), "name": app.name}
 
 
 class _Routes:
@@ -40,7 +38,7 @@ class _Routes:
             q = parse_app_query(parse_query(query, settings.max_query_bytes), settings.max_per_page)
             page = list_apps(tx, account_id, q)
             paging = page.paging()
-            return [_render(a) for a in page.items], paging
+            return [render.app(a) for a in page.items], paging
 
         items, paging = await run_authorized(self.ctx, request, params, work)
         return envelopes.ok(items, paging=paging)
@@ -51,7 +49,7 @@ class _Routes:
 
         def work(tx: Tx, account_id: str) -> dict[str, Any]:
             body = parse_create_app(raw)
-            return {"app": _render(create_app(tx, clock, account_id, body.name))}
+            return {"app": render.app(create_app(tx, clock, account_id, body.name))}
 
         # 200, not 201: wire-spec §4.2 and decisions.md's error table.
         return envelopes.ok(await run_authorized(self.ctx, request, params, work, write=True))
