@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from reckit.capture.bodies import FileEntry
 from reckit.capture.liveness import Stalls
 from reckit.config import Settings
 from reckit.db.engine import Tx
@@ -173,23 +174,54 @@ def failed(tx: Tx, now: int, recorder: str, recording_id: str, reason: str) -> N
     fail(tx, now, rec, reason or "the recorder failed")
 
 
+def file_key(tx: Tx, recorder: str, recording_id: str, name: str) -> str:
+    """The bucket key a recorder may still write ``name`` of its recording to: none once the
+    files are handed in, so that a signed link always serves the bytes its ``file_size``
+    describes."""
+    rec = _held(tx, recorder, recording_id)
+    if rec.files is not None:
+        raise FilesFinal(
+            f"Recording {recording_id} has its files already: none can be replaced or added"
+        )
+    return _key(rec, name)
+
+
+def _key(rec: StoredRecording, name: str) -> str:
+    return f"{rec.app_id}/{rec.id}/{name}"
+
+
 def complete(
     tx: Tx,
     now: int,
     recorder: str,
     recording_id: str,
-    files: dict[str, dict[str, Any]],
+    entries: dict[str, FileEntry],
     duration_s: float,
     publisher: Publisher,
 ) -> None:
-    """Files are in (``files``: name → {"key", "size", "sha256", "role"}, measured by the
-    server): on to delivery, or UPLOADED at once (wire-spec §5.2)."""
+    """Files are in: each measured in the bucket (the recorder's word is not needed), then on
+    to delivery, or UPLOADED at once (wire-spec §5.2)."""
     rec = _held(tx, recorder, recording_id)
     if rec.files is not None:
         return  # a replay (the answer to the first was lost): the files are in already
     lifecycle.target(rec.status, Event.FILES_IN)  # refused unless UPLOADING
-    if not files:
+    if not entries:
         raise BadRequest.field("files", "must name at least one file")
+    files = {}
+    for name, entry in entries.items():
+        key = _key(rec, name)
+        stored = publisher.bucket.stat(key)
+        if stored is None:
+            raise BadRequest.field(f"files.{name}", "has not been uploaded")
+        files[name] = {
+            "key": key,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "role": entry.role,
+            "participant_id": entry.participant_id,
+            "user_id": entry.user_id,
+            "duration_s": entry.duration_s,
+        }
     _track_owners(tx, rec, files, duration_s)
     files_in(tx, now, rec, files, duration_s, publisher)
 

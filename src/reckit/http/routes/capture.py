@@ -13,13 +13,11 @@ from starlette.responses import Response
 from reckit.bodies import decode, require_uuid
 from reckit.capture import bodies, service
 from reckit.db.engine import Tx
-from reckit.errors import BadRequest, FilesFinal, NotFound
+from reckit.errors import BadRequest
 from reckit.http import envelopes
 from reckit.http.context import Context, read_body, run_authorized
 from reckit.http.router import Router
 from reckit.ids import new_uuid
-from reckit.recordings import live_repository as live
-from reckit.recordings.models import StoredRecording
 from reckit.sessions.repository import Source
 
 T = TypeVar("T")
@@ -82,34 +80,13 @@ class _Routes:
         )
         return envelopes.ok(None)
 
-    @staticmethod
-    def _held(tx: Tx, who: str, rid: str) -> StoredRecording:
-        rec = live.get_by_id(tx, rid)
-        if rec is None or rec.recorder_id != who:
-            raise NotFound(f"Recording {rid} is not held by recorder {who}")
-        return rec
-
-    def _key(self, tx: Tx, who: str, rid: str, name: str) -> str:
-        rec = self._held(tx, who, rid)
-        return f"{rec.app_id}/{rec.id}/{name}"
-
-    def _open_key(self, tx: Tx, who: str, rid: str, name: str) -> str:
-        """The key a file may still be written to: none once the files are handed in, so that
-        a signed link always serves the bytes its ``file_size`` describes."""
-        rec = self._held(tx, who, rid)
-        if rec.files is not None:
-            raise FilesFinal(
-                f"Recording {rid} has its files already: none can be replaced or added"
-            )
-        return f"{rec.app_id}/{rec.id}/{name}"
-
     async def upload(self, request: Request, params: dict[str, str]) -> Response:
         """The file streams to the bucket; its SHA-256 (header ``x-reckit-sha256``) is checked
         before it appears under its key."""
         rid, name = params["recording_id"], params["name"]
 
         def open_key(tx: Tx, who: str) -> str:
-            return self._open_key(tx, who, rid, name)
+            return service.file_key(tx, who, rid, name)
 
         key = await self._as_recorder(request, params, open_key)
         upload = self.bucket.upload(key)
@@ -131,23 +108,8 @@ class _Routes:
         rid = params["recording_id"]
 
         def work(tx: Tx, who: str) -> None:
-            files = {}
-            for name, entry in body.files.items():
-                key = self._key(tx, who, rid, name)
-                # Measured here, from what arrived: the recorder's word is not needed.
-                stored = self.bucket.stat(key)
-                if stored is None:
-                    raise BadRequest.field(f"files.{name}", "has not been uploaded")
-                files[name] = {
-                    "key": key,
-                    "size": stored.size,
-                    "sha256": stored.sha256,
-                    "role": entry.role,
-                    "participant_id": entry.participant_id,
-                    "user_id": entry.user_id,
-                    "duration_s": entry.duration_s,
-                }
-            service.complete(tx, self._now(), who, rid, files, body.duration_s, self.ctx.publisher)
+            publisher = self.ctx.publisher
+            service.complete(tx, self._now(), who, rid, body.files, body.duration_s, publisher)
 
         await self._as_recorder(request, params, work)
         return envelopes.ok(None)
