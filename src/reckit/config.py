@@ -65,6 +65,9 @@ class Settings:
     bucket_secret: str = ""
     builtin_recorder: bool = True  # run the reference recorder inside `reckit serve`
     recorder_capacity: int = 4  # recordings the built-in recorder captures at once
+    # Page recordings (``url``) of loopback, private or link-local hosts are refused unless this
+    # is set (RECKIT_PAGE_ALLOW_PRIVATE=1: tests, pages served beside reckit).
+    page_allow_private: bool = False
     # Webhooks (webhooks/): URLs resolving to loopback, private or link-local addresses are
     # refused unless this is set (RECKIT_WEBHOOK_ALLOW_PRIVATE=1); one attempt's timeout.
     webhook_allow_private: bool = False
@@ -142,6 +145,7 @@ class Settings:
             },
             builtin_recorder=env.get("RECKIT_BUILTIN_RECORDER", "1") not in ("0", "false", ""),
             recorder_capacity=int(env.get("RECKIT_RECORDER_CAPACITY", "4")),
+            page_allow_private=env.get("RECKIT_PAGE_ALLOW_PRIVATE", "0") not in ("0", "false", ""),
             webhook_allow_private=env.get("RECKIT_WEBHOOK_ALLOW_PRIVATE", "0")
             not in ("0", "false", ""),
             webhook_timeout_s=float(env.get("RECKIT_WEBHOOK_TIMEOUT", "10")),
