@@ -67,7 +67,8 @@ class Background:
         deliveries run on a thread of their own (webhooks/runner.py)."""
         with self.ctx.db.transaction(write=True) as tx:
             ensure_key(tx, self.ctx.clock.now_ms())
-        if self.ctx.settings.sweep_interval_s > 0:
+        # RECKIT_BACKGROUND=0: this node serves requests only; other nodes run the loops.
+        if self.ctx.settings.background and self.ctx.settings.sweep_interval_s > 0:
             self.webhooks.start()
             self._tasks.append(asyncio.create_task(self._forever(self._sweep_on_time)))
             # Each round starts transfers and returns; they run on the runner's threads.
@@ -75,15 +76,19 @@ class Background:
             self._tasks.append(asyncio.create_task(self._tidy_bucket()))
 
     async def stop(self) -> None:
-        """Stops the loops; transfers under way get a moment to finish, the others' leases are
-        given back."""
+        """Stops the loops; transfers under way get up to RECKIT_SHUTDOWN_GRACE to finish
+        (never more than an attempt may take), then the leases of those still under way are
+        given back for another node, or this one restarted, to take at once."""
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
-        grace = min(5.0, self.ctx.policy.attempt_timeout_s)
+        s = self.ctx.settings
+        grace = max(0.0, min(s.shutdown_grace_s, self.ctx.policy.attempt_timeout_s))
         await asyncio.to_thread(self.delivery.stop, grace)
         if "webhooks" in self.__dict__:  # made (cached_property): stop it, free its threads
-            await asyncio.to_thread(self.webhooks.close, 2.0)
+            await asyncio.to_thread(
+                self.webhooks.close, max(0.0, min(s.shutdown_grace_s, s.webhook_timeout_s))
+            )
 
     def sweep_once(self) -> int:
         """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""

@@ -72,6 +72,14 @@ class Settings:
     # refused unless this is set (RECKIT_WEBHOOK_ALLOW_PRIVATE=1); one attempt's timeout.
     webhook_allow_private: bool = False
     webhook_timeout_s: float = 10.0
+    # Operations: GET /metrics served (RECKIT_METRICS=1), and the bearer token it then asks for
+    # (none: open, like /healthz and /readyz); whether this node runs the background work
+    # (timers, deliveries, webhooks: RECKIT_BACKGROUND); how long a stopping node may take to
+    # finish what it is doing (RECKIT_SHUTDOWN_GRACE, seconds).
+    metrics: bool = False
+    metrics_token: str = ""
+    background: bool = True
+    shutdown_grace_s: float = 30.0
 
     @property
     def local_url(self) -> str:
@@ -149,6 +157,10 @@ class Settings:
             webhook_allow_private=env.get("RECKIT_WEBHOOK_ALLOW_PRIVATE", "0")
             not in ("0", "false", ""),
             webhook_timeout_s=float(env.get("RECKIT_WEBHOOK_TIMEOUT", "10")),
+            metrics=env.get("RECKIT_METRICS", "0") not in ("0", "false", ""),
+            metrics_token=env.get("RECKIT_METRICS_TOKEN", ""),
+            background=env.get("RECKIT_BACKGROUND", "1") not in ("0", "false", ""),
+            shutdown_grace_s=float(env.get("RECKIT_SHUTDOWN_GRACE", "30")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(s, **given)  # type: ignore[arg-type]

@@ -204,6 +204,11 @@ def test_settings_reach_workers_whole(tmp_path: Path) -> None:
         recorder_capacity=9,
         webhook_allow_private=True,
         webhook_timeout_s=2.5,
+        metrics=True,
+        metrics_token="mt",
+        background=False,
+        shutdown_grace_s=4.5,
+        page_allow_private=True,
     )
     default = Settings()
     unchanged = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -22,9 +22,14 @@ def is_up(url: str) -> bool:
 
 
 def serve_process(
-    data_dir: Path, port: int, database_url: str, env: Mapping[str, str] | None = None
+    data_dir: Path,
+    port: int,
+    database_url: str,
+    env: Mapping[str, str] | None = None,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`reckit serve` on 127.0.0.1:``port`` over ``database_url``, its output discarded."""
+    """`reckit serve` on 127.0.0.1:``port`` over ``database_url``, its output discarded;
+    ``extra``: more of its options."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -36,6 +41,7 @@ def serve_process(
             "--no-access-log",
             "--data-dir",
             str(data_dir),
+            *extra,
         ],
         env={**os.environ, "RECKIT_DATABASE_URL": database_url, **(env or {})},
         stdout=subprocess.DEVNULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from reckit import cli_client
-from reckit.cli import data, serve, store
+from reckit.cli import data, serve, store, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +20,8 @@ def main() -> None:
 for command in (
     serve.serve,
     serve.recorder_cmd,
+    worker.worker,
+    worker.nodes,
     store.recorder_tokens,
     store.migrate_cmd,
     store.accounts,

@@ -7,9 +7,13 @@ import fcntl
 import logging
 import os
 import shlex
+import signal
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -36,6 +40,10 @@ from reckit.config import (
 )
 from reckit.db.engine import Database
 
+if TYPE_CHECKING:
+    from reckit.nodes.registry import NodeRegistry
+    from reckit.recorder.worker import ReferenceRecorder
+
 
 @click.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
@@ -56,43 +64,118 @@ from reckit.db.engine import Database
     help="Keep the recorders' polls (POST /recorder/v1/poll, twice a second each) in the "
     "access log; left out by default.",
 )
+@click.option(
+    "--background/--no-background",
+    default=None,
+    help="Run the background work (timers, deliveries, webhooks) here; default "
+    "RECKIT_BACKGROUND, on.",
+)
+@click.option(
+    "--recorder/--no-recorder",
+    "recorder_on",
+    default=None,
+    help="Run the built-in recorder here; default RECKIT_BUILTIN_RECORDER, on.",
+)
 @data_dir_option
 def serve(
-    host: str, port: int, workers: int, access_log: bool, log_polls: bool, data_dir: Path | None
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool,
+    log_polls: bool,
+    background: bool | None,
+    recorder_on: bool | None,
+    data_dir: Path | None,
 ) -> None:
     """Migrate the store and serve the API. On a first start with an empty store, create an
-    account, an app and a "Realtime Admin" token, and print them. Ctrl-C stops it. Events are
-    logged to standard error, one line each (RECKIT_LOG_FORMAT, RECKIT_LOG_LEVEL)."""
+    account, an app and a "Realtime Admin" token, and print them. Ctrl-C or SIGTERM stops it
+    (RECKIT_SHUTDOWN_GRACE). Events are logged to standard error, one line each
+    (RECKIT_LOG_FORMAT, RECKIT_LOG_LEVEL)."""
     from reckit.http.server import run  # the server stack loads only for this command
 
     log = _serve_logging(log_polls)
     # Before anything is created: a start that cannot listen must not swallow the first
     # start's credentials.
     _check_can_listen(host, port)
-    with open_store(data_dir, host=host, port=port) as (settings, db):
+    with open_store(
+        data_dir, host=host, port=port, background=background, builtin_recorder=recorder_on
+    ) as (settings, db):
         if settings.builtin_recorder:
             _check_work_dir_free(settings.data_dir / "capture")
         _bootstrap(settings, db, data_dir)
         _say_where_links_point(settings)
         logging.getLogger("reckit.serve").info(
-            "serving the store at %s with %d worker process%s; built-in recorder %s",
+            "serving the store at %s with %d worker process%s; background work %s; "
+            "built-in recorder %s",
             store_name(settings),
             workers,
             "" if workers == 1 else "es",
+            "on" if settings.background else "off",
             "on" if settings.builtin_recorder else "off",
         )
         # Before any worker starts: no transfer this node held before it (re)started is alive.
         from reckit.delivery.runner import load_node_id, release_own_leases
 
-        release_own_leases(db, load_node_id(settings.data_dir), SystemClock().now_ms())
+        node_id = load_node_id(settings.data_dir)
+        release_own_leases(db, node_id, SystemClock().now_ms())
         stop = threading.Event()
-        recorder = _builtin_recorder(settings, db, stop) if settings.builtin_recorder else None
+        builtin = (
+            _builtin_recorder(settings, db, stop, node_id) if settings.builtin_recorder else None
+        )
+        registry = _node_registry(settings, db, node_id, ("api",), builtin)
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again once it has put
+        # this handler back: the process then exits 0 through the cleanup below (the built-in
+        # recorder's captures, the registry) instead of dying of the signal.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls, log=log)
         finally:
             stop.set()
-            if recorder is not None:
-                recorder.join(15)
+            if builtin is not None:
+                # Its captures end their segments and stay in the work dir; this node's next
+                # start carries them on (recorder/worker.py).
+                builtin[0].join(max(1.0, settings.shutdown_grace_s))
+            registry.stop()
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _node_registry(
+    settings: Settings,
+    db: Database,
+    node_id: str,
+    roles: tuple[str, ...],
+    builtin: tuple[threading.Thread, ReferenceRecorder] | None,
+) -> NodeRegistry:
+    """This node in the store's registry (``reckit nodes``), kept fresh until it stops."""
+    from reckit.nodes.registry import NodeRegistry
+
+    if settings.background:
+        roles = (*roles, "background")
+    capacity = 0
+    in_use: Callable[[], int] = lambda: 0  # noqa: E731
+    if builtin is not None:
+        roles = (*roles, "recorder")
+        capacity = settings.recorder_capacity
+        recorder = builtin[1]
+
+        def in_use() -> int:
+            return sum(1 for job in list(recorder.jobs.values()) if not job.done.is_set())
+
+    url = settings.base_url if "api" in roles else None
+    registry = NodeRegistry(
+        db,
+        SystemClock(),
+        node_id,
+        roles,
+        url=url,
+        recorder_capacity=capacity,
+        in_use=in_use,
+    )
+    registry.start()
+    return registry
 
 
 def _serve_logging(log_polls: bool) -> LogSettings:
@@ -189,16 +272,26 @@ def _say_where_links_point(settings: Settings) -> None:
         )
 
 
-def _builtin_recorder(settings: Settings, db: Database, stop: threading.Event) -> threading.Thread:
+def builtin_recorder_name(node_id: str) -> str:
+    """The built-in recorder's name (its identity to the server): one per node, the same at
+    every start of that node."""
+    return f"builtin-{node_id}"
+
+
+def _builtin_recorder(
+    settings: Settings, db: Database, stop: threading.Event, node_id: str
+) -> tuple[threading.Thread, ReferenceRecorder]:
     """The reference recorder, in this process, over the recorder API on loopback. Its token is
-    made anew at each start (the previous one revoked); its name stays "builtin", so a restart
-    tells the server at once which recordings the old process was holding."""
+    made anew at each start (the previous one revoked); its name stays this node's
+    (``builtin_recorder_name``), so a restart tells the server at once which recordings the old
+    process was holding, and nodes sharing a store never take each other's."""
     from reckit.recorder.client import RecorderClient
     from reckit.recorder.worker import ReferenceRecorder, WorkDirBusy
 
+    name = builtin_recorder_name(node_id)
     with db.transaction(write=True) as tx:
-        revoke_recorder_tokens_named(tx, SystemClock(), "builtin")
-        token, _ = create_recorder_token(tx, SystemClock(), "builtin")
+        revoke_recorder_tokens_named(tx, SystemClock(), name)
+        token, _ = create_recorder_token(tx, SystemClock(), name)
     client = RecorderClient(settings.local_url, token)
     work_dir = settings.data_dir / "capture"
     recorder = ReferenceRecorder(client, work_dir, settings.recorder_capacity)
@@ -215,7 +308,7 @@ def _builtin_recorder(settings: Settings, db: Database, stop: threading.Event) -
 
     thread = threading.Thread(target=run, name="recorder", daemon=True)
     thread.start()
-    return thread
+    return thread, recorder
 
 
 @click.command(name="recorder")

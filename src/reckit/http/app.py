@@ -5,6 +5,8 @@ request context (``context.py``), never this application."""
 from __future__ import annotations
 
 import logging
+import time
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -22,7 +24,10 @@ from reckit.http.context import Context, build_context
 from reckit.http.openapi import openapi_document
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Handler, Router
-from reckit.http.routes import apps, capture, downloads, meetings, recordings, webhooks
+from reckit.http.routes import apps, capture, downloads, meetings, ops, recordings, webhooks
+
+if TYPE_CHECKING:
+    from reckit.http.metrics import Metrics
 
 log = logging.getLogger("reckit.http")
 
@@ -40,6 +45,13 @@ class ReckitApp:
         )
         for module in (recordings, meetings, apps, capture, downloads, webhooks):
             module.register(self.router, ctx)
+        # The operators' endpoints (routes/ops.py), and /metrics' series if it is on.
+        self.metrics: Metrics | None = None
+        if s.metrics:  # prometheus_client is loaded only then
+            from reckit.http.metrics import Metrics
+
+            self.metrics = Metrics(s, ctx.db, ctx.clock)
+        self.readiness = ops.register(self.router, ctx, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -47,7 +59,18 @@ class ReckitApp:
             return
         if scope["type"] != "http":
             return
-        response = await self._dispatch(scope, receive)
+        if self.metrics is None:
+            response = await self._dispatch(scope, receive)
+        else:
+            began = time.perf_counter()
+            response = await self._dispatch(scope, receive)
+            self.metrics.observe(
+                scope.get("reckit.route", "unmatched"),
+                scope["method"],
+                response.status_code,
+                time.perf_counter() - began,
+                scope.get("query_string", b""),
+            )
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -61,6 +84,7 @@ class ReckitApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.background.stop()
+                self.readiness.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -80,6 +104,7 @@ class ReckitApp:
             match = self.router.resolve(scope["method"], scope.get("raw_path") or b"")
             if match is None:
                 return envelopes.no_route()
+            scope["reckit.route"] = match.template  # the metrics' label (http/metrics.py)
             if match.handler is None:
                 return envelopes.method_not_allowed(match.allowed)
             request = Request(scope, receive)

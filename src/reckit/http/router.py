@@ -19,6 +19,10 @@ PREFIX = ("client", "v4")
 class _Route:
     parts: tuple[str, ...]
     methods: dict[str, Handler] = field(default_factory=dict)
+    template: str = ""
+
+    def __post_init__(self) -> None:
+        self.template = "/" + "/".join(self.parts)
 
     def match(self, segments: list[str]) -> dict[str, str] | None:
         if len(segments) != len(self.parts):
@@ -37,6 +41,8 @@ class Match:
     handler: Handler | None
     params: dict[str, str]
     allowed: list[str]
+    # The route as registered (``/accounts/{account_id}/…``): a label without the IDs.
+    template: str = ""
 
 
 class Router:
@@ -68,5 +74,5 @@ class Router:
             handler = route.methods.get(method) or (
                 route.methods.get("GET") if method == "HEAD" else None
             )
-            return Match(handler, params, list(route.methods))
+            return Match(handler, params, list(route.methods), route.template)
         return None

@@ -6,11 +6,13 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reckit import logs
 from reckit.clock import SystemClock
@@ -21,6 +23,7 @@ from reckit.db.engine import Database
 # (--host, --port, --data-dir) as well as what the environment did.
 SETTINGS_ENV = "RECKIT_SERVE_SETTINGS"
 POLL_PATH = "/recorder/v1/poll"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
 
 def app_from_environment() -> ASGIApp:
@@ -77,10 +80,24 @@ _RECORDING_IN_PATH = re.compile(
 )
 
 
+# An incoming X-Request-Id (a load balancer's, a client's) is kept when it is this plain.
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER and _SANE_REQUEST_ID.fullmatch(value):
+            return str(value.decode("ascii"))
+    return secrets.token_hex(6)
+
+
 class RequestIds:
     """Tags every event logged while a request is served (uvicorn's access line included)
-    with a request ID of its own, and with the recording ID its path names, if any
-    (``reckit.logs.bound``)."""
+    with a request ID, and with the recording ID its path names, if any
+    (``reckit.logs.bound``); the ID is the request's own ``X-Request-Id`` when that is plain
+    (at most 64 letters, digits and ``._:-``), else a new one, and the response carries it in
+    ``X-Request-Id``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,8 +108,16 @@ class RequestIds:
             return
         found = _RECORDING_IN_PATH.search(scope.get("path", ""))
         recording = found.group(1) if found else None
-        with logs.bound(request_id=secrets.token_hex(6), recording_id=recording):
-            await self.app(scope, receive, send)
+        request_id = _request_id(scope)
+        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        with logs.bound(request_id=request_id, recording_id=recording):
+            await self.app(scope, receive, send_with_id)
 
 
 def run(
@@ -105,6 +130,7 @@ def run(
 ) -> None:
     # uvicorn takes an app, or an import string for workers in other processes.
     config: Any = "reckit.http.server:app_from_environment"
+    metrics_dir: str | None = None
     if workers == 1:
         from reckit.http.app import build_asgi_app
 
@@ -114,6 +140,27 @@ def run(
         # only supervises: it never loads the app (import string, above). The workers are
         # spawned with this process's environment.
         os.environ[SETTINGS_ENV] = settings.to_json()
+        if settings.metrics and not os.environ.get(MULTIPROC_ENV):
+            # Each worker keeps its counts in files here; a scrape adds them all up
+            # (http/metrics.py). Made fresh for this server, removed when it stops.
+            metrics_dir = tempfile.mkdtemp(prefix="reckit-metrics-")
+            os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        _run_uvicorn(config, settings, workers, access_log, log_polls, log)
+    finally:
+        if metrics_dir is not None:
+            os.environ.pop(MULTIPROC_ENV, None)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(
+    config: Any,
+    settings: Settings,
+    workers: int,
+    access_log: bool,
+    log_polls: bool,
+    log: LogSettings | None,
+) -> None:
     uvicorn.run(
         config,
         factory=workers > 1,
@@ -126,4 +173,6 @@ def run(
         log_config=log_config(log_polls, log),
         log_level=None,
         server_header=False,
+        # SIGTERM or Ctrl-C: no new connections; requests under way get this long to finish.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )

@@ -1,0 +1,2 @@
+"""What operators watch: readiness (the store, its migrations, the bucket) and the store-wide
+figures ``/metrics`` reports (``repository.py``)."""

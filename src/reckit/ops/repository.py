@@ -1,0 +1,42 @@
+"""The store-wide figures operators watch (``/readyz``, ``/metrics``): read-only SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reckit.db.engine import Tx
+
+
+def applied_migrations(tx: Tx) -> set[int]:
+    """The schema versions applied to this store (an error before the first ``migrate``)."""
+    return {int(r[0]) for r in tx.all("SELECT version FROM schema_version")}
+
+
+def recordings_by_status(tx: Tx) -> dict[str, int]:
+    """Recordings per status over every app, from the per-day counts kept beside them."""
+    rows = tx.all("SELECT status, sum(n) FROM recording_day_counts GROUP BY status")
+    return {str(r[0]): int(r[1] or 0) for r in rows}
+
+
+@dataclass(frozen=True)
+class JobFigures:
+    kind: str
+    status: str
+    count: int
+    attempts: int
+    oldest_created_ms: int | None  # the oldest job's ``created_at``
+
+
+def jobs_by_kind_and_status(tx: Tx) -> list[JobFigures]:
+    """Per kind of job (``deliver``, ``webhook``) and status (pending, done, failed,
+    cancelled): how many, their attempts, and when the oldest was added."""
+    rows = tx.all(
+        "SELECT kind, status, count(*), sum(attempts), min(created_at) FROM jobs"
+        " GROUP BY kind, status"
+    )
+    return [
+        JobFigures(
+            str(r[0]), str(r[1]), int(r[2]), int(r[3] or 0), None if r[4] is None else int(r[4])
+        )
+        for r in rows
+    ]

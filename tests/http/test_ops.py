@@ -1,0 +1,306 @@
+"""The operators' endpoints: ``/healthz`` and ``/readyz`` without credentials (readiness
+failing while PostgreSQL is unreachable or the migrations are behind, and recovering), the
+request ID echoed in ``X-Request-Id``, and ``/metrics`` parsed by prometheus_client's own
+parser with the series operators watch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from reckit.config import Settings
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.http.server import RequestIds
+from tests.support.builders import add_meeting, add_recording
+from tests.support.flows import wait_for
+from tests.support.live import free_port, new_tenant, run_server
+from tests.support.pg import new_pg_database
+from tests.support.serving import is_up, serve_process
+
+
+def test_healthz_and_readyz_answer_without_credentials(database: Database) -> None:
+    with run_server(database) as live:
+        health = httpx.get(f"{live.url}/healthz")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        ready = httpx.get(f"{live.url}/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "store": "ok", "bucket": "ok"}
+        # Ops endpoints are not Cloudflare's API: not in the served OpenAPI document.
+        doc = httpx.get(f"{live.api}/openapi.json").json()
+        assert not any(p.endswith(("healthz", "readyz", "metrics")) for p in doc["paths"])
+        # /metrics is off unless asked for.
+        assert httpx.get(f"{live.url}/metrics").status_code == 404
+
+
+def test_readyz_is_503_with_the_missing_migration(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'behind.sqlite3'}")
+    migrate(db)
+    with db.transaction(write=True) as tx:
+        tx.run("DELETE FROM schema_version WHERE version = 11")
+    try:
+        with run_server(db) as live:
+            ready = httpx.get(f"{live.url}/readyz")
+            assert ready.status_code == 503
+            body = ready.json()
+            assert body["status"] == "not ready" and body["bucket"] == "ok"
+            assert "11" in body["store"] and "reckit migrate" in body["store"]
+    finally:
+        db.close()
+
+
+class Proxy:
+    """A TCP relay to PostgreSQL that a test can cut (every connection closed, nothing
+    listening) and bring back on the same port: the database going away and returning."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in self._sockets:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._sockets.clear()
+
+
+@pytest.fixture
+def pg_through_proxy() -> Iterator[tuple[Proxy, str]]:
+    with new_pg_database() as url:
+        rest = url.split("://", 1)[1]
+        userinfo, _, hostpart = rest.partition("@")
+        hostport, _, name = hostpart.partition("/")
+        host, _, port = hostport.partition(":")
+        proxy = Proxy((host, int(port or 5432)))
+        proxy.start()
+        try:
+            yield proxy, f"postgresql://{userinfo}@127.0.0.1:{proxy.port}/{name}"
+        finally:
+            proxy.cut()
+
+
+def test_readyz_fails_while_postgresql_is_down_and_recovers(
+    pg_through_proxy: tuple[Proxy, str],
+) -> None:
+    proxy, url = pg_through_proxy
+    db = Database(url)
+    migrate(db)
+
+    def readiness(live_url: str) -> httpx.Response:
+        return httpx.get(f"{live_url}/readyz", timeout=30)
+
+    try:
+        with run_server(db) as live:
+            assert readiness(live.url).status_code == 200
+            proxy.cut()
+            down = wait_for(
+                lambda: (r := readiness(live.url)).status_code == 503 and r,
+                "readyz to fail with PostgreSQL unreachable",
+            )
+            assert down.json()["status"] == "not ready" and down.json()["store"] != "ok"
+            assert down.json()["bucket"] == "ok"
+            proxy.start()
+            wait_for(
+                lambda: readiness(live.url).status_code == 200,
+                "readyz to recover with PostgreSQL back",
+            )
+    finally:
+        proxy.cut()
+        db.close()
+
+
+def _exchange(app: Any, headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    sent: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def nothing() -> dict[str, Any]:
+        return {}
+
+    async def keep(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/healthz", "headers": headers}
+    asyncio.run(app(inner)(scope, nothing, keep))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return {k.decode(): v.decode() for k, v in start["headers"]}
+
+
+def test_the_request_id_is_echoed_and_a_plain_incoming_one_kept() -> None:
+    made = _exchange(RequestIds, [])["x-request-id"]
+    assert len(made) == 12
+    assert _exchange(RequestIds, [(b"x-request-id", b"lb-42.a:b_c")]) == {
+        "x-request-id": "lb-42.a:b_c"
+    }
+    for odd in (b"has space", b"x" * 65, b"new\nline", b""):
+        echoed = _exchange(RequestIds, [(b"x-request-id", odd)])["x-request-id"]
+        assert echoed != odd.decode() and len(echoed) == 12
+
+
+def _families(text: str) -> dict[str, Any]:
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def test_metrics_in_prometheus_text_with_the_series_operators_watch(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        metrics=True,
+        data_dir=tmp_path,
+    )
+    t = new_tenant(database)
+    meeting = add_meeting(database, t.app_id, "metrics")
+    add_recording(database, t.app_id, meeting.id, status="UPLOADED")
+    with run_server(database, settings) as live:
+        base = f"{live.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
+        for query in ("", "?status=UPLOADED", f"?meeting_id={meeting.id}", "?expired=true"):
+            assert httpx.get(base + query, headers=t.auth).status_code == 200
+        assert httpx.get(base, headers={"Authorization": "Bearer nope"}).status_code == 401
+        page = httpx.get(f"{live.url}/metrics")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/plain")
+        families = _families(page.text)
+
+    requests = families["reckit_http_requests"]
+    assert requests.type == "counter"
+    list_route = "/accounts/{account_id}/realtime/kit/{app_id}/recordings"
+    by_status = {
+        s.labels["status"]: s.value
+        for s in requests.samples
+        if s.name == "reckit_http_requests_total" and s.labels["route"] == list_route
+    }
+    assert by_status["200"] == 4 and by_status["401"] == 1
+    latency = families["reckit_http_request_duration_seconds"]
+    assert latency.type == "histogram"
+    counts = [
+        s.value
+        for s in latency.samples
+        if s.name.endswith("_count") and s.labels["route"] == list_route
+    ]
+    assert counts == [5]
+    paths = {
+        s.labels["path"]: s.value
+        for s in families["reckit_list_queries"].samples
+        if s.name.endswith("_total")
+    }
+    assert paths == {"days": 2, "meetings": 1, "expiry": 1}
+    store_busy = [s for s in families["reckit_store_busy"].samples if s.name.endswith("_total")]
+    assert [s.value for s in store_busy] == [0]
+    recordings = {s.labels["status"]: s.value for s in families["reckit_recordings"].samples}
+    assert recordings["UPLOADED"] >= 1
+    for name in ("reckit_jobs", "reckit_job_attempts", "reckit_job_oldest_pending_age_seconds"):
+        assert families[name].type == "gauge"
+    ages = {
+        s.labels["queue"]: s.value
+        for s in families["reckit_job_oldest_pending_age_seconds"].samples
+    }
+    assert set(ages) == {"delivery", "webhook"}
+    assert "reckit_recorder_slots_in_use" in families
+
+
+def test_metrics_behind_a_token_when_one_is_set(database: Database, tmp_path: Path) -> None:
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        metrics=True,
+        metrics_token="scrape-token-for-the-test",
+        data_dir=tmp_path,
+    )
+    with run_server(database, settings) as live:
+        assert httpx.get(f"{live.url}/metrics").status_code == 401
+        wrong = {"Authorization": "Bearer not-it"}
+        assert httpx.get(f"{live.url}/metrics", headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer scrape-token-for-the-test"}
+        page = httpx.get(f"{live.url}/metrics", headers=right)
+        assert page.status_code == 200 and "reckit_recordings" in page.text
+
+
+@pytest.mark.slow  # reckit serve with two worker processes
+def test_metrics_add_up_every_worker_of_a_node(tmp_path: Path) -> None:
+    port = free_port()
+    process = serve_process(
+        tmp_path,
+        port,
+        f"sqlite:///{tmp_path / 'reckit.sqlite3'}",
+        {"RECKIT_METRICS": "1", "RECKIT_BUILTIN_RECORDER": "0"},
+        extra=["--workers", "2"],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: is_up(url), "reckit serve to answer")
+        n = 40
+        with httpx.Client() as client:  # one connection per request: both workers answer
+            for _ in range(n):
+                r = client.get(f"{url}/healthz", headers={"connection": "close"})
+                assert r.status_code == 200
+            page = client.get(f"{url}/metrics").text
+        samples = [
+            s
+            for s in _families(page)["reckit_http_requests"].samples
+            if s.name == "reckit_http_requests_total" and s.labels["route"] == "/healthz"
+        ]
+        assert sum(s.value for s in samples) == n
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(60)
