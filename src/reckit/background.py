@@ -22,6 +22,7 @@ from reckit.crypto import SecretBox
 from reckit.db.engine import Database
 from reckit.delivery.runner import DeliveryRunner
 from reckit.delivery.service import Policy, Publisher
+from reckit.nodes import repository as nodes
 from reckit.webhooks.events import ensure_key
 from reckit.webhooks.runner import WebhookPolicy, WebhookRunner
 
@@ -91,9 +92,13 @@ class Background:
             )
 
     def sweep_once(self) -> int:
-        """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``)."""
+        """Apply the lifecycle's timers and retention once (capture/service.py ``sweep``); 0
+        at once if another node is sweeping (one sweeper at a time on PostgreSQL: each change
+        is a compare-and-set anyway, but retention's bucket deletions need not run twice)."""
         ctx = self.ctx
         with ctx.db.transaction(write=True) as tx:
+            if not nodes.try_one_at_a_time(tx, nodes.SWEEP):
+                return 0
             return sweep(tx, ctx.clock.now_ms(), timers(ctx.settings), ctx.publisher, ctx.stalls)
 
     def _sweep_on_time(self) -> int:

@@ -110,3 +110,19 @@ def all_nodes(tx: Tx) -> list[Node]:
 def forget_before(tx: Tx, before_ms: int) -> int:
     """Remove the nodes not heard from since ``before_ms``; how many."""
     return tx.run("DELETE FROM nodes WHERE heartbeat_at < ?", (before_ms,))
+
+
+# The first half of the advisory locks that keep some work to one node at a time on
+# PostgreSQL (the second names the work); jobs/repository.py's key locks use another.
+_ONE_AT_A_TIME_CLASS = 0x6E6F6465  # "node"
+SWEEP = 1
+
+
+def try_one_at_a_time(tx: Tx, work: int) -> bool:
+    """Whether this transaction may do ``work`` while no other node does: on PostgreSQL a
+    try-lock held to the transaction's end (False: another node holds it now); on SQLite
+    always True (a write transaction already excludes every other writer)."""
+    if tx.dialect != "postgres":
+        return True
+    row = tx.one("SELECT pg_try_advisory_xact_lock(?, ?)", (_ONE_AT_A_TIME_CLASS, work))
+    return bool(row and row[0])
