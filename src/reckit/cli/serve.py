@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import logging
 import os
 import shlex
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -127,8 +129,19 @@ def serve(
         # this handler back: the process then exits 0 through the cleanup below (the built-in
         # recorder's captures, the registry) instead of dying of the signal.
         signal.signal(signal.SIGTERM, _exit_cleanly)
+        drain = None
+        if builtin is not None:
+            drain = functools.partial(_hand_in_captures, settings, db, node_id, builtin[1])
         try:
-            run(settings, db, workers=workers, access_log=access_log, log_polls=log_polls, log=log)
+            run(
+                settings,
+                db,
+                workers=workers,
+                access_log=access_log,
+                log_polls=log_polls,
+                log=log,
+                drain=drain,
+            )
         finally:
             stop.set()
             if builtin is not None:
@@ -140,6 +153,51 @@ def serve(
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
+
+
+DRAIN_ROUND_S = 0.5
+
+
+def _hand_in_captures(
+    settings: Settings, db: Database, node_id: str, recorder: ReferenceRecorder
+) -> None:
+    """What SIGTERM does first, while the server still serves: the built-in recorder claims
+    nothing more, and every recording it captures is stopped as its recorder stopping it
+    would (RECORDING or PAUSED → UPLOADING, capture/service.py ``stopped``); the recorder
+    then finalises each file and hands it in over the recorder API, as on any stop. Waits
+    for that up to RECKIT_SHUTDOWN_GRACE; what is not handed in by then stays in the work dir
+    for this node's next start."""
+    from reckit.capture import service as capture
+    from reckit.recordings import live_repository as live
+
+    log = logging.getLogger("reckit.serve")
+    name = builtin_recorder_name(node_id)
+    recorder.capacity = 0  # its polls claim nothing more
+    clock = SystemClock()
+    deadline = time.monotonic() + max(0.0, settings.shutdown_grace_s)
+    told: set[str] = set()
+    while True:
+        with db.transaction(write=True) as tx:
+            for rec in live.held_by(tx, name):
+                if rec.status in ("RECORDING", "PAUSED") and rec.id not in told:
+                    told.add(rec.id)
+                    log.info(
+                        "SIGTERM: recording %s is stopped and handed in",
+                        rec.id,
+                        extra={"recording_id": rec.id},
+                    )
+                    capture.stopped(tx, clock.now_ms(), name, rec.id, "node shutting down", False)
+        busy = [rid for rid, job in list(recorder.jobs.items()) if not job.done.is_set()]
+        if not busy:
+            return
+        if time.monotonic() >= deadline:
+            log.warning(
+                "SIGTERM: %d recording(s) not handed in within RECKIT_SHUTDOWN_GRACE; "
+                "their captures stay for this node's next start",
+                len(busy),
+            )
+            return
+        time.sleep(DRAIN_ROUND_S)
 
 
 def _node_registry(

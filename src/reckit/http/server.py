@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import secrets
 import shutil
+import signal
+import socket
+import sys
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from reckit import logs
 from reckit.clock import SystemClock
@@ -120,6 +128,60 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, but a first SIGTERM runs ``drain`` (on a thread, while requests are
+    still served) before the graceful stop begins; a second SIGTERM or Ctrl-C stops at once."""
+
+    def __init__(self, config: uvicorn.Config, drain: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig != signal.SIGTERM or self.drain is None or self._draining or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        drain = self.drain
+
+        def drain_then_exit() -> None:
+            _run_drain(drain)
+            super(_DrainingServer, self).handle_exit(sig, frame)
+
+        threading.Thread(target=drain_then_exit, name="drain", daemon=True).start()
+
+
+class _DrainingMultiprocess(Multiprocess):
+    """uvicorn's supervisor of worker processes, draining as ``_DrainingServer`` does before
+    it stops its workers."""
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], drain: Callable[[], None]
+    ) -> None:
+        super().__init__(config, sockets)
+        self.drain = drain
+        self._draining = False
+
+    def handle_term(self) -> None:
+        if self._draining:
+            super().handle_term()
+            return
+        self._draining = True
+
+        def drain_then_exit() -> None:
+            _run_drain(self.drain)
+            super(_DrainingMultiprocess, self).handle_term()
+
+        threading.Thread(target=drain_then_exit, name="drain", daemon=True).start()
+
+
+def _run_drain(drain: Callable[[], None]) -> None:
+    try:
+        drain()
+    except Exception:
+        logging.getLogger("reckit.serve").exception("draining failed; stopping anyway")
+
+
 def run(
     settings: Settings,
     db: Database,
@@ -127,7 +189,10 @@ def run(
     access_log: bool = True,
     log_polls: bool = False,
     log: LogSettings | None = None,
+    drain: Callable[[], None] | None = None,
 ) -> None:
+    """Serve until SIGTERM or Ctrl-C. ``drain``: what a SIGTERM does first, while requests are
+    still served (``reckit serve``: the built-in recorder hands its recordings in)."""
     # uvicorn takes an app, or an import string for workers in other processes.
     config: Any = "reckit.http.server:app_from_environment"
     metrics_dir: str | None = None
@@ -146,7 +211,7 @@ def run(
             metrics_dir = tempfile.mkdtemp(prefix="reckit-metrics-")
             os.environ[MULTIPROC_ENV] = metrics_dir
     try:
-        _run_uvicorn(config, settings, workers, access_log, log_polls, log)
+        _run_uvicorn(config, settings, workers, access_log, log_polls, log, drain)
     finally:
         if metrics_dir is not None:
             os.environ.pop(MULTIPROC_ENV, None)
@@ -154,15 +219,17 @@ def run(
 
 
 def _run_uvicorn(
-    config: Any,
+    app: Any,
     settings: Settings,
     workers: int,
     access_log: bool,
     log_polls: bool,
     log: LogSettings | None,
+    drain: Callable[[], None] | None,
 ) -> None:
-    uvicorn.run(
-        config,
+    """``uvicorn.run``, with the draining server and supervisor above."""
+    config = uvicorn.Config(
+        app,
         factory=workers > 1,
         workers=workers,
         host=settings.host,
@@ -176,3 +243,16 @@ def _run_uvicorn(
         # SIGTERM or Ctrl-C: no new connections; requests under way get this long to finish.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )
+    if workers > 1:
+        sockets = [config.bind_socket()]
+        if drain is None:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            _DrainingMultiprocess(config, sockets, drain).run()
+        return
+    config.load_app()
+    server = _DrainingServer(config, drain)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
