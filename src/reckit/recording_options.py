@@ -12,11 +12,15 @@ the start body > the meeting's ``recording_config`` > the app's defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
+import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reckit.bodies import require_uuid
@@ -117,6 +121,14 @@ class StorageConfig(_Whole):
     private_key: Secret | UnsetType = UNSET
 
 
+class PageConfig(_Body):
+    """reckit's extension for a page recording (``url``): ``wait_for_start`` waits for the
+    page to log ``START_RECORDING`` instead of starting once it has loaded (docs/behaviour.md,
+    Recording a web page)."""
+
+    wait_for_start: bool | UnsetType = UNSET
+
+
 class StartBody(_Whole):
     """``POST …/recordings`` (wire-spec §3.4)."""
 
@@ -132,6 +144,7 @@ class StartBody(_Whole):
     # Omitted = inherit; null = no custom storage for this recording (§7 item 27).
     storage_config: StorageConfig | UnsetType | None = UNSET
     url: Text | UnsetType = UNSET
+    page_config: PageConfig | UnsetType = UNSET
 
 
 class RecordingConfig(_Body):
@@ -225,11 +238,107 @@ def check_start(body: StartBody) -> str:
     meeting_id = require_uuid("meeting_id", body.meeting_id)
     _check_common(body.video_config)
     _uri("url", body.url)
+    if isinstance(body.url, str):
+        check_page_url(body.url)
     if isinstance(body.rtmp_out_config, LivestreamConfig):
         _uri("rtmp_out_config.rtmp_url", body.rtmp_out_config.rtmp_url)
     if isinstance(body.storage_config, StorageConfig):
         check_storage(body.storage_config)
     return meeting_id
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_unspecified
+        or ip.is_multicast
+        or ip.is_reserved
+    )
+
+
+# What the served document says of ``url``: an http(s) URI (the host is checked here).
+PAGE_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{SPACE}/?#]+[^{SPACE}]*$"
+_PAGE_URL = re.compile(PAGE_URL_PATTERN)
+
+
+def page_host(url: str) -> str | None:
+    """The host of an http(s) ``url``; None when it is not one, or names no host."""
+    if _PAGE_URL.fullmatch(url) is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port out of range raises)
+    except ValueError:
+        return None
+    return parts.hostname or None
+
+
+def check_page_url(url: str) -> None:
+    """A page recording's ``url``: http(s) with a host (400 otherwise)."""
+    if page_host(url) is None:
+        raise BadRequest.field("url", "must be an http:// or https:// URL with a host")
+
+
+def page_url_refusal(url: str, allow_private: bool) -> str | None:
+    """Why the page recorder may not open ``url`` (None: it may): its host is, or resolves
+    to, a loopback, private or link-local address, unless ``RECKIT_PAGE_ALLOW_PRIVATE=1``. A
+    host that does not resolve is left to the recorder (the recording errors with the
+    reason)."""
+    if allow_private:
+        return None
+    host = page_host(url) or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return "is a loopback address (RECKIT_PAGE_ALLOW_PRIVATE=1 allows it)"
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if _not_public(address):
+            return (
+                f"resolves to {address}, a loopback, private or link-local address"
+                " (RECKIT_PAGE_ALLOW_PRIVATE=1 allows it)"
+            )
+    return None
+
+
+def check_page_outside(raw: bytes, allow_private: bool) -> None:
+    """The start body's ``url`` against ``page_url_refusal``, before its transaction (a host
+    may take a while to resolve). A body it cannot read is left to the operation."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return
+    url = data.get("url") if isinstance(data, dict) else None
+    if isinstance(url, str) and _URI.fullmatch(url) is not None:
+        check_page_url(url)
+        why = page_url_refusal(url, allow_private)
+        if why is not None:
+            raise BadRequest.field("url", why)
+
+
+def check_page_resolved(resolved: Resolved) -> None:
+    """What a page recording cannot do (400): only H.264 video with AAC sound, exported."""
+    if resolved.url is None:
+        return
+    video, audio = resolved.video, resolved.audio
+    if video.get("codec") != "H264" or audio.get("codec") != "AAC":
+        raise BadRequest(
+            "a recording with url is H.264 video with AAC audio only: video_config.codec"
+            f" {video.get('codec')!r} and audio_config.codec {audio.get('codec')!r} are not"
+            " supported for it"
+        )
+    if not video.get("export_file", True):
+        raise BadRequest(
+            "a recording with url records the page's picture: video_config."
+            "export_file cannot be false"
+        )
 
 
 def check_recording_config(config: RecordingConfig, name: str = "recording_config") -> None:
@@ -287,9 +396,12 @@ class Resolved:
     rtmp_url: str | None
     interactive: bool
     url: str | None
+    page: dict[str, Any] | None = None  # a page recording's options (``page_config``)
 
     def to_json(self) -> dict[str, Any]:
+        page = {"page": self.page} if self.url is not None and self.page is not None else {}
         return {
+            **page,
             "video": self.video,
             "audio": self.audio,
             "max_seconds": self.max_seconds,
@@ -333,4 +445,5 @@ def resolve(merged: dict[str, Any]) -> Resolved:
         rtmp_url=rtmp["rtmp_url"] if isinstance(rtmp, dict) else None,
         interactive=isinstance(merged.get("interactive_config"), dict),
         url=merged.get("url"),
+        page=merged.get("page_config") if merged.get("url") else None,
     )

@@ -162,6 +162,10 @@ class Excused:
             ("POST {app_id}/webhooks", "PATCH {app_id}/webhooks", "PUT {app_id}/webhooks")
         ):
             return self._webhook_rule(case, message, body)
+        if op == "POST {app_id}/recordings" and isinstance(body.get("url"), str):
+            page = _page_rule(message, body["url"])
+            if page is not None:
+                return page
         if op not in ("POST {app_id}/recordings", "POST {app_id}/recordings/track"):
             return None
         meeting_id = str(body.get("meeting_id", "")).lower()
@@ -218,6 +222,21 @@ class Excused:
             hook = self._get(f"/webhooks/{case.path_parameters.get('webhook_id', '')}")
             return "redelivery for a disabled webhook" if hook and not hook["enabled"] else None
         return None
+
+
+def _page_rule(message: str, url: str) -> str | None:
+    """docs/behaviour.md, Recording a web page: a url naming no host, or whose host is or
+    resolves to a non-public address, is refused; so is a page recording in anything but H.264
+    with AAC (the meeting's and the app's recording_config count, which the body cannot say)."""
+    if message == 'BAD_REQUEST: "url" must be an http:// or https:// URL with a host':
+        return "a page url naming no host" if options.page_host(url) is None else None
+    if message.startswith('BAD_REQUEST: "url" ') and "RECKIT_PAGE_ALLOW_PRIVATE" in message:
+        host = options.page_host(url) or ""
+        local = host == "localhost" or host.endswith(".localhost")
+        return "a page url on a non-public address" if local or _resolves_private(url) else None
+    if message.startswith("BAD_REQUEST: a recording with url is H.264 video with AAC audio"):
+        return "a page recording in other codecs than H.264 and AAC"
+    return None
 
 
 def _resolves_private(url: str) -> bool:
@@ -529,9 +548,8 @@ BODIES = [
 @pytest.mark.parametrize("body", BODIES, ids=repr)
 def test_the_start_body_is_read_alike(body: dict[str, Any]) -> None:
     accepted = _start_accepted(body)
-    # Two refusals come after decoding, in recordings/service.py, whatever the meeting: a url
-    # (no page recorder), and no bucket with storage_config null (nowhere to go).
-    accepted &= "url" not in body
+    # A refusal comes after decoding, in recordings/service.py, whatever the meeting: no bucket
+    # with storage_config null (nowhere to go).
     accepted &= not (body.get("storage_config", 0) is None and "realtimekit_bucket_config" in body)
     assert _doc_valid(_START, body) == accepted, body
 

@@ -234,7 +234,7 @@ def test_illegal_transitions_and_stop_before_capture(
         ({"storage_config": {"type": "s3"}}, '"storage_config.type"'),
         ({"video_config": {"watermark": {"url": "not a url"}}}, '"video_config.watermark.url"'),
         ({"rtmp_out_config": {"rtmp_url": "nope"}}, '"rtmp_out_config.rtmp_url"'),
-        ({"url": "https://example.com/page"}, '"url" is not supported'),
+        ({"url": "ftp://example.com/page"}, '"url" must be an http:// or https:// URL'),
         (
             {"realtimekit_bucket_config": {"enabled": False}, "storage_config": None},
             "nowhere to go",

@@ -16,6 +16,13 @@ class PollBody(Struct, forbid_unknown_fields=False):
     # Random per run of the recorder: tells a lost answer from a restart.
     instance: Annotated[str, Meta(max_length=64)] | None = None
     holding: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=1000)] = []
+    # Page recordings (``url``) the recorder has room for now; none when it does not say.
+    page_slots: Annotated[int, Meta(ge=0, le=1000)] | None = None
+
+
+class StopBody(Struct, forbid_unknown_fields=False):
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+    crashed: bool = False
 
 
 class FailedBody(Struct, forbid_unknown_fields=False):

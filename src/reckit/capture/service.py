@@ -78,6 +78,20 @@ def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
     }
 
 
+def is_page(rec: StoredRecording) -> bool:
+    """Whether the recording records a web page (``url``): a browser, so it costs far more than
+    a composite recording, and only a recorder that says it has room takes it."""
+    if not rec.config:
+        return False
+    config = orjson.loads(rec.config)
+    return isinstance(config, dict) and bool(config.get("url"))
+
+
+# A poll looks this many recordings past its free capacity, so that page recordings it has no
+# room for do not hide the others behind them.
+CLAIM_LOOKAHEAD = 32
+
+
 def poll(
     tx: Tx,
     now: int,
@@ -85,11 +99,14 @@ def poll(
     capacity: int,
     holding: list[str],
     instance: str | None = None,
+    page_slots: int | None = None,
 ) -> list[dict[str, Any]]:
     """Heartbeat for the held recordings, claims of new ones up to ``capacity``, and the
     current state of each. A recording this recorder holds in the store but does not report:
     if this same run claimed it and it has not started, the answer to the poll that claimed it
-    was lost, and it is offered again; otherwise the recorder restarted and lost it: ERRORED."""
+    was lost, and it is offered again; otherwise the recorder restarted and lost it: ERRORED.
+    Page recordings are claimed only up to ``page_slots`` (admission by cost: the others wait
+    INVOKED for a recorder with room, within the claim timeout)."""
     held = {r.id: r for r in live.held_by(tx, recorder)}
     offered: list[StoredRecording] = []
     for rec in held.values():
@@ -120,10 +137,18 @@ def poll(
         else:
             out.append(_assignment(tx, mine))
     free = capacity - len(holding) - len(offered)
+    pages = page_slots or 0
     if free > 0:
-        for rec in live.claimable(tx, free):
+        for rec in live.claimable(tx, free + CLAIM_LOOKAHEAD):
+            if free <= 0:
+                break
+            page = is_page(rec)
+            if page and pages <= 0:
+                continue
             if live.claim(tx, rec.id, recorder, instance, now):
                 out.append(_assignment(tx, rec))
+                free -= 1
+                pages -= page
     return out
 
 
@@ -143,6 +168,21 @@ def started(tx: Tx, now: int, recorder: str, recording_id: str) -> dict[str, Any
     after = live.get_by_id(tx, recording_id)
     assert after is not None
     return _assignment(tx, after)
+
+
+def stopped(
+    tx: Tx, now: int, recorder: str, recording_id: str, reason: str, crashed: bool
+) -> dict[str, Any]:
+    """The recorder stopped the recording, nobody else did: the page it records ended it, or its
+    browser died. RECORDING or PAUSED → UPLOADING (what was captured is handed in);
+    ``stop_reason`` without a reason, or INTERNAL_ERROR when the browser died."""
+    rec = _held(tx, recorder, recording_id)
+    log.info("recording %s stopped by its recorder: %s", rec.id, reason)
+    why: dict[str, Any] = {"reason": "INTERNAL_ERROR"} if crashed else {}
+    _apply(tx, rec, lifecycle.recorder_stopped(rec, now, why), now)
+    after = live.get_by_id(tx, recording_id)
+    assert after is not None
+    return {"id": after.id, "status": after.status}
 
 
 def _apply(tx: Tx, rec: StoredRecording, change: lifecycle.Change | None, now: int) -> bool:

@@ -73,11 +73,22 @@ class RecorderClient:
         return r.json()["data"]
 
     def poll(
-        self, capacity: int, holding: list[str], instance: str | None = None
+        self,
+        capacity: int,
+        holding: list[str],
+        instance: str | None = None,
+        page_slots: int | None = None,
     ) -> list[dict[str, Any]]:
-        body = {"capacity": capacity, "holding": holding, "instance": instance}
+        body: dict[str, Any] = {"capacity": capacity, "holding": holding, "instance": instance}
+        if page_slots is not None:
+            body["page_slots"] = page_slots
         data: list[dict[str, Any]] = self._call("POST", "/poll", json=body)
         return data
+
+    @property
+    def server_url(self) -> str:
+        """The server's root URL (without ``/recorder/v1``)."""
+        return str(self.http.base_url).rstrip("/").removesuffix("/recorder/v1")
 
     def started(self, recording_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._call("POST", f"/recordings/{recording_id}/started")
@@ -85,6 +96,16 @@ class RecorderClient:
 
     def failed(self, recording_id: str, reason: str) -> None:
         self._call("POST", f"/recordings/{recording_id}/failed", json={"reason": reason})
+
+    def stop(self, recording_id: str, reason: str, crashed: bool = False) -> dict[str, Any]:
+        """The recording is over although nobody stopped it (a page recording's page ended it,
+        or its browser died): → UPLOADING, and the recorder hands in what it captured."""
+        data: dict[str, Any] = self._call(
+            "POST",
+            f"/recordings/{recording_id}/stop",
+            json={"reason": reason, "crashed": crashed},
+        )
+        return data
 
     def upload(self, recording_id: str, name: str, path: Path) -> dict[str, Any]:
         data: dict[str, Any] = self._call(

@@ -252,6 +252,12 @@ def began(rec: StoredRecording, now: int, session_id: str | None) -> Change | No
     return _change(rec, Event.BEGAN, started_time=now, session_id=session_id)
 
 
+def recorder_stopped(rec: StoredRecording, now: int, reason: dict[str, Any]) -> Change | None:
+    """Its recorder stopped it (a page recording's page ended, or its browser died): like the
+    API's stop, with ``reason`` as the stop_reason."""
+    return _stopped(rec, Event.STOP, now, reason)
+
+
 def max_seconds_reached(rec: StoredRecording) -> Change | None:
     """Stopped at ``started_time + max_seconds`` (wall-clock: pauses included, §7 item 30b);
     the stop_reason carries no reason (§7 item 21)."""

@@ -120,10 +120,6 @@ def start_recording(
 ) -> dict[str, Any]:
     body = bodies.decode(raw, options.StartBody)
     meeting_id = options.check_start(body)
-    if isinstance(body.url, str):
-        raise BadRequest.field(
-            "url", "is not supported: reckit has no recorder for custom web pages yet"
-        )
     meeting = _meeting(tx, app_id, meeting_id)
     now = clock.now_ms()
     key = hashlib.sha256(raw).hexdigest()
@@ -140,6 +136,7 @@ def start_recording(
     if active and not (body.allow_multiple_recordings and all(r.allow_multiple for r in active)):
         raise BadRequest("meeting already has an active recording")
     resolved = _resolve(tx, app_id, meeting, options.public(body, box))
+    options.check_page_resolved(resolved)
     rec = _create(
         tx,
         now,

@@ -8,6 +8,7 @@ from reckit.http.openapi.common import JSON, STORAGE_CONFIG_OUT, ref
 from reckit.recording_options import (
     MAX_SECONDS,
     MIN_SECONDS,
+    PAGE_URL_PATTERN,
     PREFIX_PATTERN,
     STORAGE_TYPES,
     URI_PATTERN,
@@ -161,9 +162,24 @@ START_BODY: JSON = {
         "rtmp_out_config": _LIVESTREAM,
         "storage_config": ref("StorageConfigIn"),
         "url": {
-            "description": "A web page to record: reckit has no page recorder yet, so any value "
-            "is refused (400).",
-            "not": {},
+            **_TEXT,
+            "pattern": PAGE_URL_PATTERN,
+            "description": "A web page to record instead of the meeting (docs/behaviour.md, "
+            "Recording a web page): http or https; a host that is or resolves to a loopback, "
+            "private or link-local address is refused (400) unless RECKIT_PAGE_ALLOW_PRIVATE=1; "
+            "H.264 video with AAC audio only (400 otherwise, after the meeting's and the app's "
+            "recording_config are merged in).",
+        },
+        "page_config": {
+            "description": "reckit's extension for a recording with url.",
+            "type": "object",
+            "properties": {
+                "wait_for_start": {
+                    "type": "boolean",
+                    "description": "Start capturing when the page logs START_RECORDING on its "
+                    "console (within 120 s, else ERRORED), not when it has loaded.",
+                }
+            },
         },
     },
     # A recording that would go nowhere (decisions.md, wire-spec §7 item 28). Omitted storage

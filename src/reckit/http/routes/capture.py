@@ -31,6 +31,7 @@ def register(router: Router, ctx: Context) -> None:
     add("POST", f"{BASE}/poll", r.poll)
     add("POST", f"{BASE}/recordings/{{recording_id}}/started", r.started)
     add("POST", f"{BASE}/recordings/{{recording_id}}/failed", r.failed)
+    add("POST", f"{BASE}/recordings/{{recording_id}}/stop", r.stop)
     add("PUT", f"{BASE}/recordings/{{recording_id}}/files/{{name}}", r.upload)
     add("POST", f"{BASE}/recordings/{{recording_id}}/complete", r.complete)
     add("POST", f"{BASE}/sessions", r.session_started)
@@ -60,7 +61,7 @@ class _Routes:
             request,
             params,
             lambda tx, who: service.poll(
-                tx, self._now(), who, body.capacity, body.holding, body.instance
+                tx, self._now(), who, body.capacity, body.holding, body.instance, body.page_slots
             ),
         )
         return envelopes.ok(data)
@@ -79,6 +80,16 @@ class _Routes:
             request, params, lambda tx, who: service.failed(tx, self._now(), who, rid, body.reason)
         )
         return envelopes.ok(None)
+
+    async def stop(self, request: Request, params: dict[str, str]) -> Response:
+        body = decode(await read_body(self.ctx, request, params), bodies.StopBody)
+        rid = params["recording_id"]
+        data = await self._as_recorder(
+            request,
+            params,
+            lambda tx, who: service.stopped(tx, self._now(), who, rid, body.reason, body.crashed),
+        )
+        return envelopes.ok(data)
 
     async def upload(self, request: Request, params: dict[str, str]) -> Response:
         """The file streams to the bucket; its SHA-256 (header ``x-reckit-sha256``) is checked

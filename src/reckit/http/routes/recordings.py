@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reckit import recording_options as options
 from reckit.db.engine import Tx
 from reckit.http import envelopes
 from reckit.http.context import (
@@ -42,6 +44,10 @@ class _Routes:
 
     async def start(self, request: Request, params: dict[str, str]) -> Response:
         raw = await read_body(self.ctx, request, params)
+        # A page recording's url: refused if it is private, before the transaction (resolving
+        # its host may take a while).
+        allow = self.ctx.settings.page_allow_private
+        await run_in_threadpool(options.check_page_outside, raw, allow)
         # The SDK numbers its retries (wire-spec §1.4, §7 item 24b).
         retried = request.headers.get("x-stainless-retry-count", "0").strip() not in ("", "0")
         data = await run_authorized(
