@@ -164,7 +164,11 @@ class CompositeCapture(_Capture):
         work_dir: Path,
         name: str,
         ffmpeg: str | None = None,
+        build: Callable[[Path], list[str]] | None = None,
+        segment_extension: str = ".mkv",
     ) -> None:
+        """``build`` (with ``segment_extension``): another source's FFmpeg arguments for one
+        segment (the page recorder's); the source's otherwise."""
         if not video.export_file and not audio.export_file:
             raise MediaError("neither a video nor an audio file is exported: nothing to record")
         if video.watermark is not None and not video.watermark.is_file():
@@ -179,7 +183,8 @@ class CompositeCapture(_Capture):
             self._ffmpeg,
             self._parts,
             "composite",
-            lambda segment: _composite_args(source, video, audio, segment),
+            build or (lambda segment: _composite_args(source, video, audio, segment)),
+            segment_extension,
         )
         self._adopt()
 

@@ -119,9 +119,15 @@ class _Segments:
     segments are numbered after them, never over them."""
 
     def __init__(
-        self, ffmpeg: str, parts: Path, label: str, build: Callable[[Path], list[str]]
+        self,
+        ffmpeg: str,
+        parts: Path,
+        label: str,
+        build: Callable[[Path], list[str]],
+        extension: str = ".mkv",
     ) -> None:
         self._ffmpeg = ffmpeg
+        self._extension = extension
         self._parts = parts
         self.label = label
         self._build = build
@@ -132,7 +138,7 @@ class _Segments:
         self.last_failure: str | None = None
         self.files: list[Path] = []
         self._last_number = 0
-        pattern = re.compile(re.escape(label) + r"-(\d+)\.mkv")
+        pattern = re.compile(re.escape(label) + r"-(\d+)" + re.escape(extension))
         found: list[tuple[int, Path]] = []
         with contextlib.suppress(OSError):
             for path in parts.iterdir():
@@ -148,7 +154,7 @@ class _Segments:
             return
         self._last_number += 1
         number = self._last_number
-        segment = self._parts / f"{self.label}-{number:03d}.mkv"
+        segment = self._parts / f"{self.label}-{number:03d}{self._extension}"
         self._log = self._parts / f"{self.label}-{number:03d}.log"
         self.files.append(segment)
         self._failure = None  # a failure belongs to its segment; a resume starts afresh

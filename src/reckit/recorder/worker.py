@@ -34,6 +34,8 @@ import orjson
 from reckit.ids import is_uuid
 from reckit.recorder.client import RecorderAPIError, RecorderClient
 from reckit.recorder.media import CompositeCapture, TrackCapture
+from reckit.recorder.page import PageCapture, PageSpec, new_auth_token, page_capacity
+from reckit.recorder.page_browser import missing_programs
 from reckit.recorder.specs import AudioSpec, MediaError, Source, VideoSpec
 
 log = logging.getLogger("reckit.recorder")
@@ -168,6 +170,7 @@ class _Job(threading.Thread):
         self.wanted: queue.Queue[tuple[str, dict[str, Any] | None]] = queue.Queue()
         self.latest = item
         self.done = threading.Event()
+        self.is_page = bool((item.get("config") or {}).get("url"))
 
     def tell(self, status: str, item: dict[str, Any] | None = None) -> None:
         self.wanted.put((status, item))
@@ -221,6 +224,23 @@ class _Job(threading.Thread):
             watermark = self.work_dir / "watermark"
             if not watermark.is_file():  # an earlier run may have fetched it
                 _fetch(url, watermark)
+        if config.get("url"):
+            return PageCapture(
+                PageSpec(
+                    url=str(config["url"]),
+                    params={
+                        "authToken": new_auth_token(),
+                        "apiBase": self.client.server_url,
+                        "meetingId": str(item.get("meeting_id", "")),
+                        "recordingId": self.rid,
+                    },
+                    wait_for_start=bool((config.get("page") or {}).get("wait_for_start")),
+                ),
+                _video_spec(video, None),
+                _audio_spec(config.get("audio") or {}),
+                self.work_dir,
+                stem,
+            )
         return CompositeCapture(
             Source(item.get("source_url")),
             _video_spec(video, watermark),
@@ -292,6 +312,15 @@ class _Job(threading.Thread):
                     capture.abort()
                     self._report_failure(failure)
                     return False
+                if isinstance(capture, PageCapture) and state in ("RECORDING", "PAUSED"):
+                    ended = capture.ended()
+                    if ended is not None:
+                        # Nobody stopped it, but it is over: what was captured is handed in.
+                        log.info("recording %s: %s; stopping it", self.rid, ended)
+                        capture.pause()
+                        answer = self.client.stop(self.rid, ended, crashed="died" in ended)
+                        state = str(answer.get("status", state))
+                        continue
                 state = self._next(0.2) or state
         except BaseException:
             capture.abort()
@@ -368,6 +397,17 @@ class _Job(threading.Thread):
             delay = min(delay * 2, RETRY_MAX_S)
 
 
+def _page_capacity_here() -> int:
+    missing = missing_programs()
+    if missing:
+        log.info(
+            "page recordings (url) are not taken by this recorder: %s not installed",
+            ", ".join(missing),
+        )
+        return 0
+    return page_capacity(os.cpu_count() or 1)
+
+
 class ReferenceRecorder:
     def __init__(
         self,
@@ -375,10 +415,14 @@ class ReferenceRecorder:
         work_dir: Path,
         capacity: int = 4,
         poll_interval_s: float = POLL_INTERVAL_S,
+        page_capacity: int | None = None,
     ) -> None:
         self.client = client
         self.work_dir = work_dir
         self.capacity = capacity
+        # Page recordings at once (each a browser: see page.py CORES_PER_PAGE); none when the
+        # programs they need are missing, so that a node that has them takes them.
+        self.page_capacity = page_capacity if page_capacity is not None else _page_capacity_here()
         self.poll_interval_s = poll_interval_s
         self.jobs: dict[str, _Job] = {}
         # This run of the recorder: the server re-offers what this run claimed but never heard
@@ -389,7 +433,9 @@ class ReferenceRecorder:
     def poll_once(self) -> None:
         for rid in [rid for rid, job in self.jobs.items() if job.done.is_set()]:
             del self.jobs[rid]
-        for item in self.client.poll(self.capacity, list(self.jobs), self.instance):
+        pages = sum(1 for job in self.jobs.values() if job.is_page)
+        slots = max(0, self.page_capacity - pages)
+        for item in self.client.poll(self.capacity, list(self.jobs), self.instance, slots):
             job = self.jobs.get(item["id"])
             if job is not None:
                 job.tell(_wanted(item), item)
