@@ -226,3 +226,27 @@ def test_pause_and_resume_give_one_file_without_the_paused_time(
     captured = _captured_s(world, rid)
     assert abs(p.duration_s - captured) <= 1.0, (p.duration_s, captured)
     assert p.duration_s <= wall - 3.0, (p.duration_s, wall)
+
+
+def test_a_page_can_start_and_end_its_own_recording(world: World, tmp_path: Path) -> None:
+    """``page_config.wait_for_start``: capture begins when the page logs START_RECORDING (2 s
+    after it loaded here), and ends when it logs END_RECORDING (6 s after), nobody stopping
+    it through the API."""
+    t = world.tenant
+    with world.sdk() as cf:
+        _, rid = _start(
+            cf,
+            t,
+            world.site.url("/av.html?start=2&end=6"),
+            video_config={"width": 640, "height": 360},
+            extra_body={"page_config": {"wait_for_start": True}},
+        )
+        done = wait_for(lambda: (r := _get(cf, t, rid)).status == "UPLOADED" and r, "UPLOADED")
+    assert done.stop_reason is not None and done.stop_reason.reason is None
+    video = _download(done.download_url, tmp_path / "own.mp4")
+    p = probe(video)
+    captured = _captured_s(world, rid)
+    assert abs(p.duration_s - captured) <= 1.0, (p.duration_s, captured)
+    # Started at the page's signal, not at its load: the 2 s before it are not in the file
+    # (4 s between the two signals; 6 s had it started at the load).
+    assert p.duration_s < 5.5, p.duration_s
