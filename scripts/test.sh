@@ -43,6 +43,19 @@ if ! [ -x /usr/sbin/sshd ] && [ "${CI:-}" != "true" ]; then
     echo "NOTE: OpenSSH's sshd is not installed (apt install openssh-server): the SFTP tests"
     echo "      will be SKIPPED."
 fi
+missing_page=""
+for program in chromium Xvfb pulseaudio; do
+    command -v "$program" >/dev/null || missing_page="$missing_page $program"
+done
+if [ -n "$missing_page" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "CI needs$missing_page for the page-recording tests (apt-get install chromium xvfb" >&2
+        echo "pulseaudio)" >&2
+        exit 1
+    fi
+    echo "NOTE:$missing_page not installed: the page-recording tests (tests/recorder/test_page_*)"
+    echo "      will be SKIPPED. apt-get install chromium xvfb pulseaudio runs them."
+fi
 echo "== pytest"
 pg_url="${RECKIT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$pg_url" 2>/dev/null; then
