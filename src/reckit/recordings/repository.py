@@ -29,7 +29,7 @@ changes, a deep page, a total or the next page of a search reads no counts again
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import re
 import threading
 from array import array
@@ -461,33 +461,85 @@ def _like_escape(text: str) -> str:
 _Meeting = tuple[str, int, int, int]
 
 
+class _Resolved:
+    """A filter's matching meetings, compactly (about 130 bytes each: the ID and 8-byte
+    numbers), with what every page of it needs and would otherwise compute again per request:
+    their recordings in all, and their order by last (first) invoked time, for
+    ``_reaching``."""
+
+    __slots__ = (
+        "_by_first",
+        "_by_last",
+        "_ids_json",
+        "counts",
+        "firsts",
+        "ids",
+        "lasts",
+        "recordings",
+    )
+
+    def __init__(self, meetings: list[_Meeting]) -> None:
+        self.ids = [m[0] for m in meetings]
+        self.counts = array("q", (m[1] for m in meetings))
+        self.firsts = array("q", (m[2] for m in meetings))
+        self.lasts = array("q", (m[3] for m in meetings))
+        self.recordings = sum(self.counts)
+        self._by_last: tuple[array[int], array[int]] | None = None
+        self._by_first: tuple[array[int], array[int]] | None = None
+        self._ids_json: str | None = None
+
+    def ids_json(self) -> str:
+        if self._ids_json is None:
+            self._ids_json = orjson.dumps(self.ids).decode()
+        return self._ids_json
+
+    def by_last(self) -> tuple[array[int], array[int]]:
+        """The meetings' positions, latest last invoked time first, and those times negated
+        (ascending, for bisect)."""
+        if self._by_last is None:
+            lasts = self.lasts
+            order = sorted(range(len(lasts)), key=lasts.__getitem__, reverse=True)
+            self._by_last = array("l", order), array("q", (-lasts[i] for i in order))
+        return self._by_last
+
+    def by_first(self) -> tuple[array[int], array[int]]:
+        """The meetings' positions, earliest first invoked time first, and those times."""
+        if self._by_first is None:
+            firsts = self.firsts
+            order = sorted(range(len(firsts)), key=firsts.__getitem__)
+            self._by_first = array("l", order), array("q", (firsts[i] for i in order))
+        return self._by_first
+
+
 # A search's matching meetings, per app, search text and meeting filter, kept with the app's
 # data version they were read at (every write to an app's meetings or recordings bumps it, in
 # its own transaction; apps/repository.touch): clients page through one search's results, and
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
-# Bounded by meetings held (about 230 bytes each: 23 MB at most); each process keeps its own.
-_SEARCH_CACHE_MEETINGS = 100_000
-_searches: LRUCache[tuple[str, str, str, str | None], tuple[int, list[_Meeting]]] = LRUCache(
-    maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1]) + 1
+# Bounded by meetings held (about 150 bytes each with their orderings: 45 MB at most), enough
+# for a dashboard's few dozen words at once (at 100,000, the 15 words of bench/http_mix.py
+# evicted each other); each process keeps its own.
+_SEARCH_CACHE_MEETINGS = 300_000
+_searches: LRUCache[tuple[str, str, str, str | None], tuple[int, _Resolved]] = LRUCache(
+    maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1].ids) + 1
 )
 _searches_lock = threading.Lock()
 
 
-def _meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
+def _meetings(tx: Tx, app_id: str, q: ListQuery) -> _Resolved:
     """``_read_meetings``, for a search through the cache above."""
     if q.search is None:
-        return _read_meetings(tx, app_id, q)
+        return _Resolved(_read_meetings(tx, app_id, q))
     owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
     if owner is None:
-        return []
+        return _Resolved([])
     version = owner[1]
     key = (tx.store, app_id, q.search.lower(), q.meeting_id)
     with _searches_lock:
         cached = _searches.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
-    found = _read_meetings(tx, app_id, q)
-    if len(found) <= _SEARCH_CACHE_MEETINGS // 2:
+    found = _Resolved(_read_meetings(tx, app_id, q))
+    if len(found.ids) <= _SEARCH_CACHE_MEETINGS // 2:
         with _searches_lock:
             _searches[key] = (version, found)
     return found
@@ -536,37 +588,41 @@ def _read_meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
     return [(str(m[0]), int(m[1]), int(m[2]), int(m[3])) for m in tx.all(sql, params)]
 
 
-def _in_meetings(tx: Tx, ids: list[str]) -> tuple[str, list[Any]]:
+def _in_meetings(
+    tx: Tx, ids: list[str], resolved: _Resolved | None = None
+) -> tuple[str, list[Any]]:
+    """The clause for recordings of the meetings ``ids`` (all of ``resolved``'s, if given)."""
     if len(ids) == 1:
         return "r.meeting_id = ?", ids
     if tx.dialect == "postgres":
         return "r.meeting_id = ANY(?)", [ids]
     if len(ids) <= _INLINE_MEETINGS:
         return f"r.meeting_id IN ({_marks(len(ids))})", ids
-    return "r.meeting_id IN (SELECT value FROM json_each(?))", [orjson.dumps(ids).decode()]
+    encoded = resolved.ids_json() if resolved is not None else orjson.dumps(ids).decode()
+    return "r.meeting_id IN (SELECT value FROM json_each(?))", [encoded]
 
 
-def _reaching(
-    meetings: list[_Meeting], k: int, descending: bool
-) -> tuple[list[_Meeting], int | None]:
-    """The meetings that can hold any of the first k recordings in the list's order, when every
-    recording of every meeting matches, and the bound on those recordings' invoked times (None:
-    no bound). Each meeting has a recording at its last (first) invoked time, so the k-th
-    recording is no older (newer) than the k-th latest last (earliest first): a meeting whose
-    last (first) is strictly older (newer) than that has none of them, and nor does any
-    recording older (newer) than it."""
-    if len(meetings) <= k:
-        return meetings, None
+def _reaching(resolved: _Resolved, k: int, descending: bool) -> tuple[list[int], int | None]:
+    """The positions (in ``resolved``) of the meetings that can hold any of the first k
+    recordings in the list's order, when every recording of every meeting matches, and the
+    bound on those recordings' invoked times (None: no bound, every meeting). Each meeting has
+    a recording at its last (first) invoked time, so the k-th recording is no older (newer)
+    than the k-th latest last (earliest first): a meeting whose last (first) is strictly older
+    (newer) than that has none of them, and nor does any recording older (newer) than it."""
+    if len(resolved.ids) <= k:
+        return list(range(len(resolved.ids))), None
     if descending:
-        bound = heapq.nlargest(k, (m[3] for m in meetings))[-1]
-        return [m for m in meetings if m[3] >= bound], bound
-    bound = heapq.nsmallest(k, (m[2] for m in meetings))[-1]
-    return [m for m in meetings if m[2] <= bound], bound
+        order, negated = resolved.by_last()
+        bound = -negated[k - 1]
+        return order[: bisect.bisect_right(negated, -bound)].tolist(), bound
+    order, times = resolved.by_first()
+    bound = times[k - 1]
+    return order[: bisect.bisect_right(times, bound)].tolist(), bound
 
 
 def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
-    meetings = _meetings(tx, app_id, q)
-    recordings = sum(m[1] for m in meetings)
+    resolved = _meetings(tx, app_id, q)
+    recordings = resolved.recordings
     if recordings == 0:
         return 0, []
     f = _recording_filter(app_id, q, now_ms)
@@ -575,24 +631,27 @@ def _by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, l
         total = recordings
     else:
         counted = _Filter(list(f.sql), list(f.params))
-        clause, params = _in_meetings(tx, [m[0] for m in meetings])
+        clause, params = _in_meetings(tx, resolved.ids, resolved)
         counted.add(clause, *params)
         total = _count(tx, counted)
     if q.per_page == 0 or q.offset >= total:
         return total, []
     k = q.offset + q.per_page
-    page_meetings, bound = (
-        _reaching(meetings, k, q.descending) if only_meetings else (meetings, None)
-    )
+    page_meetings, bound = _reaching(resolved, k, q.descending) if only_meetings else ([], None)
     if bound is not None:  # the page's recordings are no older (newer) than this
         f.add("r.invoked_time >= ?" if q.descending else "r.invoked_time <= ?", bound)
-    gathered = sum(m[1] for m in page_meetings)
+    every = bound is None  # the page may hold any of the meetings
+    counts = resolved.counts
+    gathered = recordings if every else sum(counts[i] for i in page_meetings)
     index = "recordings_by_meeting"
-    if len(page_meetings) > 1 and gathered > _GATHER_ALWAYS:
+    if ((every and len(counts) > 1) or len(page_meetings) > 1) and gathered > _GATHER_ALWAYS:
         # Many recordings to sort: walking the time index may find the page sooner.
         walked = k * _app_total(tx, app_id) / total
         if _WALK_COST * walked < gathered:
-            index, page_meetings = "recordings_by_time", meetings
-    clause, params = _in_meetings(tx, [m[0] for m in page_meetings])
+            index, every = "recordings_by_time", True
+    if every:
+        clause, params = _in_meetings(tx, resolved.ids, resolved)
+    else:
+        clause, params = _in_meetings(tx, [resolved.ids[i] for i in page_meetings])
     f.add(clause, *params)
     return total, _page(tx, f, q.descending, q.per_page, q.offset, index)
