@@ -161,6 +161,18 @@ async def run_granted(
     )
 
 
+async def read_granted(
+    ctx: Context, token: str, params: dict[str, str], work: Callable[[Tx, Grant], T]
+) -> T:
+    """``run_granted`` for a short read (a list page): on SQLite on the event loop itself, on
+    PostgreSQL on a worker thread. An embedded read of a page takes well under a millisecond;
+    handing it to a worker thread costs more than that under load, where the event loop and
+    the workers take the GIL from each other at every row SQLite steps (bench/http_mix.py)."""
+    if ctx.db.dialect == "sqlite":
+        return authorized_in_transaction(ctx, token, params, work)
+    return await run_granted(ctx, token, params, work)
+
+
 async def run_authorized(
     ctx: Context,
     request: Request,

@@ -240,6 +240,11 @@ def _run_uvicorn(
         log_config=log_config(log_polls, log),
         log_level=None,
         server_header=False,
+        # asyncio's own loop, not uvloop: the list's SQLite reads run on the event loop
+        # (http/context.py, read_granted), and under a saturating load uvloop left some
+        # connections unread for seconds between them (bench/http_mix.py: p99 6-8 s, against
+        # under 1 s with asyncio's loop and less CPU per request).
+        loop="asyncio",
         # SIGTERM or Ctrl-C: no new connections; requests under way get this long to finish.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )

@@ -14,8 +14,8 @@ from reckit.http.context import (
     Grant,
     check_authorized,
     read_body,
+    read_granted,
     run_authorized,
-    run_granted,
     token_of,
 )
 from reckit.http.querystring import parse_query
@@ -123,7 +123,7 @@ class _Routes:
             def work(tx: Tx, grant: Grant) -> tuple[int, bytes, bool]:
                 return (_version(grant), *self._list_recordings(tx, grant.subject, query))
 
-            version, body, cacheable = await run_granted(self.ctx, token, params, work)
+            version, body, cacheable = await read_granted(self.ctx, token, params, work)
             if cacheable:
                 pages.put(key, version, body)
         return envelopes.raw_json(body)
