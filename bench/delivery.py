@@ -54,12 +54,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 import pytest
-import uvicorn
 from tests.support.builders import add_meeting
 from tests.support.flows import Scripted
 from tests.support.live import new_tenant
 from tests.support.storage_servers import gcs_emulator, make_gcs, make_s3, moto_server, random_file
 from tests.support.storage_servers_az_sftp import azurite_server, make_azure, make_sftp, sshd_server
+from tests.support.threaded import uvicorn_in_thread
 
 from reckit.clock import SystemClock
 from reckit.config import Settings
@@ -487,27 +487,10 @@ def running_reckit(work: Path) -> Iterator[tuple[str, Database]]:
     )
     db = Database(f"sqlite:///{work / 'reckit.sqlite3'}")
     migrate(db)
-    config = uvicorn.Config(
-        build_asgi_app(settings, db, SystemClock()),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="reckit", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("reckit did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}", db
+        with uvicorn_in_thread(build_asgi_app(settings, db, SystemClock()), port) as url:
+            yield url, db
     finally:
-        server.should_exit = True
-        thread.join(10)
         db.close()
 
 

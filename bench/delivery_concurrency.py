@@ -23,20 +23,19 @@ import contextlib
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvicorn
 from tests.support.builders import add_meeting
 from tests.support.flows import Scripted
 from tests.support.live import new_tenant
 from tests.support.netgate import Gate
 from tests.support.storage_servers import gcs_config, service_account_json
 from tests.support.storage_servers_az_sftp import SshdServer, closed_port, free_port, sshd_server
+from tests.support.threaded import uvicorn_in_thread
 
 from reckit.clock import SystemClock
 from reckit.config import Settings
@@ -53,28 +52,10 @@ ROWS = ((8, 2, 30.0), (1, 2, 30.0))
 def running_reckit(settings: Settings) -> Iterator[tuple[str, Database]]:
     db = Database(f"sqlite:///{settings.data_dir / 'reckit.sqlite3'}")
     migrate(db)
-    app = build_asgi_app(settings, db, SystemClock())
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="reckit", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("reckit did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{settings.port}", db
+        with uvicorn_in_thread(build_asgi_app(settings, db, SystemClock()), settings.port) as url:
+            yield url, db
     finally:
-        server.should_exit = True
-        thread.join(30)
         db.close()
 
 

@@ -24,6 +24,7 @@ during it (from /proc/stat). Progress goes to stderr, the tables to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -39,7 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.threaded import uvicorn_in_thread
 
 from reckit.accounts.service import create_account
 from reckit.apps.service import create_app as create_app_record
@@ -100,45 +104,27 @@ def running_reckit(work: Path, capacity: int) -> Iterator[Reckit]:
         app = create_app_record(tx, clock, account_id, "bench")
         token, _ = create_token(tx, clock, account_id, "Realtime Admin", "bench")
         recorder_token, _ = create_recorder_token(tx, clock, "bench")
-    config = uvicorn.Config(
-        build_asgi_app(settings, db),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    server_thread = threading.Thread(target=server.run, name="reckit", daemon=True)
-    server_thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not server_thread.is_alive():
-            raise RuntimeError("reckit did not start")
-        time.sleep(0.01)
     warnings = _Warnings()
     recorder_log = logging.getLogger("reckit.recorder")
-    recorder_log.addHandler(warnings)
     stop = threading.Event()
     client = RecorderClient(f"http://127.0.0.1:{port}", recorder_token)
-    recorder = ReferenceRecorder(client, work / "capture", capacity, poll_interval_s=0.2)
-    recorder_thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    recorder_thread.start()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(db.close)
+        url = stack.enter_context(uvicorn_in_thread(build_asgi_app(settings, db), port))
+        recorder_log.addHandler(warnings)
+        stack.callback(recorder_log.removeHandler, warnings)
+        stack.callback(client.close)
+        recorder = ReferenceRecorder(client, work / "capture", capacity, poll_interval_s=0.2)
+        recorder_thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+        recorder_thread.start()
+        stack.callback(recorder_thread.join, 60)
+        stack.callback(stop.set)
         yield Reckit(
-            f"http://127.0.0.1:{port}/client/v4/accounts/{account_id}/realtime/kit/{app.id}",
+            f"{url}/client/v4/accounts/{account_id}/realtime/kit/{app.id}",
             {"Authorization": f"Bearer {token}"},
             warnings,
             work,
         )
-    finally:
-        stop.set()
-        recorder_thread.join(60)
-        client.close()
-        recorder_log.removeHandler(warnings)
-        server.should_exit = True
-        server_thread.join(10)
-        db.close()
 
 
 def _data(r: httpx.Response) -> Any:

@@ -14,7 +14,14 @@ from hypothesis import settings
 
 from reckit.db.engine import Database
 from tests.support.leakwatch import WATCH
-from tests.support.live import LiveServer, Tenant, ValidatingClient, new_tenant, run_server
+from tests.support.live import (
+    LiveServer,
+    Tenant,
+    ValidatingClient,
+    new_tenant,
+    run_in_process,
+    run_server,
+)
 from tests.support.pg import make_database, new_pg_database
 
 # The storage servers (moto, gcs, azurite, sshd, ...) as session fixtures, for every module: each
@@ -106,6 +113,16 @@ def database(
 
 @pytest.fixture(scope="session")
 def server(database: Database) -> Iterator[LiveServer]:
+    """reckit in this process, reached through ``http`` (a ``ValidatingClient``) with no
+    socket: the fast tier (tests/support/inprocess.py)."""
+    with run_in_process(database) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+def socket_server(database: Database) -> Iterator[LiveServer]:
+    """reckit on a port, for clients that open their own connections (schemathesis, the
+    recorder, ``httpx.get``)."""
     with run_server(database) as live:
         yield live
 

@@ -30,6 +30,13 @@ from tests.support.live import (
 from tests.support.openapi_check import validate, validate_response
 
 
+@pytest.fixture(scope="session")
+def server(socket_server: LiveServer) -> LiveServer:
+    """reckit on a port here: raw requests that a client library would refuse to send (bad
+    paths, odd queries) go through a socket."""
+    return socket_server
+
+
 def raw_get(
     server: LiveServer, target: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, dict[str, str], Any]:

@@ -47,6 +47,13 @@ from tests.support.leakwatch import GENERATED
 from tests.support.live import LiveServer, Tenant, new_tenant
 from tests.support.openapi_check import validate
 
+
+@pytest.fixture(scope="session")
+def server(socket_server: LiveServer) -> LiveServer:
+    """reckit on a port here: schemathesis opens its own connections."""
+    return socket_server
+
+
 EXAMPLES = int(os.environ.get("RECKIT_FUZZ_EXAMPLES", "60"))
 CI = os.environ.get("CI") == "true"
 # Generated requests per engine (SQLite, PostgreSQL): at least 5,000 over both.

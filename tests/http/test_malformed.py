@@ -20,6 +20,14 @@ from tests.support.builders import add_meeting
 from tests.support.flows import Scripted
 from tests.support.live import LiveServer, Tenant, new_tenant
 
+
+@pytest.fixture(scope="session")
+def server(socket_server: LiveServer) -> LiveServer:
+    """reckit on a port here: raw requests that a client library would refuse to send go
+    through a socket."""
+    return socket_server
+
+
 DEEP_ARRAY = b"[" * 1000 + b"]" * 1000
 DEEP_OBJECT = b'{"a":' * 1000 + b"1" + b"}" * 1000
 # Malformed bodies any JSON route must refuse with a 400.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from reckit.auth.tokens import revoke_token
 from reckit.clock import ManualClock, SystemClock
@@ -15,6 +16,12 @@ from reckit.seeding import SeedPlan, seed
 from reckit.timestamps import DAY_MS
 from tests.support.builders import NOW, add_meeting, add_recording
 from tests.support.live import LiveServer, ValidatingClient, new_tenant, run_server
+
+
+@pytest.fixture(scope="session")
+def server(socket_server: LiveServer) -> LiveServer:
+    """reckit on a port here: bursts of requests from threads of their own, over a socket."""
+    return socket_server
 
 
 def _url(live: LiveServer, account_id: str, app_id: str, query: str = "") -> str:

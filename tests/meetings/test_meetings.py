@@ -23,7 +23,7 @@ from tests.support.live import (
     ValidatingClient,
     free_port,
     new_tenant,
-    run_server,
+    run_in_process,
 )
 
 MAX_PER_PAGE = 6
@@ -80,7 +80,7 @@ def clock() -> ManualClock:
 @pytest.fixture(scope="module")
 def live(database: Database, clock: ManualClock) -> Iterator[LiveServer]:
     settings = Settings(host="127.0.0.1", port=free_port(), max_per_page=MAX_PER_PAGE)
-    with run_server(database, settings, clock=clock) as server:
+    with run_in_process(database, settings, clock=clock) as server:
         yield server
 
 

@@ -15,7 +15,7 @@ from reckit.db.engine import Database
 from reckit.recordings.models import NewRecording
 from reckit.timestamps import DAY_MS, format_ms
 from tests.support.builders import NOW, SECRETS, Made, make_dataset
-from tests.support.live import LiveServer, Tenant, ValidatingClient, new_tenant, run_server
+from tests.support.live import LiveServer, Tenant, ValidatingClient, new_tenant, run_in_process
 
 REQUIRED = {
     "id",
@@ -36,7 +36,7 @@ N = 130
 @pytest.fixture(scope="module")
 def live(database: Database) -> Iterator[LiveServer]:
     # "now" fixed at the data set's NOW, so that which recordings are expired is known.
-    with run_server(database, clock=ManualClock(NOW)) as server:
+    with run_in_process(database, clock=ManualClock(NOW)) as server:
         yield server
 
 

@@ -6,15 +6,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from reckit.accounts.service import create_account
 from reckit.apps.service import create_app
@@ -24,8 +21,10 @@ from reckit.config import DEFAULT_DATA_DIR, Settings
 from reckit.db.engine import Database
 from reckit.http.app import ReckitApp
 from reckit.http.app import build_asgi_app as create_asgi_app
+from tests.support.inprocess import Routed, new_base_url, serve_in_process
 from tests.support.leakwatch import watched
 from tests.support.openapi_check import validate_response
+from tests.support.threaded import uvicorn_in_thread
 
 
 def free_port() -> int:
@@ -56,27 +55,25 @@ def run_server(
     if settings.data_dir == DEFAULT_DATA_DIR:  # never the working directory's
         settings = replace(settings, data_dir=Path(tempfile.mkdtemp(prefix="reckit-test-")))
     app = create_asgi_app(settings, db, clock)
-    config = uvicorn.Config(
-        watched(app),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"reckit-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("reckit did not start")
-        time.sleep(0.01)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", db, settings, app)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with uvicorn_in_thread(watched(app), port, stop_timeout_s=10) as url:
+        yield LiveServer(url, db, settings, app)
+
+
+@contextlib.contextmanager
+def run_in_process(
+    db: Database, settings: Settings | None = None, clock: Clock | None = None
+) -> Iterator[LiveServer]:
+    """``run_server`` without the socket (tests/support/inprocess.py): for tests that reach
+    reckit only through a ``ValidatingClient`` (the official SDK given one as its
+    ``http_client`` included). Download links point at the same in-process host."""
+    base_url = new_base_url()
+    settings = settings or Settings(host="127.0.0.1", port=free_port(), sweep_interval_s=0)
+    settings = replace(settings, public_url=base_url)
+    if settings.data_dir == DEFAULT_DATA_DIR:
+        settings = replace(settings, data_dir=Path(tempfile.mkdtemp(prefix="reckit-test-")))
+    app = create_asgi_app(settings, db, clock)
+    with serve_in_process(watched(app), base_url):
+        yield LiveServer(base_url, db, settings, app)
 
 
 @dataclass
@@ -105,6 +102,7 @@ class ValidatingClient(httpx.Client):
     """An httpx client that checks every response against reckit's OpenAPI document."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("transport", Routed())  # in-process servers too (run_in_process)
         super().__init__(event_hooks={"response": [self._check]}, timeout=30, **kwargs)
         self.bodies: list[bytes] = []
 

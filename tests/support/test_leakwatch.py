@@ -7,9 +7,16 @@ import logging
 import secrets
 
 import httpx
+import pytest
 
 from tests.support.leakwatch import WATCH, LeakWatch
 from tests.support.live import LiveServer, Tenant
+
+
+@pytest.fixture(scope="session")
+def server(socket_server: LiveServer) -> LiveServer:
+    """reckit on a port here: the leak watch must see what uvicorn serves on a port."""
+    return socket_server
 
 
 def test_a_secret_sent_and_echoed_is_caught() -> None:
