@@ -6,11 +6,8 @@ parser with the series operators watch."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from tests.support.flows import wait_for
 from tests.support.live import free_port, new_tenant, run_server
 from tests.support.pg import new_pg_database
 from tests.support.serving import is_up, serve_process
+from tests.support.tcp_proxy import Proxy
 
 
 def test_healthz_and_readyz_answer_without_credentials(database: Database) -> None:
@@ -58,65 +56,6 @@ def test_readyz_is_503_with_the_missing_migration(tmp_path: Path) -> None:
             assert "11" in body["store"] and "reckit migrate" in body["store"]
     finally:
         db.close()
-
-
-class Proxy:
-    """A TCP relay to PostgreSQL that a test can cut (every connection closed, nothing
-    listening) and bring back on the same port: the database going away and returning."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._sockets: list[socket.socket] = []
-        self._listener: socket.socket | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            for s in self._sockets:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            self._sockets.clear()
 
 
 @pytest.fixture
