@@ -35,6 +35,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, TypeAlias
 
 import orjson
@@ -361,13 +362,28 @@ def _landing_day(
     whole: _DayList, edges: dict[int, int], descending: bool, offset: int
 ) -> tuple[int, int]:
     """(the day on which the recording at ``offset`` lies, how many matching recordings come
-    before that day in the list's order): a running sum over the days."""
-    per_day = sorted([*zip(*whole, strict=True), *edges.items()], reverse=descending)
+    before that day in the list's order): a running sum over the days. The edge days lie
+    outside the whole days' range (``_days``); the whole days are found by bisecting their
+    running sums (a deep page of an unfiltered list steps over hundreds of days)."""
+    days, counts = whole
+    below = sorted(d for d in edges if not days or d < days[0])
+    above = sorted(d for d in edges if days and d > days[-1])
+    head, tail = (above[::-1], below[::-1]) if descending else (below, above)
     before = 0
-    for day, n in per_day:
-        if before + n > offset:
+    for day in head:
+        if before + edges[day] > offset:
             return day, before
-        before += n
+        before += edges[day]
+    if days:
+        sums = list(accumulate(counts[::-1] if descending else counts))
+        i = bisect.bisect_right(sums, offset - before)
+        if i < len(sums):
+            return days[len(days) - 1 - i if descending else i], before + (sums[i - 1] if i else 0)
+        before += sums[-1]
+    for day in tail:
+        if before + edges[day] > offset:
+            return day, before
+        before += edges[day]
     return 0, 0  # the counts and the total disagree: cannot happen, but never lose rows
 
 
