@@ -151,9 +151,6 @@ def test_repositories_call_no_service_and_no_http() -> None:
 
 def test_nothing_below_http_knows_http_or_the_command_line() -> None:
     below = [
-        m
-        for m in GRAPH
-        if package_of(m) not in ("reckit.http", "reckit.cli")
-        and m not in ("reckit.cli", "reckit.cli_client")
+        m for m in GRAPH if package_of(m) not in ("reckit.http", "reckit.cli") and m != "reckit.cli"
     ]
-    assert _offenders(below, forbidden=("reckit.http", "reckit.cli", "reckit.cli_client")) == []
+    assert _offenders(below, forbidden=("reckit.http", "reckit.cli")) == []

@@ -21,6 +21,7 @@ def server(socket_server: LiveServer) -> LiveServer:
     """reckit on a port here: an unread body must be seen to stay unread on the wire."""
     return socket_server
 
+
 BIG = b"{" + b" " * (10 * 1024 * 1024) + b"}"  # 10 MB: ten times the limit
 TOO_BIG = "BAD_REQUEST: body must be at most 1048576 bytes"
 UUID = "8d0e2b1c-0000-4000-8000-000000000000"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reckit import cli_client
-from reckit.cli import data, serve, store, worker
+from reckit.cli import data, meetings, recordings, serve, store, webhooks, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,8 +28,8 @@ for command in (
     store.tokens,
     data.seed,
     data.storage,
-    cli_client.meetings,
-    cli_client.recordings,
-    cli_client.webhooks,
+    meetings.meetings,
+    recordings.recordings,
+    webhooks.webhooks,
 ):
     main.add_command(command)

@@ -9,13 +9,13 @@ import click
 import orjson
 from rich.table import Table
 
-from reckit import cli_client
 from reckit.accounts import repository as accounts_repo
 from reckit.accounts.service import create_account
 from reckit.apps import repository as apps_repo
 from reckit.apps.service import create_app as create_app_record
 from reckit.auth.tokens import PERMISSIONS, create_token, list_tokens, revoke_token
 from reckit.capture.tokens import create_recorder_token
+from reckit.cli import webhooks
 from reckit.cli.common import (
     data_dir_option,
     emit,
@@ -207,7 +207,7 @@ def tokens_revoke(token_id: str, data_dir: Path | None) -> None:
     out.print(f"Revoked token {token_id}" if changed else f"Token {token_id} was already revoked")
 
 
-@cli_client.webhooks.command(name="rotate-key")
+@webhooks.webhooks.command(name="rotate-key")
 @json_option
 @data_dir_option
 def webhooks_rotate_key(as_json: bool, data_dir: Path | None) -> None:
