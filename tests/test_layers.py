@@ -154,3 +154,17 @@ def test_nothing_below_http_knows_http_or_the_command_line() -> None:
         m for m in GRAPH if package_of(m) not in ("reckit.http", "reckit.cli") and m != "reckit.cli"
     ]
     assert _offenders(below, forbidden=("reckit.http", "reckit.cli")) == []
+
+
+TESTS = Path(__file__).resolve().parent
+NOT_MIRRORS = {"support", "emulators"}  # helpers of the tests, the emulators' npm packages
+
+
+def test_the_tests_mirror_the_source() -> None:
+    """A test module lives in the folder of the package it tests (tests/recordings/ for
+    reckit/recordings/), or at the top for reckit's top-level modules and the whole project;
+    every folder of tests names a package of reckit."""
+    folders = {p.name for p in TESTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))}
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+    assert sorted(folders - NOT_MIRRORS - packages) == []
+    assert all((TESTS / name / "__init__.py").exists() for name in folders - {"emulators"})
