@@ -56,6 +56,20 @@ if [ -n "$missing_page" ]; then
     echo "NOTE:$missing_page not installed: the page-recording tests (tests/recorder/test_page_*)"
     echo "      will be SKIPPED. apt-get install chromium xvfb pulseaudio runs them."
 fi
+missing_browser=""
+for program in chromium chromedriver; do
+    command -v "$program" >/dev/null || missing_browser="$missing_browser $program"
+done
+if [ -n "$missing_browser" ]; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "CI needs$missing_browser for the dashboard's browser tests (apt-get install" >&2
+        echo "chromium chromium-driver)" >&2
+        exit 1
+    fi
+    echo "NOTE:$missing_browser not installed: the dashboard's browser tests"
+    echo "      (tests/http/test_dashboard_browser*) will be SKIPPED. apt-get install chromium"
+    echo "      chromium-driver runs them."
+fi
 echo "== pytest"
 pg_url="${RECKIT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$pg_url" 2>/dev/null; then
