@@ -49,6 +49,7 @@ START_SIGNAL_TIMEOUT_S = 120.0
 # How long after FFmpeg is spawned both grabbers are cut (T0): opening the display and the
 # sink and writing the first fragment take a few hundred milliseconds, more on a busy machine.
 LEAD_S = 1.0
+DISPLAY_LAG_S = 0.060  # see _page_args
 NAVIGATION = Navigation(timeout_s=30.0, tries=3, retry_delay_s=1.0)
 # What one page recording costs (bench/page_recorder.py, 1280x720 at 25 fps on a 2-core
 # machine: Chromium, Xvfb, PulseAudio and FFmpeg together), with room for a heavier page.
@@ -107,8 +108,13 @@ def _page_args(
 ) -> list[str]:
     width, height = even_size(video)
     cut = f"{t0:.6f}"
+    # What the display shows lags what the page drew (the browser's compositing, the grab):
+    # measured 20-100 ms behind the sound, more at larger sizes and on a busy machine
+    # (bench/page_recorder.py). The picture is cut DISPLAY_LAG_S later than the sound, the
+    # middle of that range.
+    shown_cut = f"{t0 + DISPLAY_LAG_S:.6f}"
     graph = (
-        f"[0:v]trim=start={cut},setpts=PTS-{cut}/TB,format=yuv420p[v];"
+        f"[0:v]trim=start={shown_cut},setpts=PTS-{shown_cut}/TB,format=yuv420p[v];"
         # Small jumps in the sink's timestamps are smoothed into the samples; the sound stays
         # on the wall clock.
         f"[1:a]aresample=async=1:min_hard_comp=0.05,atrim=start={cut},asetpts=PTS-{cut}/TB[a]"

@@ -211,6 +211,9 @@ class Stage:
                 f"page recording needs {', '.join(missing)} (Debian: apt-get install"
                 " chromium xvfb pulseaudio)"
             )
+        # Afresh: a stage left by a recorder that died holds a stale DevTools port file, a
+        # PulseAudio socket nobody listens on, and a locked browser profile.
+        shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             self._start_xvfb()
