@@ -238,7 +238,10 @@ def test_serve_logs_time_stamped_lines(tmp_path: Path) -> None:
     loggers = {p.group(3) for p in parsed if p}
     assert {"reckit.serve", "reckit.recorder", "uvicorn.error", "uvicorn.access"} <= loggers
     access = next(line for line in lines if f"recordings/{RID} HTTP" in line)
-    assert re.search(rf" 401 request_id=[0-9a-f]{{12}} recording_id={RID}$", access), access
+    node = (tmp_path / "data" / "node.id").read_text().strip()
+    assert re.search(rf" 401 request_id=[0-9a-f]{{12}} recording_id={RID} node={node}$", access), (
+        access
+    )
 
 
 @pytest.mark.slow
@@ -258,6 +261,8 @@ def test_serve_logs_json_lines_in_every_worker(tmp_path: Path) -> None:
     assert len(started) == 2, entries
     access = [e for e in entries if e["logger"] == "uvicorn.access" and RID in e["message"]]
     assert len(access) == 6 and all(e["recording_id"] == RID and e["request_id"] for e in access)
+    node = (tmp_path / "data" / "node.id").read_text().strip()
+    assert all(e.get("node") == node for e in entries), entries  # every line, every process
     assert len({e["request_id"] for e in access}) == 6
 
 

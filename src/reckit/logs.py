@@ -1,7 +1,8 @@
 """How ``reckit serve`` logs: one line per event on standard error, with the time (UTC, to the
 millisecond), the level, the logger and the message, then the request and recording IDs when
-the event has them. ``RECKIT_LOG_FORMAT=json`` writes the same as JSON lines;
-``RECKIT_LOG_LEVEL`` sets the level of reckit's loggers and uvicorn's (``config.LogSettings``).
+the event has them, and the node's ID (``set_node``). ``RECKIT_LOG_FORMAT=json`` writes the
+same as JSON lines; ``RECKIT_LOG_LEVEL`` sets the level of reckit's loggers and uvicorn's
+(``config.LogSettings``).
 
 An event has a recording or request ID when the call passes it
 (``log.info(..., extra={"recording_id": rid})``) or when it happens inside ``bound(...)``
@@ -27,11 +28,23 @@ import orjson
 
 from reckit.config import LogSettings
 
-# The fields an event may carry besides its message, in the order a text line shows them.
-CONTEXT_FIELDS = ("request_id", "recording_id")
+# The fields an event may carry besides its message, in the order a text line shows them: the
+# request and recording IDs (per event), then the node (the process's, ``set_node``).
+CONTEXT_FIELDS = ("request_id", "recording_id", "node")
 _context: dict[str, contextvars.ContextVar[str | None]] = {
-    name: contextvars.ContextVar(f"reckit_{name}", default=None) for name in CONTEXT_FIELDS
+    name: contextvars.ContextVar(f"reckit_{name}", default=None)
+    for name in ("request_id", "recording_id")
 }
+_node: str | None = None
+
+
+def set_node(node_id: str | None) -> None:
+    """Tag every event this process logs from now on with ``node=<node_id>`` (``reckit serve``
+    and ``reckit worker``: their node ID, several nodes' logs read together)."""
+    global _node
+    _node = node_id
+
+
 HANDLER_NAME = "reckit"  # the root handler ``configure`` installs; how a process tells it is set
 
 
@@ -58,6 +71,8 @@ class ContextFilter(logging.Filter):
         for name, var in _context.items():
             if getattr(record, name, None) is None:
                 setattr(record, name, var.get())
+        if getattr(record, "node", None) is None:
+            record.node = _node
         return True
 
 
@@ -99,8 +114,8 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(TextFormatter):
     """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, then
-    ``request_id`` and ``recording_id`` when the event has them and ``exception`` (the
-    traceback) when it carries one."""
+    ``request_id``, ``recording_id`` and ``node`` when the event has them and ``exception``
+    (the traceback) when it carries one."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -102,6 +102,10 @@ def serve(
     with open_store(
         data_dir, host=host, port=port, background=background, builtin_recorder=recorder_on
     ) as (settings, db):
+        from reckit.delivery.runner import load_node_id, release_own_leases
+
+        node_id = load_node_id(settings.data_dir)
+        logs.set_node(node_id)
         if settings.builtin_recorder:
             _check_work_dir_free(settings.data_dir / "capture")
         _bootstrap(settings, db, data_dir)
@@ -116,9 +120,6 @@ def serve(
             "on" if settings.builtin_recorder else "off",
         )
         # Before any worker starts: no transfer this node held before it (re)started is alive.
-        from reckit.delivery.runner import load_node_id, release_own_leases
-
-        node_id = load_node_id(settings.data_dir)
         release_own_leases(db, node_id, SystemClock().now_ms())
         stop = threading.Event()
         builtin = (

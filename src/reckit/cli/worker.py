@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from reckit import logs
 from reckit.cli.common import data_dir_option, json_option, open_store, print_list, store_name
 from reckit.clock import SystemClock
 
@@ -32,6 +33,7 @@ def worker(data_dir: Path | None) -> None:
     _serve_logging(log_polls=False)
     with open_store(data_dir, background=True, builtin_recorder=False) as (settings, db):
         node_id = load_node_id(settings.data_dir)
+        logs.set_node(node_id)
         clock = SystemClock()
         release_own_leases(db, node_id, clock.now_ms())
         registry = NodeRegistry(db, clock, node_id, ("background",))

@@ -44,6 +44,9 @@ def app_from_environment() -> ASGIApp:
     if not logs.is_configured():
         logs.configure(log_config(log_polls=False, log=LogSettings.from_env(os.environ)))
     settings = worker_settings(os.environ)
+    from reckit.jobs.node import load_node_id
+
+    logs.set_node(load_node_id(settings.data_dir))  # the parent's node (its data dir)
     app = build_asgi_app(settings, Database(settings.resolved_database_url), SystemClock())
     return RequestIds(app)
 
