@@ -24,7 +24,16 @@ from reckit.http.context import Context, build_context
 from reckit.http.openapi import openapi_document
 from reckit.http.ratelimit import RateLimiter
 from reckit.http.router import Handler, Router
-from reckit.http.routes import apps, capture, downloads, meetings, ops, recordings, webhooks
+from reckit.http.routes import (
+    apps,
+    capture,
+    dashboard,
+    downloads,
+    meetings,
+    ops,
+    recordings,
+    webhooks,
+)
 
 if TYPE_CHECKING:
     from reckit.http.metrics import Metrics
@@ -43,7 +52,7 @@ class ReckitApp:
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
-        for module in (recordings, meetings, apps, capture, downloads, webhooks):
+        for module in (recordings, meetings, apps, capture, downloads, webhooks, dashboard):
             module.register(self.router, ctx)
         # The operators' endpoints (routes/ops.py), and /metrics' series if it is on.
         self.metrics: Metrics | None = None
