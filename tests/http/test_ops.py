@@ -243,3 +243,19 @@ def test_metrics_add_up_every_worker_of_a_node(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(60)
+
+
+def test_metrics_keep_one_series_for_unusual_methods(database: Database, tmp_path: Path) -> None:
+    settings = Settings(
+        host="127.0.0.1", port=free_port(), sweep_interval_s=0, metrics=True, data_dir=tmp_path
+    )
+    with run_server(database, settings) as live:
+        for method in ("PROPFIND", "TRACE", "LOCK"):
+            assert httpx.request(method, f"{live.url}/healthz").status_code == 405
+        page = httpx.get(f"{live.url}/metrics").text
+    seen = {
+        s.labels["method"]: s.value
+        for s in _families(page)["reckit_http_requests"].samples
+        if s.name == "reckit_http_requests_total" and s.labels["route"] == "/healthz"
+    }
+    assert seen == {"other": 3}
