@@ -47,7 +47,9 @@ SFTP_TEST_USER = "reckit-sftp"
 # Fixed, so that test runs going on at the same time agree on it; the account has no shell and
 # our sshd serves it SFTP only (see the module docstring).
 SFTP_TEST_PASSWORD = "reckit-sftp-test-password"
-START_TIMEOUT = 30.0
+# As for moto (storage_servers.py): Node.js starting Azurite on a loaded 2-core machine has taken
+# more than 30 s.
+START_TIMEOUT = 90.0
 
 
 def unavailable(reason: str) -> NoReturn:
