@@ -165,7 +165,7 @@ def _onsets(times: list[float], values: list[float], threshold: float) -> list[f
     return out
 
 
-def _gray(frame: av.VideoFrame) -> bytes:
+def small_gray(frame: av.VideoFrame) -> bytes:
     """The frame shrunk to 64x36 in 8-bit luma, row after row."""
     small = frame.reformat(width=64, height=36, format="gray")
     plane = small.planes[0]
@@ -183,7 +183,7 @@ def measure(path: Path) -> Measured:
         for frame in container.decode(container.streams.video[0]):
             if frame.pts is None or frame.time_base is None:
                 continue
-            gray = _gray(frame)
+            gray = small_gray(frame)
             frame_times.append(float(frame.pts * frame.time_base))
             lumas.append(sum(gray) / len(gray))
             if previous is not None:
