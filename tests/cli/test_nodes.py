@@ -16,11 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 from reckit.cli import main
+from reckit.clock import SystemClock
+from reckit.db.engine import Database
+from reckit.db.schema import migrate
+from reckit.nodes import repository as nodes
+from tests.support.builders import add_meeting, add_recording
 from tests.support.flows import wait_for
-from tests.support.live import free_port
+from tests.support.live import free_port, new_tenant
 from tests.support.serving import is_up, serve_process
-
-pytestmark = pytest.mark.slow  # reckit serve and reckit worker as processes
 
 
 def _nodes(store: str, *extra: str) -> list[dict[str, object]]:
@@ -35,6 +38,7 @@ def _nodes(store: str, *extra: str) -> list[dict[str, object]]:
     return listed
 
 
+@pytest.mark.slow  # reckit serve and reckit worker as processes
 def test_serve_and_worker_register_their_roles_and_stop_cleanly(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     port = free_port()
@@ -73,3 +77,33 @@ def test_serve_and_worker_register_their_roles_and_stop_cleanly(tmp_path: Path) 
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def test_nodes_says_why_a_recording_waits(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'reckit.sqlite3'}"
+    db = Database(store)
+    migrate(db)
+    try:
+        t = new_tenant(db)
+        meeting = add_meeting(db, t.app_id, "waiting")
+        now = SystemClock().now_ms()
+        add_recording(db, t.app_id, meeting.id, status="INVOKED", invoked_time=now, config="{}")
+        with db.transaction(write=True) as tx:
+            nodes.register(
+                tx,
+                "busy-node",
+                hostname="h",
+                pid=1,
+                roles=("api", "recorder"),
+                url=None,
+                recorder_capacity=2,
+                now_ms=now,
+            )
+            nodes.heartbeat(tx, "busy-node", 2, now)
+    finally:
+        db.close()
+    result = CliRunner().invoke(main, ["nodes"], env={"RECKIT_DATABASE_URL": store})
+    assert result.exit_code == 0, result.output
+    assert "busy-node" in result.output and "2/2" in result.output
+    assert "1 recording(s) wait for a recorder" in result.output
+    assert "no built-in recorder has a free slot" in result.output

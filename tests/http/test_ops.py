@@ -195,6 +195,9 @@ def test_metrics_in_prometheus_text_with_the_series_operators_watch(
     }
     assert set(ages) == {"delivery", "webhook"}
     assert "reckit_recorder_slots_in_use" in families
+    waiting = families["reckit_recordings_waiting_for_recorder"].samples
+    assert [s.value for s in waiting] == [waiting[0].value] and waiting[0].value >= 0
+    assert "reckit_recording_oldest_wait_seconds" in families
 
 
 def test_metrics_behind_a_token_when_one_is_set(database: Database, tmp_path: Path) -> None:

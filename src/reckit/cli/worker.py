@@ -69,10 +69,12 @@ def worker(data_dir: Path | None) -> None:
 def nodes(show_all: bool, as_json: bool, data_dir: Path | None) -> None:
     """The nodes sharing this store: roles, built-in recorder slots in use, last heartbeat."""
     from reckit.nodes import repository as registry
+    from reckit.ops import repository as ops
 
     with open_store(data_dir, create=False) as (settings, db):
         with db.transaction() as tx:
             known = registry.all_nodes(tx)
+            waiting, oldest = ops.waiting_for_a_recorder(tx)
         now = SystemClock().now_ms()
         items = []
         for n in known:
@@ -101,3 +103,23 @@ def nodes(show_all: bool, as_json: bool, data_dir: Path | None) -> None:
             )
         what = "nodes" if show_all else "live nodes (--all shows the others)"
         print_list(as_json, items, what, store_name(settings))
+        if waiting and not as_json:
+            # Why a recording waits: every live recorder busy, or none running.
+            free = sum(
+                max(0, n.recorder_capacity - n.recorder_in_use)
+                for n in known
+                if "recorder" in n.roles
+                and n.stopped_at is None
+                and now - n.heartbeat_at <= GONE_AFTER_MS
+            )
+            age = max(0, (now - (oldest or now)) // 1000)
+            why = (
+                "no built-in recorder has a free slot"
+                if free == 0
+                else f"{free} built-in recorder slot(s) free: a recorder should claim them soon"
+            )
+            click.echo(
+                f"{waiting} recording(s) wait for a recorder (the oldest for {age} s): {why}; "
+                "recorders of your own (`reckit recorder`) are not listed here.",
+                err=True,
+            )

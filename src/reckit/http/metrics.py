@@ -80,6 +80,7 @@ class StoreFigures(Collector):
         now = self.clock.now_ms()
         with self.db.transaction() as tx:
             by_status = ops.recordings_by_status(tx)
+            waiting, oldest_wait = ops.waiting_for_a_recorder(tx)
             jobs = ops.jobs_by_kind_and_status(tx)
             known = nodes.all_nodes(tx)
         recordings = GaugeMetricFamily(
@@ -135,6 +136,18 @@ class StoreFigures(Collector):
                 in_use.add_metric([node.id], node.recorder_in_use)
         yield slots
         yield in_use
+        yield GaugeMetricFamily(
+            "reckit_recordings_waiting_for_recorder",
+            "Recordings started through the API that no recorder has claimed yet "
+            "(every recorder busy, or none running); they end ERRORED after "
+            "RECKIT_CLAIM_TIMEOUT",
+            value=waiting,
+        )
+        yield GaugeMetricFamily(
+            "reckit_recording_oldest_wait_seconds",
+            "How long the oldest of those has waited (0 when none waits)",
+            value=0.0 if oldest_wait is None else max(0.0, (now - oldest_wait) / 1000),
+        )
 
 
 class Metrics:

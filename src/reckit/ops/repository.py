@@ -40,3 +40,15 @@ def jobs_by_kind_and_status(tx: Tx) -> list[JobFigures]:
         )
         for r in rows
     ]
+
+
+def waiting_for_a_recorder(tx: Tx) -> tuple[int, int | None]:
+    """Recordings started through the API that no recorder has claimed yet: how many, and the
+    ``invoked_time`` of the oldest (the live-recordings index answers it)."""
+    row = tx.one(
+        "SELECT count(*), min(invoked_time) FROM recordings"
+        " WHERE status = 'INVOKED' AND recorder_id IS NULL AND config IS NOT NULL"
+    )
+    if row is None:
+        return 0, None
+    return int(row[0]), None if row[1] is None else int(row[1])
