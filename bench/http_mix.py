@@ -20,10 +20,14 @@ processes); then, for reckit with one worker, each shape alone at c1 (p50, p90, 
     bash -c 'source scripts/setup.sh && python bench/http_mix.py'
     (wrk and Prism are installed as http_vs_prism.sh installs them.)
 
+Before each server's measured run the same mix runs unmeasured for WARMUP (5s): the first
+requests of a fresh process resolve each title word's meetings once (tens of milliseconds each
+for the broad ones) and read the day counts once; the table is the steady state after that.
+
 Settings (environment): RECORDINGS (1000000), DURATION (10s, the mix), SHAPE_DURATION (5s),
-WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per shape). The store is seeded once into
-bench/.data, shared with http_vs_prism.py. Servers and wrk share the machine's cores: figures
-from a busy machine are noisy.
+WARMUP (5s; 0s for none), WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per shape). The store
+is seeded once into bench/.data, shared with http_vs_prism.py. Servers and wrk share the
+machine's cores: figures from a busy machine are noisy (the table says the load average).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from http_vs_prism import (
 
 DURATION = os.environ.get("DURATION", "10s")
 SHAPE_DURATION = os.environ.get("SHAPE_DURATION", "5s")
+WARMUP = os.environ.get("WARMUP", "5s")
 WORKERS = [int(w) for w in os.environ.get("WORKERS", "1,2").split(",") if w.strip()]
 SEED = int(os.environ.get("SEED", "1"))
 PER_SHAPE = int(os.environ.get("PER_SHAPE", "3000"))
@@ -217,6 +222,13 @@ def wrk(port: int, token: str, conns: int, script: Path, duration: str) -> Run:
     )
 
 
+def warm_up(port: int, token: str, script: Path) -> None:
+    """The mix, unmeasured, for WARMUP (see the module's docstring)."""
+    if _ms(WARMUP) > 0:
+        print(f"  warm-up at c64 ({WARMUP})", file=sys.stderr, flush=True)
+        wrk(port, token, 64, script, WARMUP)
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     """SIGINT, as Ctrl+C; a server closing its store may take a while (PRAGMA optimize)."""
     server.send_signal(signal.SIGINT)
@@ -251,6 +263,7 @@ def main() -> None:
 
     results: dict[str, Measured] = {}
     example: dict[str, object] = {}
+    load_before = os.getloadavg()[0]  # the machine's other work, for reading the figures
     first_url = f"http://127.0.0.1:{RECKIT_PORT}{base}?per_page=25"
     for workers in WORKERS:
         name = f"reckit, {workers} worker{'s' if workers > 1 else ''}"
@@ -259,6 +272,7 @@ def main() -> None:
         try:
             wait_for(first_url, auth)
             example = httpx.get(first_url, headers=auth).json()
+            warm_up(RECKIT_PORT, token, mix_lua)
             print(f"  mix at c64 ({DURATION})", file=sys.stderr, flush=True)
             run = wrk(RECKIT_PORT, token, 64, mix_lua, DURATION)
             rss = peak_rss_mb(server.pid)
@@ -277,6 +291,7 @@ def main() -> None:
     prism = start_prism(doc)
     try:
         wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
+        warm_up(PRISM_PORT, token, mix_lua)
         run = wrk(PRISM_PORT, token, 64, mix_lua, DURATION)
         results["Prism mock"] = Measured(run, peak_rss_mb(prism.pid), {})
     finally:
@@ -285,7 +300,8 @@ def main() -> None:
 
     print(
         f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {len(mix):,} URLs, seed {SEED}), "
-        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION}\n"
+        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION} after {WARMUP} of warm-up; "
+        f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
     )
     print("| server | req/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
