@@ -12,7 +12,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -211,26 +210,24 @@ def _node_registry(
     """This node in the store's registry (``reckit nodes``), kept fresh until it stops."""
     from reckit.nodes.registry import NodeRegistry
 
+    recorder = builtin[1] if builtin is not None else None
+
+    def in_use() -> int:
+        if recorder is None:
+            return 0
+        return sum(1 for job in list(recorder.jobs.values()) if not job.done.is_set())
+
     if settings.background:
         roles = (*roles, "background")
-    capacity = 0
-    in_use: Callable[[], int] = lambda: 0  # noqa: E731
-    if builtin is not None:
+    if recorder is not None:
         roles = (*roles, "recorder")
-        capacity = settings.recorder_capacity
-        recorder = builtin[1]
-
-        def in_use() -> int:
-            return sum(1 for job in list(recorder.jobs.values()) if not job.done.is_set())
-
-    url = settings.base_url if "api" in roles else None
     registry = NodeRegistry(
         db,
         SystemClock(),
         node_id,
         roles,
-        url=url,
-        recorder_capacity=capacity,
+        url=settings.base_url if "api" in roles else None,
+        recorder_capacity=settings.recorder_capacity if recorder is not None else 0,
         in_use=in_use,
     )
     registry.start()
