@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import parse_qsl
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -52,8 +53,6 @@ def list_path(query_string: bytes, max_per_page: int) -> str:
     """The path the recordings list takes for this query's filters
     (recordings/repository.py ``list_page``): ``meetings``, ``days``, ``expiry`` or
     ``expiry_days``; ``invalid`` for a query the list refuses."""
-    from urllib.parse import parse_qsl
-
     try:
         q = parse_list_query(
             parse_qsl(query_string.decode("latin-1"), keep_blank_values=True), max_per_page
