@@ -56,7 +56,13 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data = tmp_path_factory.mktemp("dashboard")
-    settings = Settings(host="127.0.0.1", port=free_port(), data_dir=data, sweep_interval_s=0.2)
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=data,
+        sweep_interval_s=0.2,
+        webhook_allow_private=True,  # the webhook test's URL is on this machine
+    )
     with (
         own_database("sqlite", data) as db,
         run_server(db, settings) as server,
@@ -341,6 +347,37 @@ def test_a_meeting_page_starts_a_recording(driver: WebDriver, world: World) -> N
     wait_until(lambda: driver.find_elements(By.ID, "action-stop"), message="stop button")
     driver.find_element(By.ID, "action-stop").click()
     wait_until(lambda: shown_status(driver) in ("UPLOADED", "ERRORED"), 60, "the recording ended")
+
+
+def test_webhooks_create_edit_and_deliveries(driver: WebDriver, world: World) -> None:
+    t = new_tenant(world.server.db)
+    sign_in(driver, world, t)
+    driver.find_element(By.LINK_TEXT, "Webhooks").click()
+    wait_until(lambda: driver.find_elements(By.ID, "w-name"), message="the new webhook form")
+    driver.find_element(By.ID, "w-name").send_keys("ops")
+    driver.find_element(By.ID, "w-url").send_keys(f"http://127.0.0.1:{free_port()}/hook")
+    driver.find_element(By.ID, "w-name").submit()
+    wait_until(lambda: "Webhook created." in alert_text(driver), message="created")
+    wait_until(lambda: driver.find_element(By.TAG_NAME, "h1").text == "ops", message="its page")
+    hooks = httpx.get(f"{world.api(t)}/webhooks", headers=t.auth).json()["data"]
+    assert [(w["name"], w["events"]) for w in hooks] == [("ops", ["recording.statusUpdate"])]
+    # Edit: the name, and one more event.
+    name = driver.find_element(By.ID, "w-name")
+    name.clear()
+    name.send_keys("ops-renamed")
+    driver.find_element(By.CSS_SELECTOR, "input[name=events][value='meeting.ended']").click()
+    driver.find_element(By.ID, "w-name").submit()
+    wait_until(lambda: "Webhook saved." in alert_text(driver), message="saved")
+    hook = httpx.get(f"{world.api(t)}/webhooks/{hooks[0]['id']}", headers=t.auth).json()["data"]
+    assert hook["name"] == "ops-renamed"
+    assert sorted(hook["events"]) == ["meeting.ended", "recording.statusUpdate"]
+    # A recording's status change makes a delivery; the webhook's page lists it.
+    rid = start(world, t, "Hooked")
+    httpx.put(f"{world.api(t)}/recordings/{rid}", headers=t.auth, json={"action": "stop"})
+    driver.refresh()
+    wait_until(lambda: "recording.statusUpdate" in main_text(driver), message="a delivery listed")
+    driver.find_element(By.LINK_TEXT, "← Webhooks").click()
+    wait_until(lambda: driver.find_elements(By.LINK_TEXT, "ops-renamed"), message="listed")
 
 
 # -- who sees what ----------------------------------------------------------------------------

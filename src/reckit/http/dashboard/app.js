@@ -21,6 +21,12 @@ export function say(message, kind = "error") {
   alertBox.append(h("p", { class: `msg ${kind}` }, message));
 }
 
+// A message for the next view (a navigation clears the last one).
+let flash = null;
+export function sayNext(message, kind = "info") {
+  flash = [message, kind];
+}
+
 export function go(hash) {
   if (location.hash === hash) render();
   else location.hash = hash;
@@ -135,7 +141,10 @@ export async function render() {
   main.dataset.ready = "";
   const { parts, params } = parse(location.hash);
   const path = parts.join("/");
-  if (path !== lastPath) say("");
+  if (flash) {
+    say(...flash);
+    flash = null;
+  } else if (path !== lastPath) say("");
   if (!session.signedIn || parts[0] === "signin") {
     updateHeader(null);
     if (!alertBox.textContent && parts[0] !== "signin" && parts.length) {
@@ -171,7 +180,9 @@ export async function render() {
 
 function finish(mine, started, name, path) {
   main.dataset.view = name;
+  // For bench/dashboard.py: this render's time, and the time since the page's navigation.
   main.dataset.renderMs = String(Math.round(performance.now() - started));
+  main.dataset.readyAt = String(Math.round(performance.now()));
   main.dataset.ready = String(mine);
   if (path !== lastPath) {
     const heading = main.querySelector("h1");
@@ -185,7 +196,7 @@ function finish(mine, started, name, path) {
 
 document.getElementById("signout").addEventListener("click", () => {
   session.clear();
-  say("Signed out.", "info");
+  sayNext("Signed out.");
   go("#/signin");
 });
 window.addEventListener("hashchange", () => {

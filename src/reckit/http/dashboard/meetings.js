@@ -1,7 +1,7 @@
 // An app's meetings (search, status, paging), a meeting's page: its recordings, start one.
 
 import { call } from "./api.js";
-import { failed, go, say } from "./app.js";
+import { failed, go, sayNext } from "./app.js";
 import { badge, h, number, time } from "./dom.js";
 import { recordingsHash, recordingsTable } from "./recordings.js";
 
@@ -113,7 +113,7 @@ export async function meetingView(appId, meetingId) {
     start.disabled = true;
     try {
       const made = await call("POST", `${a}/recordings`, { body: { meeting_id: meeting.id } });
-      say("Recording started.", "info");
+      sayNext("Recording started.");
       go(`#/apps/${a}/recordings/${made.data.id}`);
     } catch (err) {
       start.disabled = false;

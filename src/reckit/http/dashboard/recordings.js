@@ -160,22 +160,28 @@ function filterForm(appId, state) {
   return form;
 }
 
+const COLUMNS = ["ID", "Meeting", "Status", "Invoked", "Duration", "Size"];
+
 function row(appId, r) {
   if (r.meeting) meetingOf.set(r.id, r.meeting);
   const title = r.meeting && r.meeting.title ? r.meeting.title : "(untitled)";
+  const cells = [
+    [
+      "mono",
+      h("a", { href: `#/apps/${encodeURIComponent(appId)}/recordings/${r.id}` }, r.id),
+    ],
+    ["title", title],
+    ["status", badge(r.status)],
+    ["", time(r.invoked_time)],
+    ["num", duration(r.recording_duration)],
+    ["num", size(r.file_size)],
+  ];
   return h(
     "tr",
     { dataset: { id: r.id } },
-    h(
-      "td",
-      { class: "mono" },
-      h("a", { href: `#/apps/${encodeURIComponent(appId)}/recordings/${r.id}` }, r.id),
+    cells.map(([cls, content], i) =>
+      h("td", { class: cls || null, dataset: { label: COLUMNS[i] } }, content),
     ),
-    h("td", { class: "title" }, title),
-    h("td", { class: "status" }, badge(r.status)),
-    h("td", {}, time(r.invoked_time)),
-    h("td", { class: "num" }, duration(r.recording_duration)),
-    h("td", { class: "num" }, size(r.file_size)),
   );
 }
 
@@ -193,9 +199,7 @@ export function recordingsTable(appId, items, caption) {
         h(
           "tr",
           {},
-          ["ID", "Meeting", "Status", "Invoked", "Duration", "Size"].map((c) =>
-            h("th", { scope: "col" }, c),
-          ),
+          COLUMNS.map((c) => h("th", { scope: "col" }, c)),
         ),
       ),
       h(
@@ -314,7 +318,7 @@ function fileLink(url, name, bytes, expiryIso) {
     "p",
     { class: "file" },
     h("a", { href: url, download: name || true }, `Download ${name || "file"}`),
-    ` (${size(bytes)})`,
+    bytes == null ? null : ` (${size(bytes)})`,
     expiryIso ? h("span", { class: "hint" }, " — link valid until ", time(expiryIso), `, ${expiry(expiryIso)}`) : null,
   );
 }

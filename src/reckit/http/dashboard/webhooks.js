@@ -1,7 +1,7 @@
 // An app's webhooks: list, create, edit, and each one's deliveries (reckit's extension).
 
 import { call } from "./api.js";
-import { failed, go, say } from "./app.js";
+import { failed, go, sayNext } from "./app.js";
 import { h, time } from "./dom.js";
 
 function webhookForm(appId, events, hook) {
@@ -45,7 +45,7 @@ function webhookForm(appId, events, hook) {
       const made = hook
         ? await call("PATCH", `${a}/webhooks/${hook.id}`, { body })
         : await call("POST", `${a}/webhooks`, { body });
-      say(hook ? "Webhook saved." : "Webhook created.", "info");
+      sayNext(hook ? "Webhook saved." : "Webhook created.");
       go(`#/apps/${a}/webhooks/${made.data.id}`);
     } catch (err) {
       failed(err);
@@ -117,7 +117,7 @@ export async function webhookView(appId, webhookId) {
       again.disabled = true;
       try {
         await call("POST", `${a}/webhooks/${w}/deliveries/${d.id}/redeliver`);
-        say("Sent again (a new delivery).", "info");
+        sayNext("Sent again (a new delivery).");
         go(location.hash);
       } catch (err) {
         again.disabled = false;
