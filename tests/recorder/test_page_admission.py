@@ -14,7 +14,7 @@ import pytest
 from cloudflare import BadRequestError, Cloudflare
 
 from reckit.capture.tokens import create_recorder_token
-from reckit.clock import SystemClock
+from reckit.clock import ManualClock, SystemClock
 from reckit.config import Settings
 from reckit.recorder.client import RecorderClient
 from reckit.recorder.page import page_capacity, with_app_params
@@ -32,7 +32,9 @@ PAGE = "http://127.0.0.1:9/page.html"
 
 
 @contextlib.contextmanager
-def _server(tmp_path: Path, allow_private: bool) -> Iterator[LiveServer]:
+def _server(
+    tmp_path: Path, allow_private: bool, clock: ManualClock | None = None
+) -> Iterator[LiveServer]:
     settings = Settings(
         host="127.0.0.1",
         port=free_port(),
@@ -40,7 +42,7 @@ def _server(tmp_path: Path, allow_private: bool) -> Iterator[LiveServer]:
         sweep_interval_s=0,
         page_allow_private=allow_private,
     )
-    with own_database("sqlite", tmp_path) as db, run_server(db, settings) as live:
+    with own_database("sqlite", tmp_path) as db, run_server(db, settings, clock) as live:
         yield live
 
 
@@ -134,6 +136,43 @@ def test_only_a_recorder_with_room_claims_a_page_recording(beside: LiveServer) -
     finally:
         busy.close()
         roomy.close()
+
+
+def test_a_page_recording_no_recorder_has_room_for_ends_at_the_claim_timeout(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(1_800_000_000_000)
+    with _server(tmp_path, True, clock) as live:
+        t = new_tenant(live.db)
+        with _sdk(live, t) as cf:
+            rid = _start(cf, t, url=PAGE)
+            busy = _recorder(live, "full")
+            try:
+                assert busy.poll(4, [], "a", page_slots=0) == []
+                claim_ms = int(live.settings.claim_timeout_s * 1000)
+                clock.advance(claim_ms - 1)
+                live.app.sweep_once()
+                assert busy.poll(4, [], "a", page_slots=0) == []
+                assert _status(cf, t, rid) == "INVOKED"
+                clock.advance(1)
+                live.app.sweep_once()
+            finally:
+                busy.close()
+            # error_reason is reckit's extension: the SDK's model keeps it as an extra field.
+            done: Any = cf.realtime_kit.recordings.get_one_recording(
+                rid, account_id=t.account_id, app_id=t.app_id
+            ).data
+        assert done is not None and done.status == "ERRORED"
+        assert done.error_reason is not None
+        assert "every one is at capacity" in done.error_reason
+
+
+def _status(cf: Cloudflare, t: Tenant, rid: str) -> str:
+    rec = cf.realtime_kit.recordings.get_one_recording(
+        rid, account_id=t.account_id, app_id=t.app_id
+    ).data
+    assert rec is not None and rec.status is not None
+    return str(rec.status)
 
 
 def test_a_two_core_node_takes_one_page_recording_at_a_time() -> None:
