@@ -25,6 +25,7 @@ from tests.support.flows import wait_for
 from tests.support.live import free_port, new_tenant, run_server
 from tests.support.pg import new_pg_database
 from tests.support.serving import is_up, serve_process
+from tests.support.storage_servers import S3_REGION, create_s3_bucket, new_bucket_name
 from tests.support.tcp_proxy import Proxy
 
 
@@ -262,3 +263,27 @@ def test_metrics_keep_one_series_for_unusual_methods(database: Database, tmp_pat
         if s.name == "reckit_http_requests_total" and s.labels["route"] == "/healthz"
     }
     assert seen == {"other": 3}
+
+
+def test_readyz_fails_while_the_bucket_is_missing_and_recovers(
+    database: Database, tmp_path: Path, moto: str
+) -> None:
+    name = new_bucket_name()
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0,
+        data_dir=tmp_path,
+        bucket_url=f"s3://{name}/reckit",
+        bucket_endpoint=moto,
+        bucket_region=S3_REGION,
+        bucket_access_key="readyz-bucket-key",
+        bucket_secret="readyz-bucket-secret-value",
+    )
+    with run_server(database, settings) as live:
+        missing = httpx.get(f"{live.url}/readyz")
+        assert missing.status_code == 503
+        assert missing.json()["store"] == "ok" and missing.json()["bucket"] != "ok"
+        assert name in missing.json()["bucket"]
+        create_s3_bucket(moto, name)
+        assert httpx.get(f"{live.url}/readyz").status_code == 200
