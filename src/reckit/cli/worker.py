@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from pathlib import Path
@@ -42,6 +43,11 @@ def worker(data_dir: Path | None) -> None:
             f"reckit worker {node_id}: background work on the store at {store_name(settings)}",
             err=True,
         )
+        if not settings.bucket_url:
+            logging.getLogger("reckit.serve").warning(
+                "no RECKIT_BUCKET_URL: this worker's bucket is its own data dir, where no "
+                "other node puts recordings; deliveries and retention need the shared bucket"
+            )
         ctx = build_context(settings, db, clock)
 
         async def run() -> None:
