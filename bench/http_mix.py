@@ -13,9 +13,11 @@ nearly every request misses the page cache and runs the list query:
 - ``expired``: ``expired=true`` or ``false`` with UPLOADED or ERRORED, a page among the first
   1,000.
 
-For each server (``reckit serve`` with 1 and with 2 workers on the SQLite store, then the Prism
-mock): wrk over the whole mix at c64 (req/s, p50, p99, non-2xx, peak RSS of the server's
-processes); then, for reckit with one worker, each shape alone at c1 (p50, p90, p99).
+All the servers (``reckit serve`` with 1 and with 2 workers on the SQLite store, and the Prism
+mock) run side by side, idle but for the one measured: wrk over the whole mix at c64, each
+server in turn, ROUNDS times (the median run: req/s, p50, p99; non-2xx of all runs; peak RSS
+of the server's processes); then, for reckit with one worker, each shape alone at c1 (p50,
+p90, p99).
 
     bash -c 'source scripts/setup.sh && python bench/http_mix.py'
     (wrk and Prism are installed as http_vs_prism.sh installs them.)
@@ -25,9 +27,10 @@ requests of a fresh process resolve each title word's meetings once (tens of mil
 for the broad ones) and read the day counts once; the table is the steady state after that.
 
 Settings (environment): RECORDINGS (1000000), DURATION (10s, the mix), SHAPE_DURATION (5s),
-WARMUP (5s; 0s for none), WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per shape). The store
-is seeded once into bench/.data, shared with http_vs_prism.py. Servers and wrk share the
-machine's cores: figures from a busy machine are noisy (the table says the load average).
+WARMUP (5s; 0s for none), ROUNDS (3), WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per
+shape). The store is seeded once into bench/.data, shared with http_vs_prism.py. Servers and
+wrk share the machine's cores: figures from a busy machine are noisy (the table says the load
+average).
 """
 
 from __future__ import annotations
@@ -55,7 +58,6 @@ from http_vs_prism import (
     prepare_store,
     prism_document,
     reckit,
-    serve_reckit,
     start_prism,
     wait_for,
 )
@@ -63,6 +65,7 @@ from http_vs_prism import (
 DURATION = os.environ.get("DURATION", "10s")
 SHAPE_DURATION = os.environ.get("SHAPE_DURATION", "5s")
 WARMUP = os.environ.get("WARMUP", "5s")
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 WORKERS = [int(w) for w in os.environ.get("WORKERS", "1,2").split(",") if w.strip()]
 SEED = int(os.environ.get("SEED", "1"))
 PER_SHAPE = int(os.environ.get("PER_SHAPE", "3000"))
@@ -229,6 +232,33 @@ def warm_up(port: int, token: str, script: Path) -> None:
         wrk(port, token, 64, script, WARMUP)
 
 
+def median(runs: list[Run]) -> Run:
+    """The run of median throughput, with the non-2xx answers and errors of all of them."""
+    mid = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+    return Run(
+        mid.rps,
+        mid.p50_ms,
+        mid.p90_ms,
+        mid.p99_ms,
+        sum(r.non_2xx for r in runs),
+        sum(r.errors for r in runs),
+    )
+
+
+def serve_reckit_on(port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``reckit serve`` on the benchmark's store, as ``http_vs_prism.serve_reckit``, on
+    ``port``."""
+    env = {**os.environ}
+    env.pop("RECKIT_DATABASE_URL", None)
+    args = ["reckit", "serve", "--port", str(port), "--no-access-log", "--workers", str(workers)]
+    return subprocess.Popen(
+        [*args, "--data-dir", str(DATA)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     """SIGINT, as Ctrl+C; a server closing its store may take a while (PRAGMA optimize)."""
     server.send_signal(signal.SIGINT)
@@ -262,45 +292,49 @@ def main() -> None:
     shape_lua = {s: lua_script(paths, tmp / f"{s}.lua") for s, paths in by_shape.items()}
 
     results: dict[str, Measured] = {}
-    example: dict[str, object] = {}
     load_before = os.getloadavg()[0]  # the machine's other work, for reading the figures
-    first_url = f"http://127.0.0.1:{RECKIT_PORT}{base}?per_page=25"
-    for workers in WORKERS:
-        name = f"reckit, {workers} worker{'s' if workers > 1 else ''}"
-        print(name, file=sys.stderr, flush=True)
-        server = serve_reckit(workers)
-        try:
-            wait_for(first_url, auth)
-            example = httpx.get(first_url, headers=auth).json()
-            warm_up(RECKIT_PORT, token, mix_lua)
-            print(f"  mix at c64 ({DURATION})", file=sys.stderr, flush=True)
-            run = wrk(RECKIT_PORT, token, 64, mix_lua, DURATION)
-            rss = peak_rss_mb(server.pid)
+    # Every server runs from the start; the measured runs take turns, ROUNDS times, so that
+    # the machine's other work weighs on each alike (the median run of each is shown).
+    servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    try:
+        for i, workers in enumerate(WORKERS):
+            name = f"reckit, {workers} worker{'s' if workers > 1 else ''}"
+            servers[name] = (RECKIT_PORT + i, serve_reckit_on(RECKIT_PORT + i, workers))
+        for port, _ in servers.values():
+            wait_for(f"http://127.0.0.1:{port}{base}?per_page=25", auth)
+        first_port = next(iter(servers.values()))[0]
+        example = httpx.get(f"http://127.0.0.1:{first_port}{base}?per_page=25", headers=auth)
+        prism = start_prism(prism_document(example.json()))
+        servers["Prism mock"] = (PRISM_PORT, prism)
+        wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
+        for name, (port, _) in servers.items():
+            print(f"{name}: warm-up", file=sys.stderr, flush=True)
+            warm_up(port, token, mix_lua)
+        runs: dict[str, list[Run]] = {name: [] for name in servers}
+        for round_no in range(ROUNDS):
+            for name, (port, _) in servers.items():
+                print(f"round {round_no + 1}: {name}, mix at c64", file=sys.stderr, flush=True)
+                runs[name].append(wrk(port, token, 64, mix_lua, DURATION))
+        for name, (port, process) in servers.items():
             shapes: dict[str, Run] = {}
-            if workers == 1:
+            if name == "reckit, 1 worker":
                 for s in SHAPES:
                     print(f"  {s} at c1 ({SHAPE_DURATION})", file=sys.stderr, flush=True)
-                    shapes[s] = wrk(RECKIT_PORT, token, 1, shape_lua[s], SHAPE_DURATION)
-            results[name] = Measured(run, rss, shapes)
+                    shapes[s] = wrk(port, token, 1, shape_lua[s], SHAPE_DURATION)
+            results[name] = Measured(median(runs[name]), peak_rss_mb(process.pid), shapes)
             print(f"  {results[name]}", file=sys.stderr, flush=True)
-        finally:
-            stop(server)
-
-    doc = prism_document(example)
-    print("Prism mock", file=sys.stderr, flush=True)
-    prism = start_prism(doc)
-    try:
-        wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
-        warm_up(PRISM_PORT, token, mix_lua)
-        run = wrk(PRISM_PORT, token, 64, mix_lua, DURATION)
-        results["Prism mock"] = Measured(run, peak_rss_mb(prism.pid), {})
     finally:
-        os.killpg(prism.pid, signal.SIGTERM)
-        prism.wait(30)
+        for name, (_, process) in servers.items():
+            if name == "Prism mock":
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(30)
+            else:
+                stop(process)
 
     print(
         f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {len(mix):,} URLs, seed {SEED}), "
-        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION} after {WARMUP} of warm-up; "
+        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION}, median of {ROUNDS} taken "
+        f"in turns, after {WARMUP} of warm-up; "
         f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
     )
     print("| server | req/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB |")
