@@ -36,12 +36,20 @@ SEEDED = 120
 
 @dataclass
 class World:
+    # Two servers: a quiet one (no recorder, no timers: the seeded recordings never change
+    # under the list tests) and one whose built-in recorder records.
+    quiet: LiveServer
     server: LiveServer
-    seeded: Tenant  # an app with SEEDED synthetic recordings
-    live: Tenant  # an app the built-in recorder records for
+    seeded: Tenant  # on quiet: an app with SEEDED synthetic recordings
+    other: Tenant  # on quiet: another account
+    live: Tenant  # on server: an app the built-in recorder records for
+
+    def on(self, t: Tenant | None) -> LiveServer:
+        quiet = t is None or t.app_id in (self.seeded.app_id, self.other.app_id)
+        return self.quiet if quiet else self.server
 
     def api(self, t: Tenant) -> str:
-        return f"{self.server.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}"
+        return f"{self.on(t).api}/accounts/{t.account_id}/realtime/kit/{t.app_id}"
 
     def list(self, t: Tenant, **query: Any) -> dict[str, Any]:
         r = httpx.get(f"{self.api(t)}/recordings", params=query, headers=t.auth, timeout=30)
@@ -49,13 +57,17 @@ class World:
         body: dict[str, Any] = r.json()
         return body
 
-    def dashboard(self, fragment: str = "") -> str:
-        return f"{self.server.url}/dashboard/{fragment}"
+    def dashboard(self, fragment: str = "", t: Tenant | None = None) -> str:
+        return f"{self.on(t).url}/dashboard/{fragment}"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    data = tmp_path_factory.mktemp("dashboard")
+    quiet_data = tmp_path_factory.mktemp("dashboard-seeded")
+    data = tmp_path_factory.mktemp("dashboard-live")
+    quiet_settings = Settings(
+        host="127.0.0.1", port=free_port(), data_dir=quiet_data, sweep_interval_s=0
+    )
     settings = Settings(
         host="127.0.0.1",
         port=free_port(),
@@ -64,23 +76,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         webhook_allow_private=True,  # the webhook test's URL is on this machine
     )
     with (
+        own_database("sqlite", quiet_data) as quiet_db,
+        run_server(quiet_db, quiet_settings) as quiet,
         own_database("sqlite", data) as db,
         run_server(db, settings) as server,
         builtin_recorder(server, data / "capture", capacity=4, poll_interval_s=0.2),
     ):
-        seeded = new_tenant(db)
+        seeded = new_tenant(quiet_db)
         plan = seeding.SeedPlan(
             seeded.app_id,
             SEEDED,
             12,
             7,
             SystemClock().now_ms(),
-            settings.base_url,
-            load_master_key(settings.data_dir, settings.secret_key),
+            quiet_settings.base_url,
+            load_master_key(quiet_settings.data_dir, quiet_settings.secret_key),
         )
-        with db.transaction(write=True) as tx:
+        with quiet_db.transaction(write=True) as tx:
             seeding.seed(tx, plan)
-        yield World(server, seeded, new_tenant(db))
+        yield World(quiet, server, seeded, new_tenant(quiet_db), new_tenant(db))
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +106,9 @@ def browser() -> Iterator[WebDriver]:
 @pytest.fixture
 def driver(browser: WebDriver, world: World) -> Iterator[WebDriver]:
     """A fresh tab state: nothing signed in (sessionStorage is per tab and origin)."""
-    browser.get(world.dashboard())
-    js(browser, "sessionStorage.clear()")
+    for origin in (world.quiet, world.server):
+        browser.get(f"{origin.url}/dashboard/#/signin")
+        js(browser, "sessionStorage.clear()")
     browser.get("about:blank")
     yield browser
     problems = [
@@ -106,7 +121,7 @@ def driver(browser: WebDriver, world: World) -> Iterator[WebDriver]:
 
 def sign_in(driver: WebDriver, world: World, t: Tenant, app: bool = True) -> None:
     fragment = f"#token={t.token}&account={t.account_id}" + (f"&app={t.app_id}" if app else "")
-    driver.get(world.dashboard(fragment))
+    driver.get(world.dashboard(fragment, t))
     ready(driver)
 
 
@@ -411,7 +426,7 @@ def test_no_token_sees_nothing_and_asks_no_data(driver: WebDriver, world: World)
 def test_another_accounts_token_sees_nothing_of_this_account(
     driver: WebDriver, world: World
 ) -> None:
-    mine, other = world.seeded, world.live
+    mine, other = world.seeded, world.other
     ids = [r["id"] for r in world.list(mine)["data"]]
     driver.get(world.dashboard(f"#token={other.token}&account={mine.account_id}&app={mine.app_id}"))
     wait_until(lambda: "belongs to another account" in alert_text(driver), message="403 message")
@@ -427,12 +442,12 @@ def test_another_accounts_token_sees_nothing_of_this_account(
 
 def test_a_revoked_token_is_signed_out(driver: WebDriver, world: World) -> None:
     t = world.seeded
-    with world.server.db.transaction(write=True) as tx:
+    with world.quiet.db.transaction(write=True) as tx:
         token, token_id = create_token(tx, SystemClock(), t.account_id, "Realtime Admin")
     driver.get(world.dashboard(f"#token={token}&account={t.account_id}&app={t.app_id}"))
     ready(driver)
     assert rows(driver)
-    with world.server.db.transaction(write=True) as tx:
+    with world.quiet.db.transaction(write=True) as tx:
         assert revoke_token(tx, SystemClock(), token_id)
     driver.refresh()
     wait_until(lambda: "not accepted" in alert_text(driver), message="401 message")

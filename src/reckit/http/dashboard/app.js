@@ -62,8 +62,11 @@ export function failed(err) {
     return;
   }
   if (err.status === 403) {
+    const account = session.account;
+    session.clear();
+    updateHeader(null);
     say(
-      `This API token may not see account ${session.account}: it belongs to another ` +
+      `This API token may not see account ${account}: it belongs to another ` +
         "account. Sign in with that account's ID or another token.",
     );
     main.replaceChildren(signInView({}));
