@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from reckit import seeding
@@ -187,6 +188,19 @@ def test_sign_in_with_the_form(driver: WebDriver, world: World) -> None:
     assert total(driver) == SEEDED
 
 
+def test_a_fragment_without_the_account_asks_for_it(driver: WebDriver, world: World) -> None:
+    t = world.seeded
+    driver.get(world.dashboard(f"#token={t.token}&app={t.app_id}"))
+    wait_until(lambda: driver.find_elements(By.ID, "signin-account"), message="the form")
+    assert t.token not in driver.current_url
+    assert driver.find_element(By.ID, "signin-token").get_attribute("value") == t.token
+    assert js(driver, "return sessionStorage.getItem('reckit.token')") is None
+    driver.find_element(By.ID, "signin-account").send_keys(t.account_id)
+    driver.find_element(By.ID, "signin-account").submit()
+    wait_until(lambda: rows(driver), message="the app's recordings")
+    assert driver.current_url.endswith(f"#/apps/{t.app_id}/recordings")
+
+
 # -- the list ---------------------------------------------------------------------------------
 
 
@@ -261,6 +275,43 @@ def test_sort_order_and_the_expired_filter(driver: WebDriver, world: World) -> N
     expected = world.list(t, sort_order="ASC", expired="true")
     assert total(driver) == expected["paging"]["total_count"]
     assert [r["id"] for r in rows(driver)] == [r["id"] for r in expected["data"]]
+
+
+def test_time_range_and_meeting_filters_by_keyboard(driver: WebDriver, world: World) -> None:
+    t = world.seeded
+    everything = world.list(t, per_page=100, sort_order="ASC")["data"]
+    start, end = everything[10]["invoked_time"], everything[60]["invoked_time"]
+    meeting = everything[30]["meeting"]["id"]
+    sign_in(driver, world, t)
+    seen = ready(driver)
+    # datetime-local takes its value in the page's own format (UTC here, to the second).
+    js(
+        driver,
+        "document.getElementById('f-start').value = arguments[0];"
+        "document.getElementById('f-end').value = arguments[1];",
+        start[:19],
+        end[:19],
+    )
+    box = driver.find_element(By.ID, "f-search")
+    box.click()
+    box.send_keys(Keys.ENTER)  # Enter in any field applies the filters
+    ready(driver, seen)
+    expected = world.list(t, start_time=start[:19] + "Z", end_time=end[:19] + "Z")
+    assert total(driver) == expected["paging"]["total_count"] > 0
+    assert [r["id"] for r in rows(driver)] == [r["id"] for r in expected["data"]]
+    seen = ready(driver)
+    driver.find_element(By.ID, "f-meeting").send_keys(meeting, Keys.ENTER)
+    ready(driver, seen)
+    expected = world.list(
+        t, start_time=start[:19] + "Z", end_time=end[:19] + "Z", meeting_id=meeting
+    )
+    assert total(driver) == expected["paging"]["total_count"]
+    assert [r["id"] for r in rows(driver)] == [r["id"] for r in expected["data"]]
+    # Clear: everything again.
+    seen = ready(driver)
+    driver.find_element(By.ID, "f-clear").click()
+    ready(driver, seen)
+    assert total(driver) == SEEDED
 
 
 # -- one recording: play it, stop it ----------------------------------------------------------
