@@ -166,6 +166,14 @@ def test_sign_in_from_the_fragment_opens_the_app_and_drops_the_token(
     assert driver.current_url.endswith(f"#/apps/{t.app_id}/recordings")
     assert js(driver, "return sessionStorage.getItem('reckit.token')") == t.token
     assert js(driver, "return localStorage.length") == 0
+    requested = js(driver, "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert requested and not any(t.token in url for url in requested)
+    # Under /client/v4/ too (every route is), the API is reached at the same place.
+    driver.get(f"{world.quiet.url}/client/v4/dashboard/#/apps/{t.app_id}/recordings")
+    ready(driver)
+    assert total(driver) == SEEDED
+    driver.get(world.dashboard(f"#/apps/{t.app_id}/recordings"))
+    ready(driver)
     assert total(driver) == SEEDED == world.list(t)["paging"]["total_count"]
     assert len(rows(driver)) == 20
     # Reload: still signed in (this tab), same view.

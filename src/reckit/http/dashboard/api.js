@@ -31,8 +31,11 @@ export class ApiError extends Error {
   }
 }
 
-// /dashboard/ -> /client/v4/ (relative, so a path prefix in front of reckit is kept).
-const API_BASE = new URL("../client/v4/", document.baseURI);
+// /dashboard/ -> /client/v4/, /client/v4/dashboard/ -> /client/v4/, and a path prefix in front
+// of reckit (/rec/dashboard/ -> /rec/client/v4/) is kept.
+const ROOT = new URL(".", document.baseURI).pathname.replace(/dashboard\/$/, "");
+const API_PATH = ROOT.endsWith("client/v4/") ? ROOT : `${ROOT}client/v4/`;
+const API_BASE = new URL(API_PATH, location.origin);
 
 function errorMessage(body, status) {
   if (body && body.error && body.error.message) return body.error.message;

@@ -82,14 +82,15 @@ function filterForm(appId, state) {
     el.value = value;
     return h("div", { class: "field" }, h("label", { for: id }, label), el);
   };
+  const when = { type: "datetime-local", step: 1 };
   const form = h(
     "form",
     { class: "filters", role: "search", "aria-label": "Filter recordings" },
     h("fieldset", { class: "statuses" }, h("legend", {}, "Status"), statusBoxes),
     input("f-search", "search", "Meeting title or ID", { type: "search" }, state.search),
     input("f-meeting", "meeting", "Meeting ID", { spellcheck: "false" }, state.meeting),
-    input("f-start", "start", "From (UTC)", { type: "datetime-local", step: 1 }, toLocalInput(state.start)),
-    input("f-end", "end", "To (UTC)", { type: "datetime-local", step: 1 }, toLocalInput(state.end)),
+    input("f-start", "start", "From (UTC)", when, toLocalInput(state.start)),
+    input("f-end", "end", "To (UTC)", when, toLocalInput(state.end)),
     h(
       "div",
       { class: "field" },
@@ -319,14 +320,24 @@ function fileLink(url, name, bytes, expiryIso) {
     { class: "file" },
     h("a", { href: url, download: name || true }, `Download ${name || "file"}`),
     bytes == null ? null : ` (${size(bytes)})`,
-    expiryIso ? h("span", { class: "hint" }, " — link valid until ", time(expiryIso), `, ${expiry(expiryIso)}`) : null,
+    expiryIso
+      ? h(
+          "span",
+          { class: "hint" },
+          " — link valid until ",
+          time(expiryIso),
+          `, ${expiry(expiryIso)}`,
+        )
+      : null,
   );
 }
 
 function history(r) {
   const steps = [["INVOKED", r.invoked_time]];
   if (r.started_time) steps.push(["RECORDING", r.started_time]);
-  if (r.stopped_time) steps.push([r.status === "ERRORED" ? "stopped" : "UPLOADING", r.stopped_time]);
+  if (r.stopped_time) {
+    steps.push([r.status === "ERRORED" ? "stopped" : "UPLOADING", r.stopped_time]);
+  }
   if (r.status !== "INVOKED" && r.status !== "RECORDING") steps.push([r.status, null]);
   return h(
     "ol",
@@ -381,12 +392,23 @@ function recordingBody(appId, r, meeting, update) {
       "p",
       { class: "status-line" },
       "Status: ",
-      h("span", { id: "rec-status", "aria-live": "polite", dataset: { status: r.status } }, badge(r.status)),
+      h(
+        "span",
+        { id: "rec-status", "aria-live": "polite", dataset: { status: r.status } },
+        badge(r.status),
+      ),
       LIVE.has(r.status) ? h("span", { class: "hint" }, " (updates live)") : null,
     ),
   );
   if (r.error_reason) {
-    parts.push(h("div", { class: "msg error", id: "error-reason" }, h("strong", {}, "Why it failed: "), r.error_reason));
+    parts.push(
+      h(
+        "div",
+        { class: "msg error", id: "error-reason" },
+        h("strong", {}, "Why it failed: "),
+        r.error_reason,
+      ),
+    );
   }
   parts.push(actions(appId, r, update));
   if (r.download_url) {
@@ -395,12 +417,24 @@ function recordingBody(appId, r, meeting, update) {
         "section",
         { class: "media", "aria-labelledby": "player-title" },
         h("h2", { id: "player-title" }, "Recording"),
-        h("video", { id: "player", controls: true, preload: "metadata", src: r.download_url, playsinline: true }),
+        h("video", {
+          id: "player",
+          controls: true,
+          preload: "metadata",
+          src: r.download_url,
+          playsinline: true,
+        }),
         fileLink(r.download_url, r.output_file_name, r.file_size, r.download_url_expiry),
       ),
     );
   } else if (r.status === "UPLOADED") {
-    parts.push(h("p", { class: "hint" }, "This recording's file is not in reckit's bucket (delivered to storage only, or expired)."));
+    parts.push(
+      h(
+        "p",
+        { class: "hint" },
+        "This recording's file is not in reckit's bucket (delivered to storage only, or expired).",
+      ),
+    );
   }
   if (r.audio_download_url) {
     parts.push(
@@ -426,9 +460,15 @@ function recordingBody(appId, r, meeting, update) {
             h(
               "li",
               {},
-              h("span", {}, `${t.user_id || t.participant_id || "participant"} — ${t.output_file_name} `),
+              h(
+                "span",
+                {},
+                `${t.user_id || t.participant_id || "participant"} — ${t.output_file_name} `,
+              ),
               `(${duration(t.recording_duration)}, ${size(t.file_size)}) `,
-              t.download_url ? h("a", { href: t.download_url, download: t.output_file_name }, "Download") : "not yet available",
+              t.download_url
+                ? h("a", { href: t.download_url, download: t.output_file_name }, "Download")
+                : "not yet available",
             ),
           ),
         ),
@@ -440,7 +480,16 @@ function recordingBody(appId, r, meeting, update) {
     h("h2", {}, "Details"),
     dl([
       ["ID", h("span", { class: "mono" }, r.id)],
-      ["Meeting", meetingId ? h("a", { href: `#/apps/${a}/meetings/${meetingId}` }, meeting && meeting.title ? meeting.title : meetingId) : "—"],
+      [
+        "Meeting",
+        meetingId
+          ? h(
+              "a",
+              { href: `#/apps/${a}/meetings/${meetingId}` },
+              meeting && meeting.title ? meeting.title : meetingId,
+            )
+          : "—",
+      ],
       ["Status", r.status],
       ["Invoked", time(r.invoked_time)],
       ["Started", time(r.started_time)],
@@ -449,7 +498,12 @@ function recordingBody(appId, r, meeting, update) {
       ["Size", r.file_size == null ? "—" : `${size(r.file_size)} (${number(r.file_size)} bytes)`],
       ["File name", r.output_file_name],
       ["Session", r.session_id],
-      ["Download link expiry", r.download_url_expiry ? [time(r.download_url_expiry), ` (${expiry(r.download_url_expiry)})`] : "—"],
+      [
+        "Download link expiry",
+        r.download_url_expiry
+          ? [time(r.download_url_expiry), ` (${expiry(r.download_url_expiry)})`]
+          : "—",
+      ],
       ["Start reason", r.start_reason ? json(r.start_reason) : "—"],
       ["Stop reason", r.stop_reason ? json(r.stop_reason) : "—"],
       ["Storage destination", r.storage_config ? json(r.storage_config) : "reckit's bucket only"],
@@ -462,7 +516,10 @@ function recordingBody(appId, r, meeting, update) {
     "error_reason", "meeting",
   ]);
   const rest = Object.entries(r).filter(([k]) => !known.has(k));
-  if (rest.length) parts.push(h("h3", {}, "Other fields"), dl(rest.map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)])));
+  if (rest.length) {
+    const shown = rest.map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)]);
+    parts.push(h("h3", {}, "Other fields"), dl(shown));
+  }
   return parts;
 }
 
@@ -483,7 +540,9 @@ export async function recordingView(appId, recordingId, mine) {
   const update = (fresh) => {
     const changed = JSON.stringify(fresh) !== JSON.stringify(r);
     r = fresh;
-    if (changed || !content.childElementCount) content.replaceChildren(...recordingBody(appId, r, meeting, update).filter(Boolean));
+    if (changed || !content.childElementCount) {
+      content.replaceChildren(...recordingBody(appId, r, meeting, update).filter(Boolean));
+    }
   };
   update(r);
   every(POLL_MS, async () => {
@@ -499,5 +558,6 @@ export async function recordingView(appId, recordingId, mine) {
     ? lastList
     : `#/apps/${encodeURIComponent(appId)}/recordings`;
   const back = h("a", { href: listHash, class: "back" }, "← Recordings");
-  return h("section", {}, back, h("h1", {}, "Recording ", h("span", { class: "mono" }, r.id)), content);
+  const heading = h("h1", {}, "Recording ", h("span", { class: "mono" }, r.id));
+  return h("section", {}, back, heading, content);
 }
