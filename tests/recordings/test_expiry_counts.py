@@ -313,3 +313,35 @@ def test_the_migration_fills_the_counts_of_an_existing_store(engine: str, tmp_pa
         for expired in (True, False):
             q = ListQuery(per_page=25, page_no=2, expired=expired, statuses=("UPLOADED",))
             check(db, tenant.app_id, q, NOW)
+
+
+def test_migration_12_puts_the_expiry_into_the_time_and_status_indexes(
+    engine: str, tmp_path: Path
+) -> None:
+    """A store whose time and status indexes predate migration 12 (without the expiry) gets
+    them rebuilt with it, and every shape of the expired filter still agrees with a scan."""
+    old = {
+        "recordings_by_time": "(app_id, invoked_time, id)",
+        "recordings_by_status": "(app_id, status, invoked_time, id)",
+    }
+    with own_database(engine, tmp_path) as db:
+        tenant = new_tenant(db)
+        _fill(db, tenant.app_id, 80, seed=29)
+        with db.transaction(write=True) as tx:
+            for name, columns in old.items():
+                tx.script(f"DROP INDEX {name};\nCREATE INDEX {name} ON recordings {columns}")
+            tx.run("DELETE FROM schema_version WHERE version = 12")
+        assert migrate(db) == 1
+        with db.transaction() as tx:
+            if engine == "sqlite":
+                found = tx.all("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+            else:
+                found = tx.all("SELECT indexname, indexdef FROM pg_indexes")
+        definitions = {str(name): str(sql) for name, sql in found}
+        for name in old:
+            assert definitions[name].endswith("download_url_expiry)"), definitions[name]
+        for expired in (True, False):
+            for statuses in (None, ("UPLOADED",), ("UPLOADED", "ERRORED")):
+                for page_no in (1, 2, 4):
+                    q = ListQuery(per_page=7, page_no=page_no, expired=expired, statuses=statuses)
+                    check(db, tenant.app_id, q, NOW)

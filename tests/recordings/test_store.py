@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from array import array
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -300,3 +301,35 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
         counts.rebuild(tx, tenant.app_id)
     for now in (NOW - DAY_MS, NOW, NOW + DAY_MS):
         assert totals(now) == want(now), now
+
+
+def test_the_landing_day_agrees_with_a_running_sum_over_every_day() -> None:
+    """``_landing_day`` bisects the whole days' running sums; a running sum over every day in
+    the list's order (edge days outside the whole days, days with no recordings among them)
+    gives the same day and the same count before it, at every offset, in both orders."""
+
+    def running(
+        whole: tuple[array[int], array[int]], edges: dict[int, int], desc: bool, offset: int
+    ) -> tuple[int, int]:
+        before = 0
+        for day, n in sorted([*zip(*whole, strict=True), *edges.items()], reverse=desc):
+            if before + n > offset:
+                return day, before
+            before += n
+        return 0, 0
+
+    rng = random.Random(5)
+    for _ in range(3_000):
+        start = rng.randint(100, 110)
+        days = sorted(rng.sample(range(start, start + 12), rng.randint(0, 8)))
+        whole = (array("q", days), array("q", [rng.choice([0, 0, 1, 2, 5]) for _ in days]))
+        edges: dict[int, int] = {}
+        if rng.random() < 0.6:
+            edges[(days[0] if days else start) - rng.randint(1, 3)] = rng.choice([0, 1, 3])
+        if rng.random() < 0.6:
+            edges[(days[-1] if days else start + 20) + rng.randint(1, 3)] = rng.choice([0, 1, 3])
+        total = sum(whole[1]) + sum(edges.values())
+        for desc in (False, True):
+            for offset in range(total + 2):
+                got = repository._landing_day(whole, edges, desc, offset)
+                assert got == running(whole, edges, desc, offset), (whole, edges, desc, offset)
