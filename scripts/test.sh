@@ -70,7 +70,6 @@ if [ -n "$missing_browser" ]; then
     echo "      (tests/http/test_dashboard_browser*) will be SKIPPED. apt-get install chromium"
     echo "      chromium-driver runs them."
 fi
-echo "== pytest"
 pg_url="${RECKIT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$pg_url" 2>/dev/null; then
     if [ "${CI:-}" = "true" ]; then
@@ -80,4 +79,16 @@ if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeou
     echo "NOTE: PostgreSQL is not reachable at $pg_url: its tests will be SKIPPED."
     echo "      Start a server there (or set RECKIT_TEST_POSTGRES_URL) to run them."
 fi
-exec pytest "$@"
+# Two phases: everything but the tests marked exclusive on RECKIT_TEST_WORKERS processes
+# (pytest-xdist, a module's tests kept together), then the exclusive ones (real-time media,
+# timed-out leases) alone. Exit code 5 is "no test selected": fine for one phase, not for both.
+workers="${RECKIT_TEST_WORKERS:-2}"
+echo "== pytest ($workers processes)"
+status=0
+pytest -n "$workers" --dist loadfile -m "not exclusive" --durations=15 "$@" || status=$?
+echo "== pytest (exclusive: alone)"
+status2=0
+pytest -m exclusive --durations=10 "$@" || status2=$?
+if [ "$status" = 5 ] && [ "$status2" != 5 ]; then status=0; fi
+if [ "$status2" != 5 ] && [ "$status2" != 0 ]; then status=$status2; fi
+exit "$status"

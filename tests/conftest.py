@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -60,11 +61,27 @@ def _uses_storage_servers(item: pytest.Item) -> bool:
     )
 
 
+# Tests whose outcome depends on having the CPU to themselves: media captured and measured in
+# real time (FFmpeg, Chromium), recorder liveness and leases timed out on purpose. scripts/test.sh
+# runs them alone, after the rest has run on several processes.
+EXCLUSIVE = (
+    "tests/recorder/",
+    "tests/nodes/test_three_nodes.py",
+    "tests/cli/test_shutdown.py",
+    "tests/http/test_dashboard_browser.py",
+)
+TESTS_ROOT = Path(__file__).resolve().parent.parent
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from what a test uses (pyproject.toml lists them all): ``postgres``
     for the PostgreSQL half (the ``engine`` fixture's ``postgres`` parameter, or the server's
-    URL itself), ``emulator`` for the storage servers. ``slow`` is set in the test modules."""
+    URL itself), ``emulator`` for the storage servers, ``exclusive`` by place (``EXCLUSIVE``).
+    ``slow`` is set in the test modules."""
     for item in items:
+        where = item.path.resolve().relative_to(TESTS_ROOT).as_posix()
+        if where.startswith(EXCLUSIVE):
+            item.add_marker(pytest.mark.exclusive)
         callspec = getattr(item, "callspec", None)
         engine = callspec.params.get("engine") if callspec is not None else None
         if engine == "postgres" or "pg_server_url" in getattr(item, "fixturenames", ()):
