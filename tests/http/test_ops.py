@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from reckit.http.server import RequestIds
 from tests.support.builders import add_meeting, add_recording
 from tests.support.flows import wait_for
 from tests.support.live import free_port, new_tenant, run_server
-from tests.support.pg import new_pg_database
+from tests.support.pg import new_pg_database, own_database
+from tests.support.recorders import builtin_recorder
 from tests.support.serving import is_up, serve_process
 from tests.support.storage_servers import S3_REGION, create_s3_bucket, new_bucket_name
 from tests.support.tcp_proxy import Proxy
@@ -199,6 +201,57 @@ def test_metrics_in_prometheus_text_with_the_series_operators_watch(
     waiting = families["reckit_recordings_waiting_for_recorder"].samples
     assert [s.value for s in waiting] == [waiting[0].value] and waiting[0].value >= 0
     assert "reckit_recording_oldest_wait_seconds" in families
+
+
+@pytest.mark.slow  # a real capture by the built-in recorder (FFmpeg)
+def test_metrics_report_the_capture_realtime_factor_of_a_real_recording(
+    engine: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        host="127.0.0.1",
+        port=free_port(),
+        sweep_interval_s=0.2,
+        metrics=True,
+        data_dir=tmp_path,
+    )
+    with (
+        own_database(engine, tmp_path) as database,  # the recorder claims whatever waits
+        run_server(database, settings) as live,
+        builtin_recorder(live, tmp_path / "capture", capacity=1, poll_interval_s=0.2),
+        httpx.Client(timeout=30) as http,
+    ):
+        t = new_tenant(database)
+        http.headers.update(t.auth)
+        meeting = add_meeting(database, t.app_id, "realtime factor")
+        kit = f"{live.api}/accounts/{t.account_id}/realtime/kit/{t.app_id}/recordings"
+        started = http.post(
+            kit, json={"meeting_id": meeting.id, "video_config": {"width": 320, "height": 240}}
+        )
+        assert started.status_code == 200, started.text
+        rid = started.json()["data"]["id"]
+
+        def status() -> str:
+            return str(http.get(f"{kit}/{rid}").json()["data"]["status"])
+
+        wait_for(lambda: status() == "RECORDING", "RECORDING")
+        time.sleep(2.0)
+        assert http.put(f"{kit}/{rid}", json={"action": "pause"}).status_code == 200
+        time.sleep(1.0)
+        assert http.put(f"{kit}/{rid}", json={"action": "resume"}).status_code == 200
+        time.sleep(2.0)
+        assert http.put(f"{kit}/{rid}", json={"action": "stop"}).status_code == 200
+        wait_for(lambda: status() == "UPLOADED", "UPLOADED")
+        families = _families(httpx.get(f"{live.url}/metrics").text)
+
+    factor = families["reckit_capture_realtime_factor"]
+    assert factor.type == "histogram"
+    count = {s.labels["kind"]: s.value for s in factor.samples if s.name.endswith("_count")}
+    total = {s.labels["kind"]: s.value for s in factor.samples if s.name.endswith("_sum")}
+    assert count == {"composite": 1}
+    # The file's duration over 4 s of capture (the pause left out): about real time.
+    assert 0.5 <= total["composite"] / count["composite"] <= 1.5, total
+    buckets = [s for s in factor.samples if s.name.endswith("_bucket")]
+    assert max(s.value for s in buckets) == 1 and any(s.labels["le"] == "1.5" for s in buckets)
 
 
 def test_metrics_behind_a_token_when_one_is_set(database: Database, tmp_path: Path) -> None:

@@ -230,6 +230,36 @@ def _key(rec: StoredRecording, name: str) -> str:
     return f"{rec.app_id}/{rec.id}/{name}"
 
 
+@dataclass(frozen=True)
+class HandedIn:
+    """What a hand-in tells of the capture: the media's duration (the recorder probes its
+    files) against the wall time the recording was captured for (``started_time`` to
+    ``stopped_time``, less its pauses: what a recorder keeping up in real time would have
+    written). ``kind``: ``composite``, ``track`` or ``page`` (a web page's recording)."""
+
+    kind: str
+    media_s: float
+    captured_s: float
+
+    @property
+    def realtime_factor(self) -> float:
+        """Media seconds per captured second: 1.0 in real time, below it when the recorder
+        fell behind (dropped frames, a starved encoder), above it when it stopped late."""
+        return self.media_s / self.captured_s
+
+
+def handed_in(rec: StoredRecording, duration_s: float) -> HandedIn | None:
+    """None when the recording has no capture time to measure against (it never began, or
+    stopped at once)."""
+    if rec.started_time is None or rec.stopped_time is None:
+        return None
+    captured_ms = rec.stopped_time - rec.started_time - rec.paused_ms
+    if captured_ms <= 0 or duration_s <= 0:
+        return None
+    kind = "page" if is_page(rec) else rec.kind
+    return HandedIn(kind, duration_s, captured_ms / 1000)
+
+
 def complete(
     tx: Tx,
     now: int,
@@ -238,12 +268,13 @@ def complete(
     entries: dict[str, FileEntry],
     duration_s: float,
     publisher: Publisher,
-) -> None:
+) -> HandedIn | None:
     """Files are in: each measured in the bucket (the recorder's word is not needed), then on
-    to delivery, or UPLOADED at once (wire-spec §5.2)."""
+    to delivery, or UPLOADED at once (wire-spec §5.2). Returns what the hand-in tells of the
+    capture (``HandedIn``; None for a replay, which was counted the first time)."""
     rec = _held(tx, recorder, recording_id)
     if rec.files is not None:
-        return  # a replay (the answer to the first was lost): the files are in already
+        return None  # a replay (the answer to the first was lost): the files are in already
     lifecycle.target(rec.status, Event.FILES_IN)  # refused unless UPLOADING
     if not entries:
         raise BadRequest.field("files", "must name at least one file")
@@ -264,6 +295,7 @@ def complete(
         }
     _track_owners(tx, rec, files, duration_s)
     files_in(tx, now, rec, files, duration_s, publisher)
+    return handed_in(rec, duration_s)
 
 
 def _track_owners(

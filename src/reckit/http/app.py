@@ -52,14 +52,16 @@ class ReckitApp:
         self.limiter = (
             RateLimiter(s.rate_limit, s.rate_window_s, ctx.clock) if s.rate_limit else None
         )
-        for module in (recordings, meetings, apps, capture, downloads, webhooks, dashboard):
-            module.register(self.router, ctx)
-        # The operators' endpoints (routes/ops.py), and /metrics' series if it is on.
+        # /metrics' series if it is on (the recorder API reports captures to it).
         self.metrics: Metrics | None = None
         if s.metrics:  # prometheus_client is loaded only then
             from reckit.http.metrics import Metrics
 
             self.metrics = Metrics(s, ctx.db, ctx.clock)
+        for module in (recordings, meetings, apps, downloads, webhooks, dashboard):
+            module.register(self.router, ctx)
+        capture.register(self.router, ctx, self.metrics.handed_in if self.metrics else None)
+        # The operators' endpoints (routes/ops.py).
         self.readiness = ops.register(self.router, ctx, self.metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

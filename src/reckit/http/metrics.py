@@ -4,7 +4,8 @@ Two kinds of series:
 
 - what this process saw (``Observed``, kept as each request is answered): requests by route
   template, method and status, their latency, the list query's path per answered list
-  request, and 503s for a busy store;
+  request, 503s for a busy store, and the capture real-time factor of each recording whose
+  files a recorder handed in through this process (``handed_in``);
 - what the store holds, read once per scrape by whichever process answers it
   (``StoreFigures``): recordings by status, delivery and webhook jobs by status (count,
   attempts, the age of the oldest pending), and each live node's built-in recorder slots.
@@ -26,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from reckit.capture.service import HandedIn
 from reckit.clock import Clock
 from reckit.config import Settings
 from reckit.db.engine import Database
@@ -40,6 +42,9 @@ LIST_ROUTE = "/accounts/{account_id}/realtime/kit/{app_id}/recordings"
 # the operators' own.
 OPS_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# The capture real-time factor around 1.0 (real time): a recorder falling behind shows below,
+# one stopping late (it learns of a stop at its next poll) a little above.
+REALTIME_BUCKETS = (0.5, 0.8, 0.9, 0.95, 0.98, 1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A node whose heartbeat is older than this is left out of the recorder slots (it is gone).
 NODE_STALE_MS = 60_000
@@ -180,6 +185,15 @@ class Metrics:
             "Requests answered 503 because the store stayed locked by other writers (SQLite)",
             registry=own,
         )
+        self.capture_realtime = Histogram(
+            "reckit_capture_realtime_factor",
+            "Media seconds per captured second of each recording whose files were handed in: "
+            "the files' duration (probed by the recorder) over the time from capture start to "
+            "stop less pauses; 1.0 is real time, below it the recorder fell behind",
+            ["kind"],
+            buckets=REALTIME_BUCKETS,
+            registry=own,
+        )
         if multiprocess():
             # Every worker's files; the objects above write theirs.
             self.registry = CollectorRegistry(auto_describe=False)
@@ -197,6 +211,10 @@ class Metrics:
             self.store_busy.inc()
         if route == LIST_ROUTE and method == "GET" and status == 200:
             self.list_paths.labels(list_path(query, self.max_per_page)).inc()
+
+    def handed_in(self, capture: HandedIn) -> None:
+        """A recorder handed in a recording's files (routes/capture.py ``complete``)."""
+        self.capture_realtime.labels(capture.kind).observe(capture.realtime_factor)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

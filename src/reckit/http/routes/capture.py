@@ -25,8 +25,12 @@ BASE = "/recorder/v1"
 MAX_FILE_BYTES = 64 * 1024 * 1024 * 1024
 
 
-def register(router: Router, ctx: Context) -> None:
-    r = _Routes(ctx)
+def register(
+    router: Router, ctx: Context, on_handed_in: Callable[[service.HandedIn], None] | None = None
+) -> None:
+    """``on_handed_in``: told of each recording's files handed in, once its transaction is
+    committed (``/metrics``' capture real-time factor)."""
+    r = _Routes(ctx, on_handed_in)
     add = router.add
     add("POST", f"{BASE}/poll", r.poll)
     add("POST", f"{BASE}/recordings/{{recording_id}}/started", r.started)
@@ -41,9 +45,12 @@ def register(router: Router, ctx: Context) -> None:
 
 
 class _Routes:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(
+        self, ctx: Context, on_handed_in: Callable[[service.HandedIn], None] | None
+    ) -> None:
         self.ctx = ctx
         self.bucket = ctx.publisher.bucket
+        self.on_handed_in = on_handed_in
 
     def _now(self) -> int:
         return self.ctx.clock.now_ms()
@@ -118,11 +125,15 @@ class _Routes:
         body = decode(await read_body(self.ctx, request, params), bodies.CompleteBody)
         rid = params["recording_id"]
 
-        def work(tx: Tx, who: str) -> None:
+        def work(tx: Tx, who: str) -> service.HandedIn | None:
             publisher = self.ctx.publisher
-            service.complete(tx, self._now(), who, rid, body.files, body.duration_s, publisher)
+            return service.complete(
+                tx, self._now(), who, rid, body.files, body.duration_s, publisher
+            )
 
-        await self._as_recorder(request, params, work)
+        handed_in = await self._as_recorder(request, params, work)
+        if handed_in is not None and self.on_handed_in is not None:
+            self.on_handed_in(handed_in)
         return envelopes.ok(None)
 
     async def session_started(self, request: Request, params: dict[str, str]) -> Response:
