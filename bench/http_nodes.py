@@ -352,6 +352,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     tmp = Path(tempfile.mkdtemp(prefix="reckit-nodes-"))
     load_start = os.getloadavg()[0]
     try:
