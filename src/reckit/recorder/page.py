@@ -47,8 +47,9 @@ END_SIGNAL = "END_RECORDING"
 # RealtimeKit errors a recording whose recording app never starts within 2 minutes.
 START_SIGNAL_TIMEOUT_S = 120.0
 # How long after FFmpeg is spawned both grabbers are cut (T0): opening the display and the
-# sink and writing the first fragment take a few hundred milliseconds, more on a busy machine.
-LEAD_S = 1.0
+# sink takes a few hundred milliseconds. Later on a busy machine, the file still counts from T0
+# (its first frame a little after its start), so this is short: a resume costs this much.
+LEAD_S = 0.5
 DISPLAY_LAG_S = 0.060  # see _page_args
 NAVIGATION = Navigation(timeout_s=30.0, tries=3, retry_delay_s=1.0)
 # What one page recording costs (bench/page_recorder.py, 1280x720 at 25 fps on a 2-core
@@ -276,8 +277,16 @@ class PageCapture(CompositeCapture):
         # A resume after the browser died, or a capture carried on from an earlier run: the
         # page is shown afresh first (without waiting for its start signal again).
         self._show(False)
-        super()._begin()
-        # The segment's file starts at T0: the capture counts from then.
+        # Not the composite's wait for media in the file: FFmpeg writes its first fragment only
+        # once the first frames after T0 are encoded (a busy machine took a second), and the
+        # file's clock starts at T0 whatever came first. So the capture counts from T0.
+        try:
+            for segments in self._outputs.values():
+                segments.begin()
+        except OSError as exc:
+            self.abort()
+            raise MediaError(f"cannot run FFmpeg: {exc}") from exc
+        self._state = _State.CAPTURING
         time.sleep(max(0.0, self._t0 - time.time()))
 
     @property
