@@ -12,9 +12,7 @@ the start body > the meeting's ``recording_config`` > the app's defaults.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -26,6 +24,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from reckit.bodies import require_uuid
 from reckit.crypto import SecretBox
 from reckit.errors import BadRequest
+from reckit.netguard import non_public_address
 
 # Write-only fields of a storage config (wire-spec §2.4): accepted, never shown; "sealed" is
 # where reckit keeps them, encrypted (crypto.py).
@@ -247,20 +246,6 @@ def check_start(body: StartBody) -> str:
     return meeting_id
 
 
-def _not_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_unspecified
-        or ip.is_multicast
-        or ip.is_reserved
-    )
-
-
 # What the served document says of ``url``: an http(s) URI (the host is checked here).
 PAGE_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{SPACE}/?#]+[^{SPACE}]*$"
 _PAGE_URL = re.compile(PAGE_URL_PATTERN)
@@ -294,18 +279,13 @@ def page_url_refusal(url: str, allow_private: bool) -> str | None:
     host = page_host(url) or ""
     if host == "localhost" or host.endswith(".localhost"):
         return "is a loopback address (RECKIT_PAGE_ALLOW_PRIVATE=1 allows it)"
-    try:
-        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, OSError):
+    address = non_public_address(host, 443)
+    if address is None:
         return None
-    for info in infos:
-        address = str(info[4][0])
-        if _not_public(address):
-            return (
-                f"resolves to {address}, a loopback, private or link-local address"
-                " (RECKIT_PAGE_ALLOW_PRIVATE=1 allows it)"
-            )
-    return None
+    return (
+        f"resolves to {address}, a loopback, private or link-local address"
+        " (RECKIT_PAGE_ALLOW_PRIVATE=1 allows it)"
+    )
 
 
 def check_page_outside(raw: bytes, allow_private: bool) -> None:
