@@ -8,6 +8,8 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.recordings import repository
@@ -122,3 +124,87 @@ def test_a_load_bypasses_the_wal_only_when_alone(tmp_path: Path) -> None:
         assert _all(db, second)[0] == 200 and _journal(db) == "wal"
     finally:
         db.close()
+
+
+def _counts(db: Database, app_id: str, sql: str) -> set[tuple[object, ...]]:
+    with db.transaction() as tx:
+        return {
+            tuple(int(v) if isinstance(v, int) else v for v in r) for r in tx.all(sql, (app_id,))
+        }
+
+
+def test_seeded_counts_match_a_scan(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counts a seed writes beside the recordings (per day and status, per expiry day, per
+    status, day and expiry day, per meeting) equal plain COUNT scans of what it wrote; also for
+    a second seed into an app that already has recordings (the bulk path: indexes rebuilt)."""
+    from reckit import seeding
+
+    tenant = new_tenant(database)
+    app_id = tenant.app_id
+    for seed_value, n in ((3, 1200), (4, 800)):
+        plan = SeedPlan(app_id, n, max(1, n // 8), seed_value, NOW, "http://127.0.0.1", KEY)
+        with database.transaction(write=True) as tx:
+            seed(tx, plan)
+    bulk = new_tenant(database)
+    # The bulk path: rows from a generator process, indexes dropped and built again.
+    monkeypatch.setattr(seeding, "BULK_THRESHOLD", 500)
+    with database.transaction(write=True) as tx:
+        seed(tx, SeedPlan(bulk.app_id, 900, 100, 6, NOW, "http://127.0.0.1", KEY))
+    day = "invoked_time / 86400000"
+    expiry_day = "download_url_expiry / 86400000"
+    pairs = [
+        (
+            "SELECT day, status, n FROM recording_day_counts WHERE app_id = ? AND n <> 0",
+            f"SELECT {day}, status, count(*) FROM recordings WHERE app_id = ?"
+            f" GROUP BY {day}, status",
+        ),
+        (
+            "SELECT day, n FROM recording_expiry_counts WHERE app_id = ? AND n <> 0",
+            f"SELECT {expiry_day}, count(*) FROM recordings WHERE app_id = ?"
+            f" AND download_url_expiry IS NOT NULL GROUP BY {expiry_day}",
+        ),
+        (
+            "SELECT status, day, expiry_day, n FROM recording_expiry_status_counts"
+            " WHERE app_id = ? AND n <> 0",
+            f"SELECT status, {day}, {expiry_day}, count(*) FROM recordings WHERE app_id = ?"
+            f" AND download_url_expiry IS NOT NULL GROUP BY status, {day}, {expiry_day}",
+        ),
+        (
+            "SELECT id, recording_count, first_invoked_time, last_invoked_time FROM meetings"
+            " WHERE app_id = ? AND recording_count <> 0",
+            "SELECT meeting_id, count(*), min(invoked_time), max(invoked_time) FROM recordings"
+            " WHERE app_id = ? GROUP BY meeting_id",
+        ),
+    ]
+    for app in (app_id, bulk.app_id):
+        for kept, scanned in pairs:
+            assert _counts(database, app, kept) == _counts(database, app, scanned) != set()
+        for status in STATUSES:
+            total, _ = _all(database, app, statuses=(status,))
+            with database.transaction() as tx:
+                row = tx.one(
+                    "SELECT count(*) FROM recordings WHERE app_id = ? AND status = ?",
+                    (app, status),
+                )
+            assert row is not None and total == int(row[0]) > 0
+    assert _all(database, app_id)[0] == 2000 and _all(database, bulk.app_id)[0] == 900
+
+
+def test_seeded_links_verify() -> None:
+    """Seeded download links are signed as delivery/links.py signs them."""
+    from reckit.crypto import SecretBox
+    from reckit.delivery.links import Links, Verdict
+
+    plan = SeedPlan("a" * 32, 300, 40, 2, NOW, "http://127.0.0.1:8787/", KEY)
+    links = Links(plan.public_url, SecretBox(KEY))
+    checked = 0
+    for r in make_recordings(plan, [m.id for m in make_meetings(plan, random.Random(2))]):
+        for url in (r.download_url, r.audio_download_url):
+            if url is None:
+                continue
+            path, _, query = url.removeprefix("http://127.0.0.1:8787/dl/").partition("?e=")
+            expiry, _, signature = query.partition("&s=")
+            assert links.url(path, int(expiry)) == url
+            assert links.check(path, expiry, signature, int(expiry) - 1) is Verdict.OK
+            checked += 1
+    assert checked > 100

@@ -9,31 +9,39 @@ Nothing happens after ``now``: every invoked, started, stopped and upload time i
 same data in an app (IDs also depend on the app, so that two apps can take the same seed).
 
 A million recordings are a lot of Python objects, so the bulk path makes rows as plain tuples in
-the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, and
-leaves ``NewRecording`` to ``make_recordings`` (the small, readable interface).
+the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, signs
+links with plain SHA-256 calls, counts what it makes for the counts tables as it goes (no GROUP BY
+pass over the loaded table on SQLite), and leaves ``NewRecording`` to ``make_recordings`` (the
+small, readable interface). The recordings draw from a random stream of their own, so that a
+generator process starts on them from the plan alone while the meetings are written.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
+import hashlib
 import marshal
 import math
 import pickle
+import queue
 import random
 import struct
 import subprocess
 import sys
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from reckit.crypto import SecretBox
+from reckit.apps import repository as apps
+from reckit.crypto import _derive
 from reckit.db import schema
 from reckit.db.engine import Tx
-from reckit.delivery.links import Links
 from reckit.meetings import repository as meetings
 from reckit.meetings.models import NewMeeting
 from reckit.recordings import counts
@@ -212,17 +220,55 @@ def _invoked_times(plan: SeedPlan, rng: random.Random) -> tuple[list[int], list[
     return past, recent
 
 
+# Links are signed as delivery/links.py signs them (``Links.url``: an HMAC-SHA256 of the key and
+# the expiry under the server's link key, URL-safe base64 without padding), here as RFC 2104
+# spells HMAC out over two plain SHA-256 calls: a third of the cost per link of the keyed
+# object's copies (OpenSSL's one-shot HMAC is slower still). tests/test_seeding.py checks
+# that the links verify.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _link_signer(plan: SeedPlan) -> Callable[[str, int], str]:
+    """``Links(plan.public_url, SecretBox(plan.master_key)).url``, for the keys the seeder makes
+    (plain path characters only, so none needs quoting)."""
+    key = _derive(plan.master_key, b"reckit download links v1").ljust(64, b"\0")
+    inner, outer = bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+    base = plan.public_url.rstrip("/") + "/dl/"
+    sha, b64, urlsafe = hashlib.sha256, binascii.b2a_base64, _URLSAFE
+
+    def url(path: str, expiry: int) -> str:
+        digest = sha(outer + sha(inner + f"{path}\n{expiry}".encode()).digest()).digest()
+        sig = b64(digest, newline=False).translate(urlsafe)[:-1].decode()
+        return f"{base}{path}?e={expiry}&s={sig}"
+
+    return url
+
+
+_DURATION_POOL = 1 << 16
+
+
+@lru_cache(maxsize=4)
+def _durations(seed: int) -> tuple[int, ...]:
+    """Capture lengths in seconds (log-normal, median about 25 minutes), drawn once per seed:
+    a row picks one with a single ``getrandbits`` instead of a ``gauss`` and an ``exp``."""
+    rng = random.Random(f"{seed}:durations")
+    return tuple(int(math.exp(rng.gauss(7.3, 0.8))) + 6 for _ in range(_DURATION_POOL))
+
+
 def _past_rows(
     plan: SeedPlan, meeting_ids: list[str], rng: random.Random, times: list[int], ids: list[str]
 ) -> list[Row]:
     """Finished recordings (UPLOADED, some ERRORED), one tuple per invoked time, in
     ``recordings.COLUMNS`` order; ``ids`` holds two UUIDs per row (recording, session). Hot
     loop: locals only, no objects but the tuples."""
-    rand, gauss, exp = rng.random, rng.gauss, math.exp
+    rand, bits = rng.random, rng.getrandbits
+    durations, pool_bits = _durations(plan.seed), _DURATION_POOL.bit_length() - 1
     app, n_meetings = plan.app_id, len(meeting_ids)
-    link = Links(plan.public_url, SecretBox(plan.master_key)).url
+    link = _link_signer(plan)
     # The upload (at most _UPLOAD_MS after the stop) must be over by now.
     latest_stop = plan.now_ms - _UPLOAD_MS[1]
+    upload_min, upload_span = _UPLOAD_MS[0], _UPLOAD_MS[1] - _UPLOAD_MS[0]
+    n_storage = len(STORAGE)
     rows: list[Row] = []
     add = rows.append
     for i, invoked in enumerate(times):
@@ -257,7 +303,7 @@ def _past_rows(
         started = invoked + 1_500 + int(rand() * 4_500)
         paused = int(rand() * 120) if rand() < 0.1 else 0
         duration = min(
-            int(exp(gauss(7.3, 0.8))) + 6,  # median ~25 minutes
+            durations[bits(pool_bits)],
             _MAX_WALL_S - paused,
             (latest_stop - started) // 1000 - paused - 1,  # stopped (and uploaded) by now
         )
@@ -287,11 +333,10 @@ def _past_rows(
                 )
             )
             continue
-        storage = _STORAGE_JSON[int(rand() * len(STORAGE))] if rand() < 0.15 else None
+        storage = _STORAGE_JSON[int(rand() * n_storage)] if rand() < 0.15 else None
         url = audio = expiry = None
         if storage is None or rand() < 0.5:  # a copy in reckit's bucket
-            uploaded = stopped + _UPLOAD_MS[0] + int(rand() * (_UPLOAD_MS[1] - _UPLOAD_MS[0]))
-            expiry = uploaded + RETENTION_MS
+            expiry = stopped + upload_min + int(rand() * upload_span) + RETENTION_MS
             url = link(f"{app}/{rid}/{name}", expiry)
             if rand() < 0.5:
                 audio = link(f"{app}/{rid}/{mid}_{invoked}.m4a", expiry)
@@ -408,6 +453,17 @@ def _live_rows(
     return rows
 
 
+def _recordings_rng(plan: SeedPlan) -> random.Random:
+    """The recordings' own random stream (not the meetings'): a generator process can start
+    on them from the plan alone, while the meetings are still being made and written."""
+    return random.Random(f"{plan.seed}:recordings")
+
+
+def _meeting_ids(plan: SeedPlan) -> list[str]:
+    """The IDs ``make_meetings`` gives the plan's meetings, in order."""
+    return _uuids(_id_rng(plan, "meetings"), plan.meetings)
+
+
 def _recording_batches(
     plan: SeedPlan, meeting_ids: list[str], rng: random.Random, size: int
 ) -> Iterator[list[Row]]:
@@ -420,9 +476,10 @@ def _recording_batches(
 
 
 def make_recordings(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
+    plan: SeedPlan, meeting_ids: list[str], rng: random.Random | None = None
 ) -> Iterator[NewRecording]:
-    """The plan's recordings, oldest first (the same data ``seed`` writes)."""
+    """The plan's recordings, oldest first (without ``rng``, the same data ``seed`` writes)."""
+    rng = _recordings_rng(plan) if rng is None else rng
     for batch in _recording_batches(plan, meeting_ids, rng, BATCH):
         for row in batch:
             yield NewRecording(**dict(zip(recordings.COLUMNS, row, strict=True)))
@@ -431,22 +488,101 @@ def make_recordings(
 BATCH = 20_000
 BULK_THRESHOLD = 100_000
 
+_I_MEETING, _I_STATUS, _I_INVOKED, _I_EXPIRY = (
+    recordings.COLUMNS.index(c)
+    for c in ("meeting_id", "status", "invoked_time", "download_url_expiry")
+)
+
+
+@dataclass
+class Tally:
+    """The counts ``counts.py`` keeps, for the rows made so far (counted while they are made,
+    so that a bulk load needs no GROUP BY pass over the loaded table): per (day, status), per
+    expiry day, per (status, day, expiry day), and per meeting its recordings and the invoked
+    time of its first and last."""
+
+    days: Counter[tuple[int, str]] = field(default_factory=Counter)
+    expiry: Counter[int] = field(default_factory=Counter)
+    expiry_status: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    per_meeting: Counter[str] = field(default_factory=Counter)
+    first: dict[str, int] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+
+    def add(self, batch: list[Row]) -> None:
+        """Count a batch. Batches come in ascending invoked time (``_invoked_times``), so a
+        meeting's first time is its first seen and its last the last seen."""
+        if not batch:
+            return
+        cols = list(zip(*batch, strict=True))
+        mids, statuses = cols[_I_MEETING], cols[_I_STATUS]
+        invoked, expiries = cols[_I_INVOKED], cols[_I_EXPIRY]
+        days = [t // DAY_MS for t in invoked]
+        self.days.update(zip(days, statuses, strict=True))
+        keyed = [
+            (s, d, e // DAY_MS)
+            for s, d, e in zip(statuses, days, expiries, strict=True)
+            if e is not None
+        ]
+        self.expiry_status.update(keyed)
+        self.expiry.update(k[2] for k in keyed)
+        self.per_meeting.update(mids)
+        first = dict(zip(reversed(mids), reversed(invoked), strict=True))
+        first.update(self.first)  # an earlier batch's first stays
+        self.first = first
+        self.last.update(zip(mids, invoked, strict=True))
+
+    def dump(self) -> tuple[Any, ...]:
+        return (
+            dict(self.days),
+            dict(self.expiry),
+            dict(self.expiry_status),
+            dict(self.per_meeting),
+            self.first,
+            self.last,
+        )
+
+    @classmethod
+    def load(cls, data: tuple[Any, ...]) -> Tally:
+        days, expiry, expiry_status, per_meeting, first, last = data
+        return cls(
+            Counter(days),
+            Counter(expiry),
+            Counter(expiry_status),
+            Counter(per_meeting),
+            first,
+            last,
+        )
+
 
 _FRAME = struct.Struct("<Q")  # the byte length of each marshalled batch; 0 ends the stream
+_AHEAD = 12  # batches the generator process may have made before the writer takes them
 
 
 def _generator_main() -> None:
     """Entry point of the generator process (see ``_generated``): reads its plan from stdin,
-    writes the same batches as in-process generation, marshalled, to stdout."""
-    plan, meeting_ids, state, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
-    rng = random.Random()
-    rng.setstate(state)
+    writes the same batches as in-process generation, marshalled, to stdout, then a 0 frame
+    and the tally. A thread does the writing, so that the batches are made while the parent
+    is busy with other work (its meetings) and not reading yet."""
+    plan, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
     out = sys.stdout.buffer
-    for batch in _recording_batches(plan, meeting_ids, rng, size):
+    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
+
+    def write() -> None:
+        while (data := ready.get()) is not None:
+            out.write(data)
+        out.flush()
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    tally = Tally()
+    for batch in _recording_batches(plan, _meeting_ids(plan), _recordings_rng(plan), size):
+        tally.add(batch)
         data = marshal.dumps(batch)
-        out.write(_FRAME.pack(len(data)) + data)
-    out.write(_FRAME.pack(0))
-    out.flush()
+        ready.put(_FRAME.pack(len(data)) + data)
+    data = marshal.dumps(tally.dump())
+    ready.put(_FRAME.pack(0) + _FRAME.pack(len(data)) + data)
+    ready.put(None)
+    writer.join()
 
 
 _CHILD = (
@@ -455,71 +591,139 @@ _CHILD = (
 )
 
 
+@dataclass
+class _Stream:
+    batches: Iterator[list[Row]]
+    tally: Tally = field(default_factory=Tally)
+
+
+def _in_process(plan: SeedPlan) -> _Stream:
+    stream = _Stream(iter(()))
+
+    def batches() -> Iterator[list[Row]]:
+        ids, rng = _meeting_ids(plan), _recordings_rng(plan)
+        for batch in _recording_batches(plan, ids, rng, BATCH):
+            stream.tally.add(batch)
+            yield batch
+
+    stream.batches = batches()
+    return stream
+
+
 @contextlib.contextmanager
-def _generated(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
-) -> Iterator[Iterator[list[Row]]]:
-    """The plan's recording batches. A big plan's are made by a child Python process while this
-    one writes, so that the row making and the database work share two cores (a thread would
-    not: both hold the GIL most of the time). Same rows, same order, either way."""
+def _generated(plan: SeedPlan) -> Iterator[_Stream]:
+    """The plan's recording batches and, once they are all read, their tally. A big plan's
+    are made by a child Python process, started at once, while this one writes, so that the
+    row making and the database work share two cores (a thread would not: both hold the GIL
+    most of the time). Same rows, same order, either way."""
     if plan.recordings < BULK_THRESHOLD or not sys.executable:
-        yield _recording_batches(plan, meeting_ids, rng, BATCH)
+        yield _in_process(plan)
         return
     try:
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
     except OSError:  # no child processes here: make the rows in this one
-        yield _recording_batches(plan, meeting_ids, rng, BATCH)
+        yield _in_process(plan)
         return
     stdin, stdout = child.stdin, child.stdout
     assert stdin is not None and stdout is not None
+    with stdin:  # a few hundred bytes: the pipe takes them without waiting for the child
+        pickle.dump(sys.path, stdin)
+        pickle.dump((plan, BATCH), stdin)
     done = False
+
+    def read(size: int) -> bytes:
+        data = stdout.read(size)
+        if len(data) < size:
+            raise RuntimeError("the seed generator process stopped early (see above)")
+        return data
 
     def receive() -> Iterator[list[Row]]:
         nonlocal done
-        # Sent only now, so that the child's start-up overlaps whatever the caller did first.
-        with stdin:
-            pickle.dump(sys.path, stdin)
-            pickle.dump((plan, meeting_ids, rng.getstate(), BATCH), stdin)
         while True:
-            head = stdout.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                raise RuntimeError("the seed generator process stopped early (see above)")
-            (size,) = _FRAME.unpack(head)
+            (size,) = _FRAME.unpack(read(_FRAME.size))
             if size == 0:
+                (size,) = _FRAME.unpack(read(_FRAME.size))
+                stream.tally = Tally.load(marshal.loads(read(size)))  # noqa: S302 -- as below
                 done = True
                 return
-            yield marshal.loads(stdout.read(size))  # noqa: S302 -- our child, a private pipe
+            yield marshal.loads(read(size))  # noqa: S302 -- our child, a private pipe
 
+    stream = _Stream(receive())
     try:
-        yield receive()
+        yield stream
     finally:
         if not done:
             child.kill()
         child.wait()
         stdout.close()
-        if not stdin.closed:
-            stdin.close()
+
+
+# The tally added to what the counts tables hold (an app seeded twice, or with recordings
+# already, keeps exact counts); the same upserts as counts.py's.
+_ADD_DAY = (
+    "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
+)
+_ADD_EXPIRY = (
+    "INSERT INTO recording_expiry_counts (app_id, day, n) VALUES (?, ?, ?)"
+    " ON CONFLICT (app_id, day) DO UPDATE SET n = recording_expiry_counts.n + excluded.n"
+)
+_ADD_EXPIRY_STATUS = (
+    "INSERT INTO recording_expiry_status_counts (app_id, status, day, expiry_day, n)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id, status, day, expiry_day)"
+    " DO UPDATE SET n = recording_expiry_status_counts.n + excluded.n"
+)
+_ADD_MEETING = (
+    "UPDATE meetings SET recording_count = recording_count + ?,"
+    " first_invoked_time = CASE WHEN first_invoked_time IS NULL OR first_invoked_time > ?"
+    " THEN ? ELSE first_invoked_time END,"
+    " last_invoked_time = CASE WHEN last_invoked_time IS NULL OR last_invoked_time < ?"
+    " THEN ? ELSE last_invoked_time END"
+    " WHERE app_id = ? AND id = ?"
+)
+
+
+def _write_counts(tx: Tx, app_id: str, tally: Tally) -> None:
+    """Add the tally to the counts tables and the meetings (SQLite: what ``counts.rebuild``
+    would find, without its passes over the whole table)."""
+    apps.touch(tx, app_id)
+    tx.many(_ADD_DAY, [(app_id, d, s, n) for (d, s), n in tally.days.items()])
+    tx.many(_ADD_EXPIRY, [(app_id, d, n) for d, n in tally.expiry.items()])
+    tx.many(
+        _ADD_EXPIRY_STATUS,
+        [(app_id, s, d, e, n) for (s, d, e), n in tally.expiry_status.items()],
+    )
+    first, last = tally.first, tally.last
+    tx.many(
+        _ADD_MEETING,
+        [
+            (n, first[m], first[m], last[m], last[m], app_id, m)
+            for m, n in tally.per_meeting.items()
+        ],
+    )
 
 
 def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: None) -> None:
     """Insert the plan's meetings and recordings in the caller's transaction."""
-    rng = random.Random(plan.seed)
-    ms = make_meetings(plan, rng)
     # The recordings' rows are made from here on (in another process, for a big plan).
-    with tx.bulk_load(), _generated(plan, [m.id for m in ms], rng) as batches:
+    with tx.bulk_load(), _generated(plan) as stream:
+        ms = make_meetings(plan, random.Random(plan.seed))
         meetings.insert_many(tx, ms)
         # Dropping the recordings' indexes and building them again from the loaded table beats
         # growing them row by row, unless the table already holds more than this load adds.
         bulk = plan.recordings >= BULK_THRESHOLD and recordings.fewer_than(tx, plan.recordings)
         if bulk:
             schema.drop_recording_indexes(tx)
-        for batch in batches:
+        for batch in stream.batches:
             recordings.insert_rows_without_counts(tx, batch)
             progress(len(batch))
         if bulk:
             schema.create_recording_indexes(tx)
-        counts.rebuild(tx, plan.app_id)
+        if tx.dialect == "sqlite":
+            _write_counts(tx, plan.app_id, stream.tally)
+        else:  # one UPDATE ... FROM there beats a round of 100,000s of single-row updates
+            counts.rebuild(tx, plan.app_id)
         if bulk:
             schema.analyze_after_load(tx)
