@@ -50,12 +50,15 @@ def t(world: World) -> Tenant:
     return new_tenant(world.server.db)
 
 
-def _env(world: World, t: Tenant) -> dict[str, str]:
+def _env(world: World, t: Tenant) -> dict[str, str | None]:
     return {
         "RECKIT_URL": world.server.url,
         "RECKIT_TOKEN": t.token,
         "RECKIT_ACCOUNT_ID": t.account_id,
         "RECKIT_APP_ID": t.app_id,
+        # Captured output is 220 columns wide unless COLUMNS says otherwise (cli/show.py); a
+        # pytest-xdist worker has COLUMNS=80 in its environment.
+        "COLUMNS": None,
     }
 
 

@@ -196,7 +196,8 @@ def test_metrics_in_prometheus_text_with_the_series_operators_watch(
         s.labels["queue"]: s.value
         for s in families["reckit_job_oldest_pending_age_seconds"].samples
     }
-    assert set(ages) == {"delivery", "webhook"}
+    # Both queues always; other kinds are the shared store's (tests/jobs makes queues of its own).
+    assert {"delivery", "webhook"} <= set(ages)
     assert "reckit_recorder_slots_in_use" in families
     waiting = families["reckit_recordings_waiting_for_recorder"].samples
     assert [s.value for s in waiting] == [waiting[0].value] and waiting[0].value >= 0

@@ -5,16 +5,32 @@ server that went away), on the same port throughout."""
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 
-from tests.support.live import free_port
+# Below Linux's ephemeral range (32768-60999): between a cut and the next start, no outgoing
+# connection of this or another test process can be given the port.
+STABLE_PORTS = range(20000, 32000)
+
+
+def stable_port() -> int:
+    """A free port outside the ephemeral range, to listen on again and again."""
+    for _ in range(100):
+        port = random.choice(STABLE_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 class Proxy:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = free_port()
+        self.port = stable_port()
         self.mode = "forward"
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
@@ -30,9 +46,13 @@ class Proxy:
         if self._listener is not None:
             return
         listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(64)
+        except OSError:
+            listener.close()
+            raise
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 

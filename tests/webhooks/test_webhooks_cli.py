@@ -34,11 +34,12 @@ def server(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
 
 
 def invoke(server: LiveServer, t: Tenant, *args: str, code: int = 0) -> Result:
-    env = {
+    env: dict[str, str | None] = {
         "RECKIT_URL": server.url,
         "RECKIT_TOKEN": t.token,
         "RECKIT_ACCOUNT_ID": t.account_id,
         "RECKIT_APP_ID": t.app_id,
+        "COLUMNS": None,  # captured output is 220 wide unless COLUMNS is set (cli/show.py)
     }
     result = CliRunner().invoke(main, list(args), env=env)
     assert result.exit_code == code, (args, result.output, result.exception)
