@@ -80,12 +80,13 @@ if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeou
     echo "      Start a server there (or set RECKIT_TEST_POSTGRES_URL) to run them."
 fi
 # Two phases: everything but the tests marked exclusive on RECKIT_TEST_WORKERS processes
-# (pytest-xdist, a module's tests kept together), then the exclusive ones (real-time media,
-# timed-out leases) alone. Exit code 5 is "no test selected": fine for one phase, not for both.
+# (pytest-xdist; an idle one takes tests queued for another), then the exclusive ones
+# (real-time media, timed-out leases) alone. Exit code 5 is "no test selected": fine for one
+# phase, not for both.
 workers="${RECKIT_TEST_WORKERS:-2}"
 echo "== pytest ($workers processes)"
 status=0
-pytest -n "$workers" --dist loadfile -m "not exclusive" --durations=15 "$@" || status=$?
+pytest -n "$workers" --dist worksteal -m "not exclusive" --durations=15 "$@" || status=$?
 echo "== pytest (exclusive: alone)"
 status2=0
 pytest -m exclusive --durations=10 "$@" || status2=$?
