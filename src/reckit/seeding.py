@@ -10,8 +10,7 @@ same data in an app (IDs also depend on the app, so that two apps can take the s
 
 A million recordings are a lot of Python objects, so the bulk path makes rows as plain tuples in
 the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, signs
-links with plain SHA-256 calls, counts what it makes for the counts tables as it goes (no GROUP BY
-pass over the loaded table on SQLite), and leaves ``NewRecording`` to ``make_recordings`` (the
+links with plain SHA-256 calls, and leaves ``NewRecording`` to ``make_recordings`` (the
 small, readable interface). The recordings draw from a random stream of their own, so that a
 generator process starts on them from the plan alone while the meetings are written.
 """
@@ -30,15 +29,13 @@ import struct
 import subprocess
 import sys
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from reckit.apps import repository as apps
 from reckit.crypto import _derive
 from reckit.db import schema
 from reckit.db.engine import Tx
@@ -488,80 +485,14 @@ def make_recordings(
 BATCH = 20_000
 BULK_THRESHOLD = 100_000
 
-_I_MEETING, _I_STATUS, _I_INVOKED, _I_EXPIRY = (
-    recordings.COLUMNS.index(c)
-    for c in ("meeting_id", "status", "invoked_time", "download_url_expiry")
-)
-
-
-@dataclass
-class Tally:
-    """The counts ``counts.py`` keeps, for the rows made so far (counted while they are made,
-    so that a bulk load needs no GROUP BY pass over the loaded table): per (day, status), per
-    expiry day, per (status, day, expiry day), and per meeting its recordings and the invoked
-    time of its first and last."""
-
-    days: Counter[tuple[int, str]] = field(default_factory=Counter)
-    expiry: Counter[int] = field(default_factory=Counter)
-    expiry_status: Counter[tuple[str, int, int]] = field(default_factory=Counter)
-    per_meeting: Counter[str] = field(default_factory=Counter)
-    first: dict[str, int] = field(default_factory=dict)
-    last: dict[str, int] = field(default_factory=dict)
-
-    def add(self, batch: list[Row]) -> None:
-        """Count a batch. Batches come in ascending invoked time (``_invoked_times``), so a
-        meeting's first time is its first seen and its last the last seen."""
-        if not batch:
-            return
-        cols = list(zip(*batch, strict=True))
-        mids, statuses = cols[_I_MEETING], cols[_I_STATUS]
-        invoked, expiries = cols[_I_INVOKED], cols[_I_EXPIRY]
-        days = [t // DAY_MS for t in invoked]
-        self.days.update(zip(days, statuses, strict=True))
-        keyed = [
-            (s, d, e // DAY_MS)
-            for s, d, e in zip(statuses, days, expiries, strict=True)
-            if e is not None
-        ]
-        self.expiry_status.update(keyed)
-        self.expiry.update(k[2] for k in keyed)
-        self.per_meeting.update(mids)
-        first = dict(zip(reversed(mids), reversed(invoked), strict=True))
-        first.update(self.first)  # an earlier batch's first stays
-        self.first = first
-        self.last.update(zip(mids, invoked, strict=True))
-
-    def dump(self) -> tuple[Any, ...]:
-        return (
-            dict(self.days),
-            dict(self.expiry),
-            dict(self.expiry_status),
-            dict(self.per_meeting),
-            self.first,
-            self.last,
-        )
-
-    @classmethod
-    def load(cls, data: tuple[Any, ...]) -> Tally:
-        days, expiry, expiry_status, per_meeting, first, last = data
-        return cls(
-            Counter(days),
-            Counter(expiry),
-            Counter(expiry_status),
-            Counter(per_meeting),
-            first,
-            last,
-        )
-
-
 _FRAME = struct.Struct("<Q")  # the byte length of each marshalled batch; 0 ends the stream
-_AHEAD = 12  # batches the generator process may have made before the writer takes them
+_AHEAD = 16  # batches the generator process may have made before the writer takes them
 
 
 def _generator_main() -> None:
     """Entry point of the generator process (see ``_generated``): reads its plan from stdin,
-    writes the same batches as in-process generation, marshalled, to stdout, then a 0 frame
-    and the tally. A thread does the writing, so that the batches are made while the parent
+    writes the same batches as in-process generation, marshalled, to stdout, then a 0 frame.
+    A thread does the writing, so that the batches are made while the parent
     is busy with other work (its meetings) and not reading yet."""
     plan, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
     out = sys.stdout.buffer
@@ -574,13 +505,10 @@ def _generator_main() -> None:
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    tally = Tally()
     for batch in _recording_batches(plan, _meeting_ids(plan), _recordings_rng(plan), size):
-        tally.add(batch)
         data = marshal.dumps(batch)
         ready.put(_FRAME.pack(len(data)) + data)
-    data = marshal.dumps(tally.dump())
-    ready.put(_FRAME.pack(0) + _FRAME.pack(len(data)) + data)
+    ready.put(_FRAME.pack(0))
     ready.put(None)
     writer.join()
 
@@ -591,28 +519,13 @@ _CHILD = (
 )
 
 
-@dataclass
-class _Stream:
-    batches: Iterator[list[Row]]
-    tally: Tally = field(default_factory=Tally)
-
-
-def _in_process(plan: SeedPlan) -> _Stream:
-    stream = _Stream(iter(()))
-
-    def batches() -> Iterator[list[Row]]:
-        ids, rng = _meeting_ids(plan), _recordings_rng(plan)
-        for batch in _recording_batches(plan, ids, rng, BATCH):
-            stream.tally.add(batch)
-            yield batch
-
-    stream.batches = batches()
-    return stream
+def _in_process(plan: SeedPlan) -> Iterator[list[Row]]:
+    return _recording_batches(plan, _meeting_ids(plan), _recordings_rng(plan), BATCH)
 
 
 @contextlib.contextmanager
-def _generated(plan: SeedPlan) -> Iterator[_Stream]:
-    """The plan's recording batches and, once they are all read, their tally. A big plan's
+def _generated(plan: SeedPlan) -> Iterator[Iterator[list[Row]]]:
+    """The plan's recording batches. A big plan's
     are made by a child Python process, started at once, while this one writes, so that the
     row making and the database work share two cores (a thread would not: both hold the GIL
     most of the time). Same rows, same order, either way."""
@@ -644,15 +557,12 @@ def _generated(plan: SeedPlan) -> Iterator[_Stream]:
         while True:
             (size,) = _FRAME.unpack(read(_FRAME.size))
             if size == 0:
-                (size,) = _FRAME.unpack(read(_FRAME.size))
-                stream.tally = Tally.load(marshal.loads(read(size)))  # noqa: S302 -- as below
                 done = True
                 return
             yield marshal.loads(read(size))  # noqa: S302 -- our child, a private pipe
 
-    stream = _Stream(receive())
     try:
-        yield stream
+        yield receive()
     finally:
         if not done:
             child.kill()
@@ -660,70 +570,28 @@ def _generated(plan: SeedPlan) -> Iterator[_Stream]:
         stdout.close()
 
 
-# The tally added to what the counts tables hold (an app seeded twice, or with recordings
-# already, keeps exact counts); the same upserts as counts.py's.
-_ADD_DAY = (
-    "INSERT INTO recording_day_counts (app_id, day, status, n) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (app_id, day, status) DO UPDATE SET n = recording_day_counts.n + excluded.n"
-)
-_ADD_EXPIRY = (
-    "INSERT INTO recording_expiry_counts (app_id, day, n) VALUES (?, ?, ?)"
-    " ON CONFLICT (app_id, day) DO UPDATE SET n = recording_expiry_counts.n + excluded.n"
-)
-_ADD_EXPIRY_STATUS = (
-    "INSERT INTO recording_expiry_status_counts (app_id, status, day, expiry_day, n)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id, status, day, expiry_day)"
-    " DO UPDATE SET n = recording_expiry_status_counts.n + excluded.n"
-)
-_ADD_MEETING = (
-    "UPDATE meetings SET recording_count = recording_count + ?,"
-    " first_invoked_time = CASE WHEN first_invoked_time IS NULL OR first_invoked_time > ?"
-    " THEN ? ELSE first_invoked_time END,"
-    " last_invoked_time = CASE WHEN last_invoked_time IS NULL OR last_invoked_time < ?"
-    " THEN ? ELSE last_invoked_time END"
-    " WHERE app_id = ? AND id = ?"
-)
-
-
-def _write_counts(tx: Tx, app_id: str, tally: Tally) -> None:
-    """Add the tally to the counts tables and the meetings (SQLite: what ``counts.rebuild``
-    would find, without its passes over the whole table)."""
-    apps.touch(tx, app_id)
-    tx.many(_ADD_DAY, [(app_id, d, s, n) for (d, s), n in tally.days.items()])
-    tx.many(_ADD_EXPIRY, [(app_id, d, n) for d, n in tally.expiry.items()])
-    tx.many(
-        _ADD_EXPIRY_STATUS,
-        [(app_id, s, d, e, n) for (s, d, e), n in tally.expiry_status.items()],
-    )
-    first, last = tally.first, tally.last
-    tx.many(
-        _ADD_MEETING,
-        [
-            (n, first[m], first[m], last[m], last[m], app_id, m)
-            for m, n in tally.per_meeting.items()
-        ],
-    )
-
-
 def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: None) -> None:
     """Insert the plan's meetings and recordings in the caller's transaction."""
     # The recordings' rows are made from here on (in another process, for a big plan).
-    with tx.bulk_load(), _generated(plan) as stream:
+    with tx.bulk_load(), _generated(plan) as batches:
         ms = make_meetings(plan, random.Random(plan.seed))
         meetings.insert_many(tx, ms)
         # Dropping the recordings' indexes and building them again from the loaded table beats
         # growing them row by row, unless the table already holds more than this load adds.
         bulk = plan.recordings >= BULK_THRESHOLD and recordings.fewer_than(tx, plan.recordings)
-        if bulk:
+        if bulk and tx.dialect == "sqlite":
+            # Not the two partial ones (live recordings, files to purge): a seeded row is in
+            # neither unless it is live, a few hundred rows, and building them would cost a
+            # pass over the table each.
+            for name in schema.RECORDING_INDEXES:
+                tx.script(f"DROP INDEX IF EXISTS {name}")
+        elif bulk:
             schema.drop_recording_indexes(tx)
-        for batch in stream.batches:
+        for batch in batches:
             recordings.insert_rows_without_counts(tx, batch)
             progress(len(batch))
         if bulk:
             schema.create_recording_indexes(tx)
-        if tx.dialect == "sqlite":
-            _write_counts(tx, plan.app_id, stream.tally)
-        else:  # one UPDATE ... FROM there beats a round of 100,000s of single-row updates
-            counts.rebuild(tx, plan.app_id)
+        counts.rebuild(tx, plan.app_id)
         if bulk:
             schema.analyze_after_load(tx)
