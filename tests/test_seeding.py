@@ -198,7 +198,8 @@ def test_seeded_links_verify() -> None:
     plan = SeedPlan("a" * 32, 300, 40, 2, NOW, "http://127.0.0.1:8787/", KEY)
     links = Links(plan.public_url, SecretBox(KEY))
     checked = 0
-    for r in make_recordings(plan, [m.id for m in make_meetings(plan, random.Random(2))]):
+    rng = random.Random(2)
+    for r in make_recordings(plan, [m.id for m in make_meetings(plan, rng)], rng):
         for url in (r.download_url, r.audio_download_url):
             if url is None:
                 continue

@@ -10,9 +10,8 @@ same data in an app (IDs also depend on the app, so that two apps can take the s
 
 A million recordings are a lot of Python objects, so the bulk path makes rows as plain tuples in
 the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, signs
-links with plain SHA-256 calls, and leaves ``NewRecording`` to ``make_recordings`` (the
-small, readable interface). The recordings draw from a random stream of their own, so that a
-generator process starts on them from the plan alone while the meetings are written.
+links with plain SHA-256 calls, and leaves ``NewRecording`` to ``make_recordings`` (the small,
+readable interface).
 """
 
 from __future__ import annotations
@@ -23,12 +22,10 @@ import hashlib
 import marshal
 import math
 import pickle
-import queue
 import random
 import struct
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -264,8 +261,6 @@ def _past_rows(
     link = _link_signer(plan)
     # The upload (at most _UPLOAD_MS after the stop) must be over by now.
     latest_stop = plan.now_ms - _UPLOAD_MS[1]
-    upload_min, upload_span = _UPLOAD_MS[0], _UPLOAD_MS[1] - _UPLOAD_MS[0]
-    n_storage = len(STORAGE)
     rows: list[Row] = []
     add = rows.append
     for i, invoked in enumerate(times):
@@ -300,7 +295,7 @@ def _past_rows(
         started = invoked + 1_500 + int(rand() * 4_500)
         paused = int(rand() * 120) if rand() < 0.1 else 0
         duration = min(
-            durations[bits(pool_bits)],
+            durations[bits(pool_bits)],  # median ~25 minutes
             _MAX_WALL_S - paused,
             (latest_stop - started) // 1000 - paused - 1,  # stopped (and uploaded) by now
         )
@@ -330,10 +325,11 @@ def _past_rows(
                 )
             )
             continue
-        storage = _STORAGE_JSON[int(rand() * n_storage)] if rand() < 0.15 else None
+        storage = _STORAGE_JSON[int(rand() * len(STORAGE))] if rand() < 0.15 else None
         url = audio = expiry = None
         if storage is None or rand() < 0.5:  # a copy in reckit's bucket
-            expiry = stopped + upload_min + int(rand() * upload_span) + RETENTION_MS
+            uploaded = stopped + _UPLOAD_MS[0] + int(rand() * (_UPLOAD_MS[1] - _UPLOAD_MS[0]))
+            expiry = uploaded + RETENTION_MS
             url = link(f"{app}/{rid}/{name}", expiry)
             if rand() < 0.5:
                 audio = link(f"{app}/{rid}/{mid}_{invoked}.m4a", expiry)
@@ -450,17 +446,6 @@ def _live_rows(
     return rows
 
 
-def _recordings_rng(plan: SeedPlan) -> random.Random:
-    """The recordings' own random stream (not the meetings'): a generator process can start
-    on them from the plan alone, while the meetings are still being made and written."""
-    return random.Random(f"{plan.seed}:recordings")
-
-
-def _meeting_ids(plan: SeedPlan) -> list[str]:
-    """The IDs ``make_meetings`` gives the plan's meetings, in order."""
-    return _uuids(_id_rng(plan, "meetings"), plan.meetings)
-
-
 def _recording_batches(
     plan: SeedPlan, meeting_ids: list[str], rng: random.Random, size: int
 ) -> Iterator[list[Row]]:
@@ -473,10 +458,9 @@ def _recording_batches(
 
 
 def make_recordings(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random | None = None
+    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
 ) -> Iterator[NewRecording]:
-    """The plan's recordings, oldest first (without ``rng``, the same data ``seed`` writes)."""
-    rng = _recordings_rng(plan) if rng is None else rng
+    """The plan's recordings, oldest first (the same data ``seed`` writes)."""
     for batch in _recording_batches(plan, meeting_ids, rng, BATCH):
         for row in batch:
             yield NewRecording(**dict(zip(recordings.COLUMNS, row, strict=True)))
@@ -485,32 +469,22 @@ def make_recordings(
 BATCH = 20_000
 BULK_THRESHOLD = 100_000
 
+
 _FRAME = struct.Struct("<Q")  # the byte length of each marshalled batch; 0 ends the stream
-_AHEAD = 16  # batches the generator process may have made before the writer takes them
 
 
 def _generator_main() -> None:
     """Entry point of the generator process (see ``_generated``): reads its plan from stdin,
-    writes the same batches as in-process generation, marshalled, to stdout, then a 0 frame.
-    A thread does the writing, so that the batches are made while the parent
-    is busy with other work (its meetings) and not reading yet."""
-    plan, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
+    writes the same batches as in-process generation, marshalled, to stdout."""
+    plan, meeting_ids, state, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
+    rng = random.Random()
+    rng.setstate(state)
     out = sys.stdout.buffer
-    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
-
-    def write() -> None:
-        while (data := ready.get()) is not None:
-            out.write(data)
-        out.flush()
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    for batch in _recording_batches(plan, _meeting_ids(plan), _recordings_rng(plan), size):
+    for batch in _recording_batches(plan, meeting_ids, rng, size):
         data = marshal.dumps(batch)
-        ready.put(_FRAME.pack(len(data)) + data)
-    ready.put(_FRAME.pack(0))
-    ready.put(None)
-    writer.join()
+        out.write(_FRAME.pack(len(data)) + data)
+    out.write(_FRAME.pack(0))
+    out.flush()
 
 
 _CHILD = (
@@ -519,47 +493,42 @@ _CHILD = (
 )
 
 
-def _in_process(plan: SeedPlan) -> Iterator[list[Row]]:
-    return _recording_batches(plan, _meeting_ids(plan), _recordings_rng(plan), BATCH)
-
-
 @contextlib.contextmanager
-def _generated(plan: SeedPlan) -> Iterator[Iterator[list[Row]]]:
-    """The plan's recording batches. A big plan's
-    are made by a child Python process, started at once, while this one writes, so that the
-    row making and the database work share two cores (a thread would not: both hold the GIL
-    most of the time). Same rows, same order, either way."""
+def _generated(
+    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
+) -> Iterator[Iterator[list[Row]]]:
+    """The plan's recording batches. A big plan's are made by a child Python process while this
+    one writes, so that the row making and the database work share two cores (a thread would
+    not: both hold the GIL most of the time). Same rows, same order, either way."""
     if plan.recordings < BULK_THRESHOLD or not sys.executable:
-        yield _in_process(plan)
+        yield _recording_batches(plan, meeting_ids, rng, BATCH)
         return
     try:
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
     except OSError:  # no child processes here: make the rows in this one
-        yield _in_process(plan)
+        yield _recording_batches(plan, meeting_ids, rng, BATCH)
         return
     stdin, stdout = child.stdin, child.stdout
     assert stdin is not None and stdout is not None
-    with stdin:  # a few hundred bytes: the pipe takes them without waiting for the child
-        pickle.dump(sys.path, stdin)
-        pickle.dump((plan, BATCH), stdin)
     done = False
-
-    def read(size: int) -> bytes:
-        data = stdout.read(size)
-        if len(data) < size:
-            raise RuntimeError("the seed generator process stopped early (see above)")
-        return data
 
     def receive() -> Iterator[list[Row]]:
         nonlocal done
+        # Sent only now, so that the child's start-up overlaps whatever the caller did first.
+        with stdin:
+            pickle.dump(sys.path, stdin)
+            pickle.dump((plan, meeting_ids, rng.getstate(), BATCH), stdin)
         while True:
-            (size,) = _FRAME.unpack(read(_FRAME.size))
+            head = stdout.read(_FRAME.size)
+            if len(head) < _FRAME.size:
+                raise RuntimeError("the seed generator process stopped early (see above)")
+            (size,) = _FRAME.unpack(head)
             if size == 0:
                 done = True
                 return
-            yield marshal.loads(read(size))  # noqa: S302 -- our child, a private pipe
+            yield marshal.loads(stdout.read(size))  # noqa: S302 -- our child, a private pipe
 
     try:
         yield receive()
@@ -568,24 +537,21 @@ def _generated(plan: SeedPlan) -> Iterator[Iterator[list[Row]]]:
             child.kill()
         child.wait()
         stdout.close()
+        if not stdin.closed:
+            stdin.close()
 
 
 def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: None) -> None:
     """Insert the plan's meetings and recordings in the caller's transaction."""
+    rng = random.Random(plan.seed)
+    ms = make_meetings(plan, rng)
     # The recordings' rows are made from here on (in another process, for a big plan).
-    with tx.bulk_load(), _generated(plan) as batches:
-        ms = make_meetings(plan, random.Random(plan.seed))
+    with tx.bulk_load(), _generated(plan, [m.id for m in ms], rng) as batches:
         meetings.insert_many(tx, ms)
         # Dropping the recordings' indexes and building them again from the loaded table beats
         # growing them row by row, unless the table already holds more than this load adds.
         bulk = plan.recordings >= BULK_THRESHOLD and recordings.fewer_than(tx, plan.recordings)
-        if bulk and tx.dialect == "sqlite":
-            # Not the two partial ones (live recordings, files to purge): a seeded row is in
-            # neither unless it is live, a few hundred rows, and building them would cost a
-            # pass over the table each.
-            for name in schema.RECORDING_INDEXES:
-                tx.script(f"DROP INDEX IF EXISTS {name}")
-        elif bulk:
+        if bulk:
             schema.drop_recording_indexes(tx)
         for batch in batches:
             recordings.insert_rows_without_counts(tx, batch)
