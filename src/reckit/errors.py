@@ -11,7 +11,8 @@ ReckitError
 │                         and its recorder can no longer fail it
 ├── LinkTampered          403: a download link whose signature does not match
 ├── LinkGone              410: a download link past its expiry, or to a file deleted since
-├── StoreBusy             503: the embedded store stayed locked by other writers: retry shortly
+├── StoreBusy             503: SQLite stayed locked by other writers, or every pooled
+│                         PostgreSQL connection stayed in use: retry shortly
 └── AuthError
     ├── Unauthenticated   401: no credentials, or unknown / revoked ones
     ├── MalformedAuth     400: an Authorization header that cannot be parsed
@@ -55,11 +56,12 @@ class LinkGone(ReckitError):
 
 
 class StoreBusy(ReckitError):
-    """Every write waited its turn for longer than the store's busy timeout (SQLite allows one
-    writer at a time). Nothing was written; the same request can be sent again."""
+    """A write waited its turn for longer than the store's busy timeout (SQLite allows one
+    writer at a time), or a transaction waited as long for one of PostgreSQL's pooled
+    connections. Nothing was written; the same request can be sent again."""
 
-    def __init__(self) -> None:
-        super().__init__("The store is busy with other writes; retry shortly")
+    def __init__(self, message: str = "The store is busy with other writes; retry shortly") -> None:
+        super().__init__(message)
 
 
 class AuthError(ReckitError):

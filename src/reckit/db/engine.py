@@ -176,6 +176,7 @@ def _statements(sql: str) -> list[str]:
 SQLITE_THREADS = 4
 SQLITE_CACHE_KIB = 8_192  # the OS's page cache holds the rest of the file
 PG_POOL_SIZE = 16
+POOL_BUSY = "Every connection to the store is in use; retry shortly"
 
 
 class Database:
@@ -183,8 +184,9 @@ class Database:
     many threads should run store work at once (the memory budget above)."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
-        """``busy_timeout_ms``: SQLite, how long a write waits for the one writer's lock before
-        it gives up with ``StoreBusy`` (a 503 over HTTP)."""
+        """``busy_timeout_ms``: how long a write waits for SQLite's one writer's lock, or any
+        transaction for one of PostgreSQL's pooled connections, before it gives up with
+        ``StoreBusy`` (a 503 over HTTP)."""
         self.url = url
         self.busy_timeout_ms = busy_timeout_ms
         # Told how long (ms) every write waited that waited STALL_MS or more before it could
@@ -204,8 +206,12 @@ class Database:
                     max_size=PG_POOL_SIZE,
                     open=True,
                     kwargs={"autocommit": False},
+                    # A request waits for a free connection as long as a SQLite write waits for
+                    # the lock, then is refused with a retryable 503.
+                    timeout=busy_timeout_ms / 1000,
                 )
             )
+            self._pool_timeout: type[Exception] = psycopg_pool.PoolTimeout
             self.threads = PG_POOL_SIZE
         elif url.startswith("sqlite:///"):
             self.dialect = "sqlite"
@@ -248,9 +254,13 @@ class Database:
             with contextlib.ExitStack() as stack:
                 try:
                     pg = stack.enter_context(self._pool.connection())
-                except BaseException:
+                except BaseException as exc:
                     if write:
                         self._stalled(asked)
+                    if isinstance(exc, self._pool_timeout):
+                        # Every pooled connection stayed in use for the whole wait: the same
+                        # retryable 503 as SQLite's busy store, not a 500.
+                        raise StoreBusy(POOL_BUSY) from exc
                     raise
                 if write:
                     self._waited(asked)

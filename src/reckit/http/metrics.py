@@ -182,7 +182,8 @@ class Metrics:
         )
         self.store_busy = Counter(
             "reckit_store_busy",
-            "Requests answered 503 because the store stayed locked by other writers (SQLite)",
+            "Requests answered 503 because the store was busy: SQLite locked by other writers, or "
+            "every pooled PostgreSQL connection in use",
             registry=own,
         )
         self.capture_realtime = Histogram(
