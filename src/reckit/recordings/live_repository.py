@@ -140,10 +140,12 @@ HEARTBEAT_EVERY_MS = 1_000
 
 
 def heartbeat(tx: Tx, recording_ids: list[str], recorder_id: str, now_ms: int) -> None:
+    """Rows are locked in ID order, as every writer of several recordings does here (the
+    sweep's ``silent_recorders``): two such transactions never wait on each other in a cycle."""
     tx.many(
         "UPDATE recordings SET heartbeat_at = ? WHERE id = ? AND recorder_id = ?"
         " AND (heartbeat_at IS NULL OR heartbeat_at <= ?)",
-        [(now_ms, rid, recorder_id, now_ms - HEARTBEAT_EVERY_MS) for rid in recording_ids],
+        [(now_ms, rid, recorder_id, now_ms - HEARTBEAT_EVERY_MS) for rid in sorted(recording_ids)],
     )
 
 
@@ -169,10 +171,14 @@ def past_max_seconds(tx: Tx, now_ms: int) -> list[StoredRecording]:
 
 
 def silent_recorders(tx: Tx, cutoff_ms: int) -> list[StoredRecording]:
-    """Held recordings whose recorder has not been heard from since ``cutoff_ms``."""
+    """Held recordings whose recorder has not been heard from since ``cutoff_ms``, locked in ID
+    order (PostgreSQL). A row a poll is writing its heartbeat to is skipped: its recorder is
+    evidently not silent, and waiting for it could close a cycle with that poll."""
+    skip = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgres" else ""
     return _many(
         tx.all(
-            f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id IS NOT NULL AND r.heartbeat_at < ?",
+            f"{_SELECT} WHERE {_CAPTURING} AND r.recorder_id IS NOT NULL AND r.heartbeat_at < ?"
+            f" ORDER BY r.id{skip}",
             (cutoff_ms,),
         )
     )
