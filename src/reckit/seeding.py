@@ -122,6 +122,12 @@ _STOPPED_RECENTLY_MS = 5 * 60_000  # an UPLOADING recording stopped at most this
 _MAX_WALL_S = 86_400  # the 24 h cap, counted from started_time, pauses included
 _INTERNAL_ERROR = '{"reason":"INTERNAL_ERROR"}'
 _API_CALL = '{"reason":"API_CALL","caller":{"type":"ORGANIZATION"}}'
+# The tails of a row (``recordings.COLUMNS`` from file_size, or from recording_duration, to
+# stop_reason): its first ten values (id .. output_file_name) are each row's own.
+_NO_FILE = (None,) * 7 + (_INTERNAL_ERROR,)  # failed before anything was captured
+_NOT_DELIVERED = (None,) * 6 + (_INTERNAL_ERROR,)  # after file_size: captured, upload failed
+_NOT_YET = (None,) * 8  # not stopped yet
+_HANDING_IN = (None,) * 6 + (_API_CALL,)  # after file_size: stopped, not delivered yet
 
 
 @dataclass(frozen=True)
@@ -267,30 +273,9 @@ def _past_rows(
         rid, session = ids[2 * i], ids[2 * i + 1]
         errored = rand() < 0.04
         mid = meeting_ids[int(rand() * n_meetings)]
-        name = f"{mid}_{invoked}.mp4"
+        name, own = f"{mid}_{invoked}.mp4", (rid, app, mid, "composite")
         if errored and rand() < 0.5:  # failed before anything was captured
-            add(
-                (
-                    rid,
-                    app,
-                    mid,
-                    "composite",
-                    "ERRORED",
-                    invoked,
-                    None,
-                    None,
-                    None,
-                    name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    _INTERNAL_ERROR,
-                )
-            )
+            add((*own, "ERRORED", invoked, None, None, None, name, *_NO_FILE))
             continue
         started = invoked + 1_500 + int(rand() * 4_500)
         paused = int(rand() * 120) if rand() < 0.1 else 0
@@ -302,28 +287,7 @@ def _past_rows(
         stopped = started + (duration + paused) * 1000 + int(rand() * 1000)
         size = duration * BYTES_PER_SECOND + int(rand() * 100_000)
         if errored:  # a failed upload: captured, never delivered
-            add(
-                (
-                    rid,
-                    app,
-                    mid,
-                    "composite",
-                    "ERRORED",
-                    invoked,
-                    started,
-                    stopped,
-                    session,
-                    name,
-                    size,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    _INTERNAL_ERROR,
-                )
-            )
+            add((*own, "ERRORED", invoked, started, stopped, session, name, size, *_NOT_DELIVERED))
             continue
         storage = _STORAGE_JSON[int(rand() * len(STORAGE))] if rand() < 0.15 else None
         url = audio = expiry = None
@@ -333,28 +297,8 @@ def _past_rows(
             url = link(f"{app}/{rid}/{name}", expiry)
             if rand() < 0.5:
                 audio = link(f"{app}/{rid}/{mid}_{invoked}.m4a", expiry)
-        add(
-            (
-                rid,
-                app,
-                mid,
-                "composite",
-                "UPLOADED",
-                invoked,
-                started,
-                stopped,
-                session,
-                name,
-                size,
-                duration,
-                url,
-                audio,
-                expiry,
-                storage,
-                _API_CALL,
-                _API_CALL,
-            )
-        )
+        tail = (size, duration, url, audio, expiry, storage, _API_CALL, _API_CALL)
+        add((*own, "UPLOADED", invoked, started, stopped, session, name, *tail))
     return rows
 
 
@@ -369,80 +313,17 @@ def _live_rows(
     for i, invoked in enumerate(times):
         rid, session, status = ids[2 * i], ids[2 * i + 1], _LIVE[i % 4]
         mid = meeting_ids[int(rand() * len(meeting_ids))]
-        name = f"{mid}_{invoked}.mp4"
+        name, own = f"{mid}_{invoked}.mp4", (rid, app, mid, "composite")
         if status == "INVOKED":
-            rows.append(
-                (
-                    rid,
-                    app,
-                    mid,
-                    "composite",
-                    status,
-                    invoked,
-                    None,
-                    None,
-                    None,
-                    name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-            )
+            rows.append((*own, status, invoked, None, None, None, name, *_NOT_YET))
             continue
         started = min(invoked + 1_500 + int(rand() * 4_500), now)
         if status != "UPLOADING":
-            rows.append(
-                (
-                    rid,
-                    app,
-                    mid,
-                    "composite",
-                    status,
-                    invoked,
-                    started,
-                    None,
-                    session,
-                    name,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-            )
+            rows.append((*own, status, invoked, started, None, session, name, *_NOT_YET))
             continue
         stopped = max(started, now - int(rand() * _STOPPED_RECENTLY_MS))
         size = (stopped - started) // 1000 * BYTES_PER_SECOND + int(rand() * 100_000)
-        rows.append(
-            (
-                rid,
-                app,
-                mid,
-                "composite",
-                status,
-                invoked,
-                started,
-                stopped,
-                session,
-                name,
-                size,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                _API_CALL,
-            )
-        )
+        rows.append((*own, status, invoked, started, stopped, session, name, size, *_HANDING_IN))
     return rows
 
 
