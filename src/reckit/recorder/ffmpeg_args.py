@@ -39,10 +39,11 @@ _AUDIO_ENCODERS = {
 }
 
 
-def _video_encoder(video: VideoSpec) -> list[str]:
+def video_encoder(video: VideoSpec, keyframe_every_s: int = 2) -> list[str]:
+    """The encoder of ``video``'s codec. A keyframe every 2 s by default: players can seek, and
+    a damaged stretch heals quickly."""
     width, height = even_size(video)
-    # A keyframe every 2 s: players can seek, and a damaged stretch heals quickly.
-    gop = ["-g", str(video.fps * 2)]
+    gop = ["-g", str(video.fps * keyframe_every_s)]
     if video.codec == "H264":
         return [
             "-c:v",
@@ -76,6 +77,12 @@ def _video_encoder(video: VideoSpec) -> list[str]:
     if video.codec == "VP9":
         options += ["-row-mt", "1"]
     return options
+
+
+def audio_encoder(video: VideoSpec, audio: AudioSpec) -> list[str]:
+    """The encoder of the composite's sound, with its channels and sample rate."""
+    codec = _AUDIO_ENCODERS[_audio_codec(video, audio)]
+    return [*codec, "-ac", str(CHANNELS[audio.channel]), "-ar", str(SAMPLE_RATE)]
 
 
 def _is_local_file(url: str) -> bool:
@@ -166,10 +173,9 @@ def _composite_args(source: Source, video: VideoSpec, audio: AudioSpec, segment:
             )
         filters += ",format=yuv420p[v]"
         maps += ["-map", "[v]"]
-        encoders += _video_encoder(video)
+        encoders += video_encoder(video)
     maps += ["-map", audio_map]
-    encoders += [*_AUDIO_ENCODERS[_audio_codec(video, audio)]]
-    encoders += ["-ac", str(CHANNELS[audio.channel]), "-ar", str(SAMPLE_RATE)]
+    encoders += audio_encoder(video, audio)
     graph = ["-filter_complex", filters] if filters else []
     return [*inputs, *graph, *maps, *encoders, *_SEGMENT_MUXER, str(segment)]
 

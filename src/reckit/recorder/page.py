@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from reckit.recorder.ffmpeg_args import audio_encoder, video_encoder
 from reckit.recorder.media import CompositeCapture, _State
 from reckit.recorder.page_browser import Navigation, PageError, Stage
 from reckit.recorder.specs import (
-    CHANNELS,
-    ENCODER_THREADS,
     SAMPLE_RATE,
     AudioSpec,
     MediaError,
@@ -154,31 +153,13 @@ def _page_args(
         "[v]",
         "-map",
         "[a]",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-tune",
-        "zerolatency",
-        "-crf",
-        "23",
-        "-threads",
-        ENCODER_THREADS,
         # A keyframe a second: a fragment a second, so a kill loses about that much.
-        "-g",
-        str(video.fps),
+        *video_encoder(video, keyframe_every_s=1),
         "-fps_mode",
         "cfr",
         "-r",
         str(video.fps),
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-        "-ac",
-        str(CHANNELS[audio.channel]),
-        "-ar",
-        str(SAMPLE_RATE),
+        *audio_encoder(video, audio),
         "-flush_packets",
         "1",
         "-movflags",
