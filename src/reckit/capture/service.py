@@ -81,9 +81,14 @@ def _assignment(tx: Tx, rec: StoredRecording) -> dict[str, Any]:
 def is_page(rec: StoredRecording) -> bool:
     """Whether the recording records a web page (``url``): a browser, so it costs far more than
     a composite recording, and only a recorder that says it has room takes it."""
-    if not rec.config:
+    return is_page_config(rec.config)
+
+
+def is_page_config(stored: str | None) -> bool:
+    """Whether a recording's stored capture ``config`` (JSON) names a page ``url``."""
+    if not stored:
         return False
-    config = orjson.loads(rec.config)
+    config = orjson.loads(stored)
     return isinstance(config, dict) and bool(config.get("url"))
 
 

@@ -14,9 +14,6 @@ from reckit import logs
 from reckit.cli.common import data_dir_option, json_option, open_store, print_list, store_name
 from reckit.clock import SystemClock
 
-# A node not heard from for this long is shown as gone (its heartbeat is every 5 s).
-GONE_AFTER_MS = 30_000
-
 
 @click.command()
 @data_dir_option
@@ -75,6 +72,7 @@ def worker(data_dir: Path | None) -> None:
 def nodes(show_all: bool, as_json: bool, data_dir: Path | None) -> None:
     """The nodes sharing this store: roles, built-in recorder slots in use, last heartbeat."""
     from reckit.nodes import repository as registry
+    from reckit.nodes.waiting import capacity, state_of
     from reckit.ops import repository as ops
 
     with open_store(data_dir, create=False) as (settings, db):
@@ -84,11 +82,7 @@ def nodes(show_all: bool, as_json: bool, data_dir: Path | None) -> None:
         now = SystemClock().now_ms()
         items = []
         for n in known:
-            state = "up"
-            if n.stopped_at is not None:
-                state = "stopped"
-            elif now - n.heartbeat_at > GONE_AFTER_MS:
-                state = "gone"
+            state = state_of(n, now)
             if state != "up" and not show_all:
                 continue
             heartbeat = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.heartbeat_at / 1000))
@@ -111,13 +105,7 @@ def nodes(show_all: bool, as_json: bool, data_dir: Path | None) -> None:
         print_list(as_json, items, what, store_name(settings))
         if waiting and not as_json:
             # Why a recording waits: every live recorder busy, or none running.
-            free = sum(
-                max(0, n.recorder_capacity - n.recorder_in_use)
-                for n in known
-                if "recorder" in n.roles
-                and n.stopped_at is None
-                and now - n.heartbeat_at <= GONE_AFTER_MS
-            )
+            free = capacity(known, now).free
             age = max(0, (now - (oldest or now)) // 1000)
             why = (
                 "no built-in recorder has a free slot"

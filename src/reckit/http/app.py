@@ -30,6 +30,7 @@ from reckit.http.routes import (
     dashboard,
     downloads,
     meetings,
+    nodes,
     ops,
     recordings,
     webhooks,
@@ -58,7 +59,7 @@ class ReckitApp:
             from reckit.http.metrics import Metrics
 
             self.metrics = Metrics(s, ctx.db, ctx.clock)
-        for module in (recordings, meetings, apps, downloads, webhooks, dashboard):
+        for module in (recordings, meetings, apps, downloads, webhooks, nodes, dashboard):
             module.register(self.router, ctx)
         capture.register(self.router, ctx, self.metrics.handed_in if self.metrics else None)
         # The operators' endpoints (routes/ops.py).

@@ -52,3 +52,49 @@ def waiting_for_a_recorder(tx: Tx) -> tuple[int, int | None]:
     if row is None:
         return 0, None
     return int(row[0]), None if row[1] is None else int(row[1])
+
+
+def _waiting(r: str) -> str:
+    """A recording (table alias ``r``) waits for a recorder when it was started through the API
+    (its capture ``config``), is INVOKED, and no recorder holds it: the recorders' claim queue,
+    oldest first."""
+    return f"{r}.status = 'INVOKED' AND {r}.recorder_id IS NULL AND {r}.config IS NOT NULL"
+
+
+def waiting_ahead_of(tx: Tx, invoked_time: int) -> int:
+    """How many waiting recordings (of every app) were started before ``invoked_time``: the
+    recorders claim them first."""
+    row = tx.one(
+        f"SELECT count(*) FROM recordings o WHERE {_waiting('o')} AND o.invoked_time < ?",
+        (invoked_time,),
+    )
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Waiting:
+    id: str
+    invoked_time: int
+    config: str
+    ahead: int  # waiting recordings of every app started before it
+
+
+def waiting_in_app(tx: Tx, app_id: str, limit: int) -> list[Waiting]:
+    """The app's oldest ``limit`` waiting recordings, each with how many wait ahead of it."""
+    rows = tx.all(
+        "SELECT r.id, r.invoked_time, r.config,"
+        f" (SELECT count(*) FROM recordings o WHERE {_waiting('o')}"
+        "  AND o.invoked_time < r.invoked_time)"
+        f" FROM recordings r WHERE r.app_id = ? AND {_waiting('r')}"
+        " ORDER BY r.invoked_time, r.id LIMIT ?",
+        (app_id, limit),
+    )
+    return [Waiting(str(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+
+def waiting_count_in_app(tx: Tx, app_id: str) -> int:
+    """How many of the app's recordings wait for a recorder."""
+    row = tx.one(
+        f"SELECT count(*) FROM recordings r WHERE r.app_id = ? AND {_waiting('r')}", (app_id,)
+    )
+    return int(row[0]) if row else 0

@@ -3,7 +3,7 @@ and built from the same enums and bounds the code uses."""
 
 from __future__ import annotations
 
-from reckit.http.openapi import apps, meetings, options, recordings, webhooks
+from reckit.http.openapi import apps, meetings, nodes, options, recordings, webhooks
 from reckit.http.openapi.common import COMMON_SCHEMAS, COMPONENT_PARAMETERS, JSON
 
 
@@ -18,7 +18,13 @@ def openapi_document() -> JSON:
         },
         "servers": [{"url": "/client/v4"}],
         "security": [{"api_token": []}],
-        "paths": {**recordings.PATHS, **meetings.PATHS, **apps.PATHS, **webhooks.PATHS},
+        "paths": {
+            **recordings.PATHS,
+            **meetings.PATHS,
+            **apps.PATHS,
+            **webhooks.PATHS,
+            **nodes.PATHS,
+        },
         "components": {
             "securitySchemes": {"api_token": {"type": "http", "scheme": "bearer"}},
             "parameters": COMPONENT_PARAMETERS,
@@ -29,6 +35,7 @@ def openapi_document() -> JSON:
                 **meetings.SCHEMAS,
                 **apps.SCHEMAS,
                 **webhooks.SCHEMAS,
+                **nodes.SCHEMAS,
             },
         },
     }
