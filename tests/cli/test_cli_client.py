@@ -80,6 +80,17 @@ def _capture_began(world: World, recording_id: str) -> None:
     assert world.recorder.started(recording_id)["status"] == "RECORDING"
 
 
+def test_a_recording_waiting_for_a_recorder_says_why(world: World, t: Tenant) -> None:
+    meeting = as_json(world, t, "meetings", "create", "--title", "Waiting")["id"]
+    rid = as_json(world, t, "recordings", "start", meeting)["id"]
+    shown = invoke(world, t, "recordings", "get", rid).stdout
+    assert "waiting: no built-in recorder is running (a recorder of your own may still" in shown
+    assert "ends ERRORED if no recorder claims it within 120 s" in shown
+    assert "waiting" not in json.dumps(as_json(world, t, "recordings", "get", rid))
+    _capture_began(world, rid)
+    assert "waiting:" not in invoke(world, t, "recordings", "get", rid).stdout
+
+
 def test_meetings_create_and_list(world: World, t: Tenant) -> None:
     made = as_json(world, t, "meetings", "create", "--title", "Falcon standup", "--record-on-start")
     assert made["title"] == "Falcon standup" and made["record_on_start"] is True

@@ -25,6 +25,7 @@ FILES = {
     "recordings.js": "text/javascript",
     "meetings.js": "text/javascript",
     "webhooks.js": "text/javascript",
+    "nodes.js": "text/javascript",
     "style.css": "text/css",
     "favicon.svg": "image/svg+xml",
 }

@@ -18,9 +18,11 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from reckit import seeding
 from reckit.auth.tokens import create_token, revoke_token
+from reckit.capture.tokens import create_recorder_token
 from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.crypto import load_master_key
+from reckit.nodes.registry import NodeRegistry
 from tests.support.browser import chromium, js, missing, ready, wait_until
 from tests.support.flows import wait_for
 from tests.support.live import LiveServer, Tenant, free_port, new_tenant, run_server
@@ -402,6 +404,71 @@ def test_open_a_recording_and_play_it(driver: WebDriver, world: World) -> None:
     js(driver, "arguments[0].currentTime = 1.5", video)
     wait_until(lambda: js(driver, "return !arguments[0].seeking", video), 30, "seeked")
     assert js(driver, "return arguments[0].error", video) is None
+
+
+def shown_waiting(driver: WebDriver) -> str:
+    """The recording page's waiting reason, or "" while it is hidden."""
+    box = driver.find_elements(By.ID, "rec-waiting")
+    return str(box[0].text) if box and box[0].is_displayed() else ""
+
+
+def test_a_waiting_recording_says_why_and_the_nodes_view_lists_the_node(
+    driver: WebDriver, world: World
+) -> None:
+    t = world.other  # on the quiet server: nothing claims its recordings
+    node = NodeRegistry(
+        world.quiet.db,
+        SystemClock(),
+        "dashboard-test-node",
+        ("api", "recorder"),
+        url="http://10.1.2.3:8787",
+        recorder_capacity=2,
+        in_use=lambda: 2,
+    )
+    node.start()
+    node.beat_once()  # its slots in use, at once rather than in 5 s
+    rid = start(world, t, "Waits for a recorder")
+    try:
+        sign_in(driver, world, t)
+        seen = ready(driver)
+        driver.get(world.dashboard(f"#/apps/{t.app_id}/recordings/{rid}", t))
+        seen = ready(driver, seen)
+        reason = wait_until(lambda: shown_waiting(driver), message="the waiting reason")
+        assert "every built-in recorder is busy (2 of 2 slots in use)" in reason
+        assert "ends ERRORED if no recorder claims it within 120 s" in reason
+        assert shown_status(driver) == "INVOKED"
+        # The nodes view, from the navigation by keyboard.
+        driver.find_element(By.LINK_TEXT, "Nodes").send_keys(Keys.ENTER)
+        seen = ready(driver, seen)
+        assert driver.switch_to.active_element.text == "Nodes"  # the heading has the focus
+        row = driver.find_element(By.CSS_SELECTOR, 'tr[data-node="dashboard-test-node"]')
+        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[:4] == ["dashboard-test-node", "up", "api, recorder", "2 of 2"]
+        assert cells[4].split()[0].isdigit()
+        waiting = driver.find_element(By.ID, "nodes-waiting").text
+        assert "1 recording of this app waits for a recorder" in waiting
+        assert "1: every built-in recorder is busy (2 of 2 slots in use)" in waiting
+        assert "10.1.2.3" not in driver.page_source
+        # Back on the recording, a recorder claims it: the reason goes, with no reload.
+        driver.back()
+        ready(driver, seen)
+        wait_until(lambda: shown_waiting(driver), message="the waiting reason again")
+        js(driver, "window.notReloaded = true")
+        with world.quiet.db.transaction(write=True) as tx:
+            token, _ = create_recorder_token(tx, SystemClock(), "dashboard-claimer")
+        claimed = httpx.post(
+            f"{world.quiet.url}/recorder/v1/poll",
+            json={"capacity": 1, "holding": []},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert [a["id"] for a in claimed.json()["data"]] == [rid]
+        wait_until(lambda: shown_waiting(driver) == "", message="the reason gone once claimed")
+        assert shown_status(driver) == "INVOKED"
+        assert js(driver, "return window.notReloaded") is True
+    finally:
+        node.stop()
+        httpx.put(f"{world.api(t)}/recordings/{rid}", headers=t.auth, json={"action": "stop"})
 
 
 def test_a_meeting_page_starts_a_recording(driver: WebDriver, world: World) -> None:

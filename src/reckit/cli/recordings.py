@@ -162,9 +162,19 @@ for _name, (_help, _done) in _ACTION_HELP.items():
 def recordings_get(
     recording_id: str, url: str, token: str, account_id: str, app_id: str, as_json: bool
 ) -> None:
-    """Show one recording: status, times, duration, size, file name and download link."""
-    data, _ = Api(url, token, account_id, app_id).call("GET", f"/recordings/{seg(recording_id)}")
+    """Show one recording: status, times, duration, size, file name and download link; while it
+    waits for a recorder, why (reckit's extension …/waiting)."""
+    api = Api(url, token, account_id, app_id)
+    data, _ = api.call("GET", f"/recordings/{seg(recording_id)}")
     _show_recording(data, as_json, "Recording")
+    if as_json or data.get("status") != "INVOKED":
+        return
+    try:
+        waiting, _ = api.call("GET", f"/recordings/{seg(recording_id)}/waiting")
+    except click.ClickException:  # a server without the extension: the table says enough
+        return
+    if waiting.get("waiting"):
+        click.echo(f"waiting: {waiting['reason']}")
 
 
 @recordings.command(name="list")

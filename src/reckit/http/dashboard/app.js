@@ -7,6 +7,7 @@ import { appsView, signInView } from "./account.js";
 import { recordingsView, recordingView } from "./recordings.js";
 import { meetingsView, meetingView } from "./meetings.js";
 import { webhooksView, webhookView } from "./webhooks.js";
+import { nodesView } from "./nodes.js";
 
 const main = document.getElementById("main");
 const alertBox = document.getElementById("alert");
@@ -93,6 +94,7 @@ function updateHeader(appId) {
       ["Recordings", `#/apps/${a}/recordings`],
       ["Meetings", `#/apps/${a}/meetings`],
       ["Webhooks", `#/apps/${a}/webhooks`],
+      ["Nodes", `#/apps/${a}/nodes`],
     );
   }
   const here = location.hash.split("?")[0];
@@ -166,6 +168,7 @@ export async function render() {
     else if (parts[2] === "meetings") view = await meetingsView(appId, params);
     else if (parts[2] === "webhooks" && parts[3]) view = await webhookView(appId, parts[3], mine);
     else if (parts[2] === "webhooks") view = await webhooksView(appId);
+    else if (parts[2] === "nodes") view = await nodesView(appId, mine);
     else if (parts[2] === "recordings" && parts[3]) {
       view = await recordingView(appId, parts[3], mine);
     } else view = await recordingsView(appId, params, mine);

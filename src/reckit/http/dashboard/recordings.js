@@ -383,7 +383,23 @@ function actions(appId, r, update) {
   );
 }
 
-function recordingBody(appId, r, meeting, update) {
+// Why a recording waits for a recorder (reckit's extension), shown while it is INVOKED.
+async function showWaiting(path, r, box) {
+  let reason = null;
+  if (r.status === "INVOKED") {
+    try {
+      const w = (await call("GET", `${path}/waiting`)).data;
+      reason = w.waiting ? w.reason : null;
+    } catch {
+      reason = null; // the page's own poll reports what went wrong
+    }
+  }
+  box.hidden = !reason;
+  const text = reason ? `Waiting for a recorder: ${reason}` : "";
+  if (box.textContent !== text) box.textContent = text;
+}
+
+function recordingBody(appId, r, meeting, update, waitingBox) {
   const a = encodeURIComponent(appId);
   const meetingId = meeting ? meeting.id : (r.output_file_name || "").match(UUID)?.[0];
   const parts = [];
@@ -400,6 +416,7 @@ function recordingBody(appId, r, meeting, update) {
       LIVE.has(r.status) ? h("span", { class: "hint" }, " (updates live)") : null,
     ),
   );
+  parts.push(waitingBox);
   if (r.error_reason) {
     parts.push(
       h(
@@ -537,19 +554,26 @@ export async function recordingView(appId, recordingId, mine) {
     }
   }
   const content = h("div", { id: "recording" });
+  // Kept across renders of the content; its text changes every second (the wait), so it is
+  // not a live region: the status above it announces the claim.
+  const waitingBox = h("p", { id: "rec-waiting", class: "msg info", hidden: true });
   const update = (fresh) => {
     const changed = JSON.stringify(fresh) !== JSON.stringify(r);
     r = fresh;
     if (changed || !content.childElementCount) {
-      content.replaceChildren(...recordingBody(appId, r, meeting, update).filter(Boolean));
+      const body = recordingBody(appId, r, meeting, update, waitingBox);
+      content.replaceChildren(...body.filter(Boolean));
     }
   };
   update(r);
+  await showWaiting(path, r, waitingBox);
   every(POLL_MS, async () => {
     if (!LIVE.has(r.status)) return;
     try {
       const fresh = (await call("GET", path)).data;
-      if (current(mine)) update(fresh);
+      if (!current(mine)) return;
+      update(fresh);
+      await showWaiting(path, r, waitingBox);
     } catch (err) {
       if (current(mine)) failed(err);
     }
