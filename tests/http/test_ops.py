@@ -303,6 +303,57 @@ def test_metrics_add_up_every_worker_of_a_node(tmp_path: Path) -> None:
         process.wait(60)
 
 
+@pytest.mark.slow  # reckit serve with two workers and its built-in recorder (FFmpeg)
+def test_metrics_report_the_realtime_factor_under_two_workers(tmp_path: Path) -> None:
+    """As an operator runs it: `reckit serve --workers 2` with its built-in recorder, a short
+    recording made through the API, and the histogram a scrape adds up over both workers."""
+    port = free_port()
+    database_url = f"sqlite:///{tmp_path / 'reckit.sqlite3'}"
+    process = serve_process(
+        tmp_path, port, database_url, {"RECKIT_METRICS": "1"}, ["--workers", "2"]
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: is_up(url), "reckit serve to answer", 60)
+        db = Database(database_url)
+        try:
+            t = new_tenant(db)
+        finally:
+            db.close()
+        kit = f"{url}/client/v4/accounts/{t.account_id}/realtime/kit/{t.app_id}"
+        with httpx.Client(headers=t.auth, timeout=30) as http:
+            meeting = http.post(f"{kit}/meetings", json={"title": "two workers"})
+            assert meeting.status_code == 201, meeting.text
+            started = http.post(
+                f"{kit}/recordings",
+                json={
+                    "meeting_id": meeting.json()["data"]["id"],
+                    "video_config": {"width": 320, "height": 240},
+                },
+            )
+            assert started.status_code == 200, started.text
+            rid = started.json()["data"]["id"]
+
+            def status() -> str:
+                return str(http.get(f"{kit}/recordings/{rid}").json()["data"]["status"])
+
+            wait_for(lambda: status() == "RECORDING", "RECORDING", 60)
+            time.sleep(3.0)
+            assert http.put(f"{kit}/recordings/{rid}", json={"action": "stop"}).is_success
+            wait_for(lambda: status() == "UPLOADED", "UPLOADED", 120)
+            page = http.get(f"{url}/metrics").text
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(60)
+    factor = _families(page)["reckit_capture_realtime_factor"]
+    count = {s.labels["kind"]: s.value for s in factor.samples if s.name.endswith("_count")}
+    total = {s.labels["kind"]: s.value for s in factor.samples if s.name.endswith("_sum")}
+    assert count == {"composite": 1}, count  # one hand-in, whichever worker took it
+    # About real time; loose: the recorder learns of the stop at its next poll, and the
+    # machine is shared (not a timing assertion).
+    assert 0.5 <= total["composite"] <= 2.0, total
+
+
 def test_metrics_keep_one_series_for_unusual_methods(database: Database, tmp_path: Path) -> None:
     settings = Settings(
         host="127.0.0.1", port=free_port(), sweep_interval_s=0, metrics=True, data_dir=tmp_path
