@@ -39,7 +39,7 @@ def test_seeded_data_is_realistic(database: Database) -> None:
     app_id = _seeded(database, 4000)
     total, rows = _all(database, app_id)
     assert total == len(rows) == 4000
-    # Columns as in repository.LIST_COLUMNS.
+    # Columns as in list_sql.LIST_COLUMNS.
     statuses = Counter(r[9] for r in rows)
     assert set(statuses) == set(STATUSES)
     assert statuses["UPLOADED"] > total * 0.8

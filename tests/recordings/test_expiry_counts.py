@@ -1,4 +1,4 @@
-"""``expired`` with a status and/or a time window (recordings/repository.py, the per-status
+"""``expired`` with a status and/or a time window (recordings/list_expiry.py, the per-status
 expiry counts kept by counts.py) against a plain scan of the recordings, on both engines:
 totals and pages for random queries while the clock passes expiries, after random transitions
 through the one writer (live_repository.transition), after retention deletes bucket copies, and

@@ -1,4 +1,4 @@
-"""A search's matching meetings are kept per app and data version (recordings/repository.py):
+"""A search's matching meetings are kept per app and data version (recordings/list_meetings.py):
 on both engines, every write that changes the answer (a new recording, a status change, a
 title changed, a new meeting) is seen by the next search, which agrees with a plain scan."""
 
@@ -12,7 +12,7 @@ import pytest
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.meetings import repository as meetings
-from reckit.recordings import lifecycle, repository
+from reckit.recordings import lifecycle, list_days, repository
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import ListQuery
 from reckit.timestamps import DAY_MS
@@ -140,7 +140,7 @@ def test_two_stores_with_the_same_ids_and_versions_keep_apart(
 ) -> None:
     """The caches are per store: a copy of a store (same app ID) with other recordings written
     in as many writes (same data version) answers from its own data."""
-    monkeypatch.setattr(repository, "_DIRECT_OFFSET", 0)  # every page from the day counts
+    monkeypatch.setattr(list_days, "_DIRECT_OFFSET", 0)  # every page from the day counts
     first = Database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     migrate(first)
     tenant = new_tenant(first)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reckit.db.engine import Database, Tx
-from reckit.recordings import counts, lifecycle, repository
+from reckit.recordings import counts, lifecycle, list_days, list_meetings, repository
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import STATUSES, ListQuery, NewRecording, StoredRecording
 from reckit.timestamps import DAY_MS
@@ -141,8 +141,8 @@ def test_the_deep_page_paths_match_brute_force(
     """The paths a large store takes, on this small one: pages found by walking the day
     counts from (almost) any offset, and the choice between gathering meetings' recordings
     and walking the time index made at every size."""
-    monkeypatch.setattr(repository, "_DIRECT_OFFSET", direct)
-    monkeypatch.setattr(repository, "_GATHER_ALWAYS", 0)
+    monkeypatch.setattr(list_days, "_DIRECT_OFFSET", direct)
+    monkeypatch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
     db, app_id, made = store
 
     @settings(
@@ -164,7 +164,7 @@ def test_cached_day_counts_follow_every_write(
 ) -> None:
     """Totals and pages read from the whole days' counts kept per data version: each write
     (a new recording, a status change) is seen by the next list."""
-    monkeypatch.setattr(repository, "_DIRECT_OFFSET", 0)
+    monkeypatch.setattr(list_days, "_DIRECT_OFFSET", 0)
     tenant = new_tenant(database)
     meeting = add_meeting(database, tenant.app_id, "cached days")
     made = Made(meetings=[meeting])
@@ -304,9 +304,10 @@ def test_expiry_changes_keep_expiry_counts_exact(database: Database) -> None:
 
 
 def test_the_landing_day_agrees_with_a_running_sum_over_every_day() -> None:
-    """``_landing_day`` bisects the whole days' running sums; a running sum over every day in
-    the list's order (edge days outside the whole days, days with no recordings among them)
-    gives the same day and the same count before it, at every offset, in both orders."""
+    """``list_days.landing_day`` bisects the whole days' running sums; a running sum over
+    every day in the list's order (edge days outside the whole days, days with no recordings
+    among them) gives the same day and the same count before it, at every offset, in both
+    orders."""
 
     def running(
         whole: tuple[array[int], array[int]], edges: dict[int, int], desc: bool, offset: int
@@ -331,5 +332,5 @@ def test_the_landing_day_agrees_with_a_running_sum_over_every_day() -> None:
         total = sum(whole[1]) + sum(edges.values())
         for desc in (False, True):
             for offset in range(total + 2):
-                got = repository._landing_day(whole, edges, desc, offset)
+                got = list_days.landing_day(whole, edges, desc, offset)
                 assert got == running(whole, edges, desc, offset), (whole, edges, desc, offset)

@@ -1,0 +1,116 @@
+"""The list filtered on ``expired``. Alone: the total from ``recording_expiry_counts`` (whole days
+before today) plus an exact count of today's part, and the page from the time index. With a
+status and/or a time window: per day of ``invoked_time``, the recordings that expired before
+today from ``recording_expiry_status_counts`` (whole days of the window), plus exact counts of
+those expiring today up to the present (the expiry index) and of the window's partial edge
+days; ``expired=false`` is the day counts minus those. The page starts on the day where the
+offset lands, as on the day-count path (``list_days.py``)."""
+
+from __future__ import annotations
+
+from reckit.db.engine import Row, Tx
+from reckit.recordings.list_days import cached_days, day_filter, whole_days, window_days
+from reckit.recordings.list_sql import (
+    Filter,
+    app_total,
+    count_where,
+    marks,
+    read_page,
+    recording_filter,
+)
+from reckit.recordings.models import ListQuery
+from reckit.timestamps import DAY_MS
+
+
+def _expired_count(tx: Tx, app_id: str, now_ms: int) -> int:
+    """Recordings whose expiry has passed: whole days before today from the counts, and the
+    part of today up to ``now_ms`` from the expiry index."""
+    today = now_ms // DAY_MS
+    row = tx.one(
+        "SELECT CAST(sum(n) AS BIGINT) FROM recording_expiry_counts WHERE app_id = ? AND day < ?",
+        (app_id, today),
+    )
+    whole = int(row[0]) if row and row[0] is not None else 0
+    edge = count_where(
+        tx,
+        Filter(
+            ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+            [app_id, today * DAY_MS, now_ms],
+        ),
+    )
+    return whole + edge
+
+
+def by_expiry(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    expired = _expired_count(tx, app_id, now_ms)
+    total = expired if q.expired else app_total(tx, app_id) - expired
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    f = recording_filter(app_id, q, now_ms)
+    return total, read_page(tx, f, q.descending, q.per_page, q.offset, "recordings_by_time")
+
+
+def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[int, int]:
+    """Per day of ``invoked_time``, how many recordings match ``q`` (status, window and
+    ``expired`` at ``now_ms``); days with none may be missing."""
+    days = window_days(tx, app_id, q, now_ms)
+    matching = {day: n for day, n in days.edges.items() if n}
+    if days.first is not None and days.last is not None and days.first > days.last:
+        return matching  # no whole day in the window
+    today = now_ms // DAY_MS
+    whole = day_filter(app_id, q, days.first, days.last)
+    days_before_today = cached_days(
+        tx,
+        app_id,
+        "SELECT day, CAST(sum(n) AS BIGINT) FROM recording_expiry_status_counts"
+        f" WHERE {whole.where} AND expiry_day < ? GROUP BY day ORDER BY day",
+        [*whole.params, today],
+    )
+    expired = dict(zip(*days_before_today, strict=True))
+    # Today's expiries up to the present: exact, from the expiry index.
+    edge = Filter(
+        ["r.app_id = ?", "r.download_url_expiry >= ?", "r.download_url_expiry <= ?"],
+        [app_id, today * DAY_MS, now_ms],
+    )
+    if q.statuses:
+        edge.add(f"r.status IN ({marks(len(q.statuses))})", *q.statuses)
+    if days.first is not None:
+        edge.add("r.invoked_time >= ?", days.first * DAY_MS)
+    if days.last is not None:
+        edge.add("r.invoked_time <= ?", (days.last + 1) * DAY_MS - 1)
+    hint = " INDEXED BY recordings_by_expiry" if tx.dialect == "sqlite" else ""
+    for day, n in tx.all(
+        f"SELECT r.invoked_time / {DAY_MS}, count(*) FROM recordings r{hint}"
+        f" WHERE {edge.where} GROUP BY r.invoked_time / {DAY_MS}",
+        edge.params,
+    ):
+        expired[int(day)] = expired.get(int(day), 0) + int(n)
+    if q.expired:
+        per_day = expired
+    else:
+        per_day = dict(zip(*whole_days(tx, app_id, whole), strict=True))
+        for day, n in expired.items():
+            per_day[day] = per_day.get(day, 0) - n
+    for day, n in per_day.items():
+        if n:
+            matching[day] = matching.get(day, 0) + n
+    return matching
+
+
+def by_expiry_days(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list[Row]]:
+    per_day = _expiry_day_counts(tx, app_id, q, now_ms)
+    total = sum(per_day.values())
+    if q.per_page == 0 or q.offset >= total:
+        return total, []
+    # The day where the page begins, and how many matching recordings come before it.
+    skipped = 0
+    for day in sorted(per_day, reverse=q.descending):
+        if skipped + per_day[day] > q.offset:
+            break
+        skipped += per_day[day]
+    f = recording_filter(app_id, q, now_ms)
+    if q.descending:
+        f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
+    else:
+        f.add("r.invoked_time >= ?", day * DAY_MS)
+    return total, read_page(tx, f, q.descending, q.per_page, q.offset - skipped)

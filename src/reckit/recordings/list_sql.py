@@ -1,0 +1,87 @@
+"""What every path of the recordings list (``repository.list_page``) shares: the filter it
+builds, the page read through an index (a deferred join), and exact counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reckit.db.engine import Row, Tx
+from reckit.recordings.models import ListQuery
+
+# The columns of a list row (render.py reads them in this order).
+LIST_COLUMNS = (
+    "r.id, r.audio_download_url, r.download_url, r.download_url_expiry, r.file_size,"
+    " r.invoked_time, r.output_file_name, r.session_id, r.started_time, r.status,"
+    " r.stopped_time, r.recording_duration, r.storage_config,"
+    " CASE WHEN r.kind = 'track' THEN r.files END,"
+    " m.id, m.created_at, m.updated_at, m.title, m.status, m.record_on_start,"
+    " m.live_stream_on_start, m.persist_chat, m.session_keep_alive_time_in_secs,"
+    " m.summarize_on_end"
+)
+
+
+@dataclass
+class Filter:
+    sql: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.sql.append(clause)
+        self.params.extend(params)
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.sql)
+
+
+def marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def recording_filter(app_id: str, q: ListQuery, now_ms: int) -> Filter:
+    """Every filter but the meeting and the search (which ``by_meetings`` resolves)."""
+    f = Filter(["r.app_id = ?"], [app_id])
+    if q.statuses:
+        f.add(f"r.status IN ({marks(len(q.statuses))})", *q.statuses)
+    if q.start_ms is not None:
+        f.add("r.invoked_time >= ?", q.start_ms)
+    if q.end_ms is not None:
+        f.add("r.invoked_time <= ?", q.end_ms)
+    add_expiry(f, q.expired, now_ms)
+    return f
+
+
+def add_expiry(f: Filter, expired: bool | None, now_ms: int) -> None:
+    if expired is True:
+        f.add("r.download_url_expiry IS NOT NULL AND r.download_url_expiry <= ?", now_ms)
+    elif expired is False:
+        f.add("(r.download_url_expiry IS NULL OR r.download_url_expiry > ?)", now_ms)
+
+
+def read_page(
+    tx: Tx, f: Filter, descending: bool, limit: int, offset: int, index: str | None = None
+) -> list[Row]:
+    """The page's rows. Deferred join: walk an index for the IDs, then fetch only the rows
+    shown. ``index`` names the index SQLite must walk (PostgreSQL's planner chooses)."""
+    order = "DESC" if descending else "ASC"
+    hint = f" INDEXED BY {index}" if index is not None and tx.dialect == "sqlite" else ""
+    sql = (
+        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id FROM recordings r{hint} WHERE {f.where}"
+        f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ? OFFSET ?) p"
+        " JOIN recordings r ON r.id = p.id JOIN meetings m ON m.id = r.meeting_id"
+        f" ORDER BY r.invoked_time {order}, r.id {order}"
+    )
+    return tx.all(sql, [*f.params, limit, offset])
+
+
+def count_where(tx: Tx, f: Filter) -> int:
+    row = tx.one(f"SELECT count(*) FROM recordings r WHERE {f.where}", f.params)
+    return int(row[0]) if row else 0
+
+
+def app_total(tx: Tx, app_id: str) -> int:
+    row = tx.one(
+        "SELECT CAST(sum(n) AS BIGINT) FROM recording_day_counts WHERE app_id = ?", (app_id,)
+    )
+    return int(row[0]) if row and row[0] is not None else 0
