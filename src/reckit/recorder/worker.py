@@ -97,10 +97,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
 FETCH_ATTEMPTS = 4
 
 
-def _fetch(url: str, dest: Path) -> Path:
+def _fetch(url: str, dest: Path, backoff_s: float = 0.5) -> Path:
     """``url``'s body written to ``dest``. A dropped connection, a timeout or a 5xx/429 is tried
-    again (after 0.5, 1 and 2 s): a watermark host slow for a moment, or a recorder machine busy
-    with many encoders, must not fail the recording; a 4xx other than 429 fails at once."""
+    again (after 0.5, 1 and 2 s by default): a watermark host slow for a moment, or a recorder
+    machine busy with many encoders, must not fail the recording; a 4xx other than 429 fails at
+    once."""
     with httpx.Client(timeout=httpx.Timeout(30, connect=10), follow_redirects=True) as http:
         for attempt in range(FETCH_ATTEMPTS):
             last = attempt == FETCH_ATTEMPTS - 1
@@ -113,7 +114,7 @@ def _fetch(url: str, dest: Path) -> Path:
                 if (r.status_code < 500 and r.status_code != 429) or last:
                     r.raise_for_status()
                     break
-            time.sleep(0.5 * 2**attempt)
+            time.sleep(backoff_s * 2**attempt)
     _write_atomically(dest, r.content)
     return dest
 
