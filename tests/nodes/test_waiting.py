@@ -133,6 +133,14 @@ def test_free_slots_go_to_the_recordings_ahead(world: World) -> None:
     assert world.waiting(first)["reason"].startswith("1 slot free: a recorder should claim")
     reason = world.waiting(second)["reason"]
     assert reason.startswith("1 slot free, for the 1 recording(s) that waits ahead of it"), reason
+    world.clock.advance(1)
+    world.start()
+    # The app's view groups the reasons, whatever their place in the queue.
+    reasons = world.http.get(f"{world.kit}/nodes").json()["data"]["waiting"]["reasons"]
+    assert reasons == [
+        {"reason": "1 slot free: a recorder should claim it within seconds", "count": 1},
+        {"reason": "1 slot free, for the recordings that wait ahead of it", "count": 2},
+    ]
 
 
 def test_a_page_recording_no_recorder_has_room_for(world: World) -> None:

@@ -62,9 +62,10 @@ def _slots(n: int) -> str:
     return f"{n} slot{'' if n == 1 else 's'}"
 
 
-def why(cap: Capacity, page: bool, ahead: int, waited_ms: int) -> str:
+def why(cap: Capacity, page: bool, ahead: int, waited_ms: int, *, detail: bool = True) -> str:
     """Why a recording waits: no recorder, every slot busy, none with room for a page, the free
-    slots go to recordings ahead of it, or it is about to be claimed."""
+    slots go to recordings ahead of it (how many unless not ``detail``: reasons read alike for
+    recordings at different places in the queue), or it is about to be claimed."""
     if cap.recorders == 0:
         return "no built-in recorder is running (a recorder of your own may still claim it)"
     if cap.free == 0:
@@ -75,6 +76,8 @@ def why(cap: Capacity, page: bool, ahead: int, waited_ms: int) -> str:
             " recording also needs a recorder with a browser to spare)"
         )
     if ahead >= cap.free:
+        if not detail:
+            return f"{_slots(cap.free)} free, for the recordings that wait ahead of it"
         waits = "waits" if ahead == 1 else "wait"
         return f"{_slots(cap.free)} free, for the {ahead} recording(s) that {waits} ahead of it"
     return f"{_slots(cap.free)} free: a recorder should claim it within seconds"
@@ -132,7 +135,8 @@ def app_nodes(tx: Tx, now_ms: int, app_id: str, claim_timeout_ms: int) -> dict[s
     oldest = ops.waiting_in_app(tx, app_id, APP_REASONS_OF)
     reasons: dict[str, int] = {}
     for w in oldest:
-        reason = why(cap, is_page_config(w.config), w.ahead, max(0, now_ms - w.invoked_time))
+        waited = max(0, now_ms - w.invoked_time)
+        reason = why(cap, is_page_config(w.config), w.ahead, waited, detail=False)
         reasons[reason] = reasons.get(reason, 0) + 1
     count = len(oldest)
     if count == APP_REASONS_OF:
