@@ -131,7 +131,7 @@ def serve(
         signal.signal(signal.SIGTERM, _exit_cleanly)
         drain = None
         if builtin is not None:
-            drain = functools.partial(_hand_in_captures, settings, db, node_id, builtin[1])
+            drain = functools.partial(_drain, settings, db, node_id, builtin, stop)
         try:
             run(
                 settings,
@@ -156,6 +156,23 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 
 
 DRAIN_ROUND_S = 0.5
+
+
+def _drain(
+    settings: Settings,
+    db: Database,
+    node_id: str,
+    builtin: tuple[threading.Thread, ReferenceRecorder],
+    stop: threading.Event,
+) -> None:
+    """SIGTERM's first step: the captures handed in, then the built-in recorder stopped while
+    the server still answers it. Stopped only after the server, its last poll could go to
+    worker processes already gone (``--workers 2``), and the node waited out that poll's
+    timeout (30 s) before it exited."""
+    thread, recorder = builtin
+    _hand_in_captures(settings, db, node_id, recorder)
+    stop.set()
+    thread.join(max(1.0, settings.shutdown_grace_s))
 
 
 def _hand_in_captures(
