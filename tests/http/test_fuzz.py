@@ -10,7 +10,9 @@ failure, or that 400 where the rule does not apply, fails.
 
 Determinism: under CI=true the run is derandomized with seed 0 (a red CI means a real change);
 elsewhere each run draws a new seed, printed on failure (RECKIT_FUZZ_SEED=<seed> replays it).
-RECKIT_FUZZ_EXAMPLES sets the examples per operation of the fuzzing phase.
+RECKIT_FUZZ_EXAMPLES sets the examples per operation of the fuzzing phase (30: with the
+coverage and stateful phases about 3,900 requests per engine, against the 2,500 asked; 60 took
+half as long again for about 900 more).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def server(socket_server: LiveServer) -> LiveServer:
     return socket_server
 
 
-EXAMPLES = int(os.environ.get("RECKIT_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("RECKIT_FUZZ_EXAMPLES", "30"))
 CI = os.environ.get("CI") == "true"
 # Generated requests per engine (SQLite, PostgreSQL): at least 5,000 over both.
 MIN_REQUESTS = 2_500
