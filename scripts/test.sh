@@ -21,7 +21,8 @@ if [ -n "$fast" ]; then
     # Neither PostgreSQL nor the storage servers (Azurite, sshd) are needed for these.
     echo "== pytest --fast"
     status=0
-    pytest -m "not slow and not postgres and not emulator" "$@" || status=$?
+    pytest -n "${RECKIT_TEST_WORKERS:-2}" -m "not slow and not postgres and not emulator" "$@" \
+        || status=$?
     echo "NOTE: --fast left out the tests marked slow (real FFmpeg, reckit serve processes, the"
     echo "      fuzzing, real timeouts: 2 s or more each), postgres (the PostgreSQL half) and"
     echo "      emulator (moto, the GCS emulator, Azurite, sshd): pytest's 'deselected' above."

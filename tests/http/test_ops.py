@@ -76,6 +76,7 @@ def pg_through_proxy() -> Iterator[tuple[Proxy, str]]:
             proxy.cut()
 
 
+@pytest.mark.postgres  # its own database behind a proxy (the pg_through_proxy fixture)
 def test_readyz_fails_while_postgresql_is_down_and_recovers(
     pg_through_proxy: tuple[Proxy, str],
 ) -> None:
