@@ -129,9 +129,10 @@ def serve(
         # this handler back: the process then exits 0 through the cleanup below (the built-in
         # recorder's captures, the registry) instead of dying of the signal.
         signal.signal(signal.SIGTERM, _exit_cleanly)
-        drain = None
+        drain = stop_first = None
         if builtin is not None:
             drain = functools.partial(_drain, settings, db, node_id, builtin, stop)
+            stop_first = functools.partial(_stop_recorder, builtin, stop, STOP_RECORDER_S)
         try:
             run(
                 settings,
@@ -141,6 +142,7 @@ def serve(
                 log_polls=log_polls,
                 log=log,
                 drain=drain,
+                stop_first=stop_first,
             )
         finally:
             stop.set()
@@ -169,10 +171,20 @@ def _drain(
     the server still answers it. Stopped only after the server, its last poll could go to
     worker processes already gone (``--workers 2``), and the node waited out that poll's
     timeout (30 s) before it exited."""
-    thread, recorder = builtin
-    _hand_in_captures(settings, db, node_id, recorder)
+    _hand_in_captures(settings, db, node_id, builtin[1])
+    _stop_recorder(builtin, stop, max(1.0, settings.shutdown_grace_s))
+
+
+# How long Ctrl-C waits for the built-in recorder to stop before the workers go: its captures
+# end their segments and stay in the work dir for the next start.
+STOP_RECORDER_S = 10.0
+
+
+def _stop_recorder(
+    builtin: tuple[threading.Thread, ReferenceRecorder], stop: threading.Event, wait_s: float
+) -> None:
     stop.set()
-    thread.join(max(1.0, settings.shutdown_grace_s))
+    builtin[0].join(wait_s)
 
 
 def _hand_in_captures(

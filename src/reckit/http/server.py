@@ -156,26 +156,42 @@ class _DrainingServer(uvicorn.Server):
 
 class _DrainingMultiprocess(Multiprocess):
     """uvicorn's supervisor of worker processes, draining as ``_DrainingServer`` does before
-    it stops its workers."""
+    it stops its workers. Ctrl-C stops at once, but runs ``stop_first`` before the workers go:
+    this process keeps the listening socket, so a request made after they went (the built-in
+    recorder's poll) would wait out its whole timeout."""
 
     def __init__(
-        self, config: uvicorn.Config, sockets: list[socket.socket], drain: Callable[[], None]
+        self,
+        config: uvicorn.Config,
+        sockets: list[socket.socket],
+        drain: Callable[[], None] | None,
+        stop_first: Callable[[], None] | None,
     ) -> None:
         super().__init__(config, sockets)
         self.drain = drain
+        self.stop_first = stop_first
         self._draining = False
 
     def handle_term(self) -> None:
-        if self._draining:
-            super().handle_term()
+        if self._draining or self.drain is None:
+            self.handle_int()
             return
         self._draining = True
+        self._then(self.drain, super().handle_term)
 
-        def drain_then_exit() -> None:
-            _run_drain(self.drain)
-            super(_DrainingMultiprocess, self).handle_term()
+    def handle_int(self) -> None:
+        if self.stop_first is None:
+            super().handle_int()
+            return
+        self._then(self.stop_first, super().handle_int)
 
-        threading.Thread(target=drain_then_exit, name="drain", daemon=True).start()
+    @staticmethod
+    def _then(first: Callable[[], None], then: Callable[[], None]) -> None:
+        def run() -> None:
+            _run_drain(first)
+            then()
+
+        threading.Thread(target=run, name="drain", daemon=True).start()
 
 
 def _run_drain(drain: Callable[[], None]) -> None:
@@ -193,9 +209,12 @@ def run(
     log_polls: bool = False,
     log: LogSettings | None = None,
     drain: Callable[[], None] | None = None,
+    stop_first: Callable[[], None] | None = None,
 ) -> None:
     """Serve until SIGTERM or Ctrl-C. ``drain``: what a SIGTERM does first, while requests are
-    still served (``reckit serve``: the built-in recorder hands its recordings in)."""
+    still served (``reckit serve``: the built-in recorder hands its recordings in);
+    ``stop_first``: what any stop does first with several workers (``reckit serve``: the
+    built-in recorder stops polling)."""
     # uvicorn takes an app, or an import string for workers in other processes.
     config: Any = "reckit.http.server:app_from_environment"
     metrics_dir: str | None = None
@@ -214,7 +233,7 @@ def run(
             metrics_dir = tempfile.mkdtemp(prefix="reckit-metrics-")
             os.environ[MULTIPROC_ENV] = metrics_dir
     try:
-        _run_uvicorn(config, settings, workers, access_log, log_polls, log, drain)
+        _run_uvicorn(config, settings, workers, access_log, log_polls, log, drain, stop_first)
     finally:
         if metrics_dir is not None:
             os.environ.pop(MULTIPROC_ENV, None)
@@ -229,6 +248,7 @@ def _run_uvicorn(
     log_polls: bool,
     log: LogSettings | None,
     drain: Callable[[], None] | None,
+    stop_first: Callable[[], None] | None = None,
 ) -> None:
     """``uvicorn.run``, with the draining server and supervisor above."""
     config = uvicorn.Config(
@@ -253,10 +273,10 @@ def _run_uvicorn(
     )
     if workers > 1:
         sockets = [config.bind_socket()]
-        if drain is None:
+        if drain is None and stop_first is None:
             Multiprocess(config, sockets=sockets).run()
         else:
-            _DrainingMultiprocess(config, sockets, drain).run()
+            _DrainingMultiprocess(config, sockets, drain, stop_first).run()
         return
     config.load_app()
     server = _DrainingServer(config, drain)
