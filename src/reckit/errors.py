@@ -11,8 +11,8 @@ ReckitError
 │                         and its recorder can no longer fail it
 ├── LinkTampered          403: a download link whose signature does not match
 ├── LinkGone              410: a download link past its expiry, or to a file deleted since
-├── StoreBusy             503: SQLite stayed locked by other writers, or every pooled
-│                         PostgreSQL connection stayed in use: retry shortly
+├── StoreBusy             503: SQLite stayed locked by other writers, or no pooled
+│                         PostgreSQL connection came free in time: retry shortly
 └── AuthError
     ├── Unauthenticated   401: no credentials, or unknown / revoked ones
     ├── MalformedAuth     400: an Authorization header that cannot be parsed

@@ -176,7 +176,10 @@ def _statements(sql: str) -> list[str]:
 SQLITE_THREADS = 4
 SQLITE_CACHE_KIB = 8_192  # the OS's page cache holds the rest of the file
 PG_POOL_SIZE = 16
-POOL_BUSY = "Every connection to the store is in use; retry shortly"
+POOL_BUSY = (
+    "No connection to the store came free in time (all in use, or the store unreachable); "
+    "retry shortly"
+)
 
 
 class Database:

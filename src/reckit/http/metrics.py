@@ -183,7 +183,7 @@ class Metrics:
         self.store_busy = Counter(
             "reckit_store_busy",
             "Requests answered 503 because the store was busy: SQLite locked by other writers, or "
-            "every pooled PostgreSQL connection in use",
+            "no pooled PostgreSQL connection free in time",
             registry=own,
         )
         self.capture_realtime = Histogram(
