@@ -211,6 +211,10 @@ def path_param(name: str, schema: JSON, description: str) -> JSON:
     }
 
 
+# A recording's ID in a path (recordings.py, and the extensions in nodes.py).
+RECORDING_ID = path_param("recording_id", UUID, "ID of the recording.")
+
+
 def operation(
     operation_id: str,
     summary: str,

@@ -6,11 +6,10 @@ from __future__ import annotations
 from reckit.http.openapi.common import (
     JSON,
     PATH_PARAMS,
+    RECORDING_ID,
     TIME,
-    UUID,
     nullable,
     operation,
-    path_param,
     ref,
     success,
 )
@@ -101,7 +100,6 @@ NODES: JSON = {
 }
 
 _BASE = "/accounts/{account_id}/realtime/kit/{app_id}"
-_RECORDING_ID = path_param("recording_id", UUID, "ID of the recording.")
 
 PATHS: JSON = {
     f"{_BASE}/recordings/{{recording_id}}/waiting": {
@@ -110,7 +108,7 @@ PATHS: JSON = {
             "reckit's extension: whether the recording waits for a recorder, and why",
             "Recordings (reckit extensions)",
             success(ref("RecordingWaiting")),
-            parameters=[*PATH_PARAMS, _RECORDING_ID],
+            parameters=[*PATH_PARAMS, RECORDING_ID],
             not_found="Unknown app or recording.",
         ),
     },

@@ -6,6 +6,7 @@ from reckit.http.openapi.common import (
     JSON,
     PAGING_PARAMS,
     PATH_PARAMS,
+    RECORDING_ID,
     RECORDING_PROPS,
     RECORDING_REQUIRED,
     TIME_QUERY,
@@ -206,7 +207,6 @@ ACTION_BODY: JSON = {
     "properties": {"action": {"type": "string", "enum": ["stop", "pause", "resume"]}},
 }
 
-_RECORDING_ID = path_param("recording_id", UUID, "ID of the recording.")
 _BASE = "/accounts/{account_id}/realtime/kit/{app_id}/recordings"
 _NOT_FOUND = "Unknown app or recording."
 
@@ -270,7 +270,7 @@ PATHS: JSON = {
             "Fetch details of a recording",
             "Recordings",
             success(ref("RecordingFull")),
-            parameters=[*PATH_PARAMS, _RECORDING_ID],
+            parameters=[*PATH_PARAMS, RECORDING_ID],
             not_found=_NOT_FOUND,
         ),
         "put": operation(
@@ -278,7 +278,7 @@ PATHS: JSON = {
             "Pause, resume or stop a recording",
             "Recordings",
             success(ref("RecordingFull")),
-            parameters=[*PATH_PARAMS, _RECORDING_ID],
+            parameters=[*PATH_PARAMS, RECORDING_ID],
             body=ACTION_BODY,
             not_found=_NOT_FOUND,
         ),
