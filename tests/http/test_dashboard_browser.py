@@ -18,13 +18,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from reckit import seeding
 from reckit.auth.tokens import create_token, revoke_token
-from reckit.capture.tokens import create_recorder_token
 from reckit.clock import SystemClock
 from reckit.config import Settings
 from reckit.crypto import load_master_key
 from reckit.nodes.registry import NodeRegistry
 from tests.support.browser import chromium, js, missing, ready, wait_until
-from tests.support.flows import wait_for
+from tests.support.flows import Scripted, wait_for
 from tests.support.live import LiveServer, Tenant, free_port, new_tenant, run_server
 from tests.support.pg import own_database
 from tests.support.recorders import builtin_recorder
@@ -454,15 +453,12 @@ def test_a_waiting_recording_says_why_and_the_nodes_view_lists_the_node(
         ready(driver, seen)
         wait_until(lambda: shown_waiting(driver), message="the waiting reason again")
         js(driver, "window.notReloaded = true")
-        with world.quiet.db.transaction(write=True) as tx:
-            token, _ = create_recorder_token(tx, SystemClock(), "dashboard-claimer")
-        claimed = httpx.post(
-            f"{world.quiet.url}/recorder/v1/poll",
-            json={"capacity": 1, "holding": []},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
+        recorder = Scripted.connect(
+            world.quiet.url, world.quiet.db, SystemClock(), "dashboard-claimer"
         )
-        assert [a["id"] for a in claimed.json()["data"]] == [rid]
+        claimed = recorder.poll(1, [])
+        recorder.close()
+        assert [a["id"] for a in claimed] == [rid]
         wait_until(lambda: shown_waiting(driver) == "", message="the reason gone once claimed")
         assert shown_status(driver) == "INVOKED"
         assert js(driver, "return window.notReloaded") is True

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from reckit.capture.tokens import create_recorder_token
 from reckit.clock import ManualClock, SystemClock
 from reckit.config import Settings
 from reckit.nodes import repository as nodes
 from reckit.nodes.waiting import GONE_AFTER_MS, PAGE_GRACE_MS
 from tests.support.builders import add_meeting
+from tests.support.flows import Scripted
 from tests.support.live import (
     LiveServer,
     Tenant,
@@ -157,15 +157,10 @@ def test_a_claimed_recording_no_longer_waits(world: World) -> None:
     world.node("a", 1, 0, ("recorder",))
     rid = world.start()
     assert world.waiting(rid)["waiting"] is True
-    with world.live.db.transaction(write=True) as tx:
-        token, _ = create_recorder_token(tx, SystemClock(), "claims-it")
-    claimed = httpx.post(
-        f"{world.live.url}/recorder/v1/poll",
-        json={"capacity": 1, "holding": []},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert claimed.status_code == 200, claimed.text
-    assert [a["id"] for a in claimed.json()["data"]] == [rid]
+    recorder = Scripted.connect(world.live.url, world.live.db, SystemClock(), "claims-it")
+    claimed = recorder.poll(1, [])  # a 4xx or 5xx raises
+    recorder.close()
+    assert [a["id"] for a in claimed] == [rid]
     assert world.waiting(rid) == {
         "waiting": False,
         "reason": None,
