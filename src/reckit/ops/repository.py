@@ -42,23 +42,20 @@ def jobs_by_kind_and_status(tx: Tx) -> list[JobFigures]:
     ]
 
 
-def waiting_for_a_recorder(tx: Tx) -> tuple[int, int | None]:
-    """Recordings started through the API that no recorder has claimed yet: how many, and the
-    ``invoked_time`` of the oldest (the live-recordings index answers it)."""
-    row = tx.one(
-        "SELECT count(*), min(invoked_time) FROM recordings"
-        " WHERE status = 'INVOKED' AND recorder_id IS NULL AND config IS NOT NULL"
-    )
-    if row is None:
-        return 0, None
-    return int(row[0]), None if row[1] is None else int(row[1])
-
-
 def _waiting(r: str) -> str:
     """A recording (table alias ``r``) waits for a recorder when it was started through the API
     (its capture ``config``), is INVOKED, and no recorder holds it: the recorders' claim queue,
     oldest first."""
     return f"{r}.status = 'INVOKED' AND {r}.recorder_id IS NULL AND {r}.config IS NOT NULL"
+
+
+def waiting_for_a_recorder(tx: Tx) -> tuple[int, int | None]:
+    """Recordings started through the API that no recorder has claimed yet: how many, and the
+    ``invoked_time`` of the oldest (the live-recordings index answers it)."""
+    row = tx.one(f"SELECT count(*), min(r.invoked_time) FROM recordings r WHERE {_waiting('r')}")
+    if row is None:
+        return 0, None
+    return int(row[0]), None if row[1] is None else int(row[1])
 
 
 def waiting_ahead_of(tx: Tx, invoked_time: int) -> int:
