@@ -12,7 +12,7 @@ import pytest
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.meetings import repository as meetings
-from reckit.recordings import lifecycle, list_days, repository
+from reckit.recordings import lifecycle, list_days, list_meetings, repository
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import ListQuery
 from reckit.timestamps import DAY_MS
@@ -53,6 +53,16 @@ def _same(db: Database, app_id: str) -> None:
             assert _list(db, app_id, needle, statuses) == _scan(db, app_id, needle, statuses)
 
 
+@pytest.fixture(params=["merged", "ordered"])
+def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a search's page is read: merged from its meetings' recordings, and (a broad
+    search on SQLite, here any search) sliced from the search's order (search_order.py)."""
+    if request.param == "ordered":
+        monkeypatch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("search_path")
 def test_a_cached_search_follows_every_write(database: Database) -> None:
     tenant = new_tenant(database)
     app_id = tenant.app_id
@@ -86,6 +96,7 @@ def test_a_cached_search_follows_every_write(database: Database) -> None:
     _same(database, app_id)
 
 
+@pytest.mark.usefixtures("search_path")
 def test_every_page_of_a_search_or_meeting_matches_a_scan(database: Database) -> None:
     """Searches and meetings with no other filter read only the meetings that reach the page,
     from the page's time bound on: every page of every size, both orders, against a scan."""
@@ -174,3 +185,30 @@ def test_two_stores_with_the_same_ids_and_versions_keep_apart(
     finally:
         for db in stores:
             db.close()
+
+
+def test_a_search_order_the_store_no_longer_matches_is_not_used(tmp_path: Path) -> None:
+    """A broad search's page is read by rowid from its kept order (search_order.py). Should a
+    rowid change under it without a write reckit sees (SQLite's VACUUM may renumber rows), the
+    page is read the usual way, and the same as a scan."""
+    db = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    try:
+        migrate(db)
+        app_id = new_tenant(db).app_id
+        meeting = add_meeting(db, app_id, "Falcon sync")
+        for i in range(12):
+            add_recording(db, app_id, meeting.id, invoked_time=NOW - i * DAY_MS)
+        q = ListQuery(page_no=2, per_page=4, search="falcon")
+        want = _scan(db, app_id, "falcon", None)[4:8]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+            with db.transaction() as tx:
+                assert [r[0] for r in repository.list_page(tx, app_id, q, NOW)[1]] == want
+            with db.transaction(write=True) as tx:  # a renumbering, as VACUUM may do
+                tx.run("UPDATE recordings SET rowid = rowid + 1000 WHERE id = ?", (want[1],))
+            with db.transaction() as tx:
+                total, rows = repository.list_page(tx, app_id, q, NOW)
+        assert total == 12
+        assert [r[0] for r in rows] == want
+    finally:
+        db.close()

@@ -28,6 +28,9 @@ from reckit.recordings.list_sql import (
     recording_filter,
 )
 from reckit.recordings.models import ListQuery
+from reckit.recordings.search_order import SearchOrder
+from reckit.recordings.search_order import build as build_order
+from reckit.recordings.search_order import page as order_page
 
 # A meeting ID or a prefix of one: lowercase hex and dashes (decisions.md: IDs are lowercase).
 _ID_PREFIX = re.compile(r"^[0-9a-f-]+\Z")
@@ -62,6 +65,7 @@ class _Resolved:
         "firsts",
         "ids",
         "lasts",
+        "order",
         "recordings",
     )
 
@@ -74,6 +78,8 @@ class _Resolved:
         self._by_last: tuple[array[int], array[int]] | None = None
         self._by_first: tuple[array[int], array[int]] | None = None
         self._ids_json: str | None = None
+        # Their recordings in list order, once a deep page of a broad search needs it.
+        self.order: SearchOrder | None = None
 
     def ids_json(self) -> str:
         if self._ids_json is None:
@@ -102,12 +108,13 @@ class _Resolved:
 # data version they were read at (every write to an app's meetings or recordings bumps it, in
 # its own transaction; apps/repository.touch): clients page through one search's results, and
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
-# Bounded by meetings held (about 150 bytes each with their orderings: 45 MB at most), enough
-# for a dashboard's few dozen words at once (at 100,000, the 15 words of bench/http_mix.py
-# evicted each other); each process keeps its own.
-_SEARCH_CACHE_MEETINGS = 300_000
+# Bounded by weight: a meeting (about 150 bytes with its orderings) weighs 1, and so do eight
+# recordings (16 bytes each in the search's order, search_order.py, on SQLite): 300,000 is 45
+# MB at most, enough for a dashboard's few dozen words at once (at 100,000, the 15 words of
+# bench/http_mix.py evicted each other); each process keeps its own.
+_SEARCH_CACHE_WEIGHT = 300_000
 _searches: LRUCache[tuple[str, str, str, str | None], tuple[int, _Resolved]] = LRUCache(
-    maxsize=_SEARCH_CACHE_MEETINGS, getsizeof=lambda entry: len(entry[1].ids) + 1
+    maxsize=_SEARCH_CACHE_WEIGHT, getsizeof=lambda entry: _weight(entry[1])
 )
 _searches_lock = threading.Lock()
 
@@ -126,10 +133,19 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> _Resolved:
     if cached is not None and cached[0] == version:
         return cached[1]
     found = _Resolved(_read_meetings(tx, app_id, q))
-    if len(found.ids) <= _SEARCH_CACHE_MEETINGS // 2:
+    if _kept(found):
         with _searches_lock:
             _searches[key] = (version, found)
     return found
+
+
+def _weight(resolved: _Resolved) -> int:
+    return len(resolved.ids) + resolved.recordings // 8 + 1
+
+
+def _kept(resolved: _Resolved) -> bool:
+    """Whether the cache keeps this search (one never takes more than half of it)."""
+    return _weight(resolved) <= _SEARCH_CACHE_WEIGHT // 2
 
 
 def _read_meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
@@ -223,6 +239,20 @@ def by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, li
         total = count_where(tx, counted)
     if q.per_page == 0 or q.offset >= total:
         return total, []
+    if (
+        only_meetings
+        and q.search is not None
+        and tx.dialect == "sqlite"
+        and recordings > _GATHER_ALWAYS
+        and _kept(resolved)
+    ):
+        # A broad search, kept in the cache above: its page is a slice of its order.
+        if resolved.order is None:
+            resolved.order = build_order(tx, app_id, resolved.ids_json())
+        rows = order_page(tx, resolved.order, q.descending, q.per_page, q.offset)
+        if rows is not None:
+            return total, rows
+        resolved.order = None  # the store no longer matches it: the usual way, below
     k = q.offset + q.per_page
     page_meetings, bound = _reaching(resolved, k, q.descending) if only_meetings else ([], None)
     if bound is not None:  # the page's recordings are no older (newer) than this
