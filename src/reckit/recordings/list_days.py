@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any, TypeAlias
 
@@ -22,10 +22,10 @@ from reckit.db.engine import Row, Tx
 from reckit.recordings.list_sql import (
     Filter,
     add_expiry,
-    app_total,
     count_where,
     marks,
     read_page,
+    read_page_of_statuses,
     recording_filter,
 )
 from reckit.recordings.models import ListQuery
@@ -89,23 +89,30 @@ def by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     total = sum(whole[1]) + sum(days.edges.values())
     if q.per_page == 0 or q.offset >= total:
         return total, []
-    f = recording_filter(app_id, q, 0)  # no expiry filter on this path: the clock is unused
-    if q.offset < _DIRECT_OFFSET and (
-        # Several statuses are read from the time index, stepping over the other statuses'
-        # recordings too: about offset x (all / matching) rows.
-        q.statuses is None
-        or len(q.statuses) == 1
-        or q.offset * app_total(tx, app_id) < _DIRECT_OFFSET * total
-    ):
-        return total, read_page(tx, f, q.descending, q.per_page, q.offset)
-    day, skipped = landing_day(whole, days.edges, q.descending, q.offset)
-    # Start reading at the boundary of the day where the page begins.
-    if skipped:
-        if q.descending:
-            f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
-        else:
-            f.add("r.invoked_time >= ?", day * DAY_MS)
-    return total, read_page(tx, f, q.descending, q.per_page, q.offset - skipped)
+    # No expiry filter on this path: the clock is unused.
+    f = recording_filter(app_id, replace(q, statuses=None) if _several(q) else q, 0)
+    offset = q.offset
+    if offset >= _DIRECT_OFFSET or _several(q):
+        day, skipped = landing_day(whole, days.edges, q.descending, offset)
+        # Start reading at the boundary of the day where the page begins.
+        if skipped:
+            if q.descending:
+                f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
+            else:
+                f.add("r.invoked_time >= ?", day * DAY_MS)
+        offset -= skipped
+    return total, read_filtered(tx, f, q, offset)
+
+
+def _several(q: ListQuery) -> bool:
+    return q.statuses is not None and len(q.statuses) > 1
+
+
+def read_filtered(tx: Tx, f: Filter, q: ListQuery, offset: int) -> list[Row]:
+    """The page at ``offset`` of ``f`` (without the statuses when ``q`` has several)."""
+    if q.statuses is not None and _several(q):
+        return read_page_of_statuses(tx, f, q.statuses, q.descending, q.per_page, offset)
+    return read_page(tx, f, q.descending, q.per_page, offset)
 
 
 # The whole days' counts of a list request (app, statuses, day range), per day in order, kept

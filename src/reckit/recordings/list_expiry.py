@@ -8,8 +8,16 @@ offset lands, as on the day-count path (``list_days.py``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reckit.db.engine import Row, Tx
-from reckit.recordings.list_days import cached_days, day_filter, whole_days, window_days
+from reckit.recordings.list_days import (
+    cached_days,
+    day_filter,
+    read_filtered,
+    whole_days,
+    window_days,
+)
 from reckit.recordings.list_sql import (
     Filter,
     app_total,
@@ -108,9 +116,10 @@ def by_expiry_days(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int,
         if skipped + per_day[day] > q.offset:
             break
         skipped += per_day[day]
-    f = recording_filter(app_id, q, now_ms)
+    several = q.statuses is not None and len(q.statuses) > 1
+    f = recording_filter(app_id, replace(q, statuses=None) if several else q, now_ms)
     if q.descending:
         f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
     else:
         f.add("r.invoked_time >= ?", day * DAY_MS)
-    return total, read_page(tx, f, q.descending, q.per_page, q.offset - skipped)
+    return total, read_filtered(tx, f, q, q.offset - skipped)
