@@ -59,20 +59,34 @@ def add_expiry(f: Filter, expired: bool | None, now_ms: int) -> None:
         f.add("(r.download_url_expiry IS NULL OR r.download_url_expiry > ?)", now_ms)
 
 
+def _page_rows(tx: Tx, keys: str, order: str) -> str:
+    """The page's rows with their meeting, joined to ``keys`` (a subquery of the page's row
+    keys, ``k``). On SQLite the key is the rowid, which every index holds: the row is then one
+    lookup, not one in the ID index and another in the table."""
+    join = "r.rowid" if tx.dialect == "sqlite" else "r.id"
+    return (
+        f"SELECT {LIST_COLUMNS} FROM ({keys}) p"
+        f" JOIN recordings r ON {join} = p.k JOIN meetings m ON m.id = r.meeting_id"
+        f" ORDER BY r.invoked_time {order}, r.id {order}"
+    )
+
+
+def _key(tx: Tx) -> str:
+    return "r.rowid AS k" if tx.dialect == "sqlite" else "r.id AS k"
+
+
 def read_page(
     tx: Tx, f: Filter, descending: bool, limit: int, offset: int, index: str | None = None
 ) -> list[Row]:
-    """The page's rows. Deferred join: walk an index for the IDs, then fetch only the rows
+    """The page's rows. Deferred join: walk an index for the keys, then fetch only the rows
     shown. ``index`` names the index SQLite must walk (PostgreSQL's planner chooses)."""
     order = "DESC" if descending else "ASC"
     hint = f" INDEXED BY {index}" if index is not None and tx.dialect == "sqlite" else ""
-    sql = (
-        f"SELECT {LIST_COLUMNS} FROM (SELECT r.id FROM recordings r{hint} WHERE {f.where}"
-        f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ? OFFSET ?) p"
-        " JOIN recordings r ON r.id = p.id JOIN meetings m ON m.id = r.meeting_id"
-        f" ORDER BY r.invoked_time {order}, r.id {order}"
+    keys = (
+        f"SELECT {_key(tx)} FROM recordings r{hint} WHERE {f.where}"
+        f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ? OFFSET ?"
     )
-    return tx.all(sql, [*f.params, limit, offset])
+    return tx.all(_page_rows(tx, keys, order), [*f.params, limit, offset])
 
 
 def read_page_of_statuses(
@@ -86,17 +100,18 @@ def read_page_of_statuses(
     status), thousands of rows a page for rare statuses."""
     order = "DESC" if descending else "ASC"
     hint = " INDEXED BY recordings_by_status" if tx.dialect == "sqlite" else ""
-    arm = f"SELECT r.id, r.invoked_time FROM recordings r{hint} WHERE {f.where} AND r.status = ?"
+    arm = (
+        f"SELECT {_key(tx)}, r.invoked_time, r.id FROM recordings r{hint}"
+        f" WHERE {f.where} AND r.status = ?"
+    )
     params: list[Any] = []
     for status in statuses:
         params += [*f.params, status]
-    sql = (
-        f"SELECT {LIST_COLUMNS} FROM ({' UNION ALL '.join([arm] * len(statuses))}"
-        f" ORDER BY invoked_time {order}, id {order} LIMIT ? OFFSET ?) p"
-        " JOIN recordings r ON r.id = p.id JOIN meetings m ON m.id = r.meeting_id"
-        f" ORDER BY r.invoked_time {order}, r.id {order}"
+    keys = (
+        f"SELECT k FROM ({' UNION ALL '.join([arm] * len(statuses))}"
+        f" ORDER BY invoked_time {order}, id {order} LIMIT ? OFFSET ?) u"
     )
-    return tx.all(sql, [*params, limit, offset])
+    return tx.all(_page_rows(tx, keys, order), [*params, limit, offset])
 
 
 def count_where(tx: Tx, f: Filter) -> int:
