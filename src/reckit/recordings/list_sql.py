@@ -93,22 +93,28 @@ def read_page_of_statuses(
     tx: Tx, f: Filter, statuses: tuple[str, ...], descending: bool, limit: int, offset: int
 ) -> list[Row]:
     """``read_page`` for recordings in any of several ``statuses`` (``f`` without them): one
-    walk of the status index per status, merged in order (a compound SELECT's ORDER BY: SQLite
-    merges its arms, PostgreSQL appends them merged), so a page costs about offset + limit index
-    entries. Neither engine merges the ranges of an IN list in index order: it would walk the
-    time index, stepping over every recording of the other statuses (a table row each, for its
-    status), thousands of rows a page for rare statuses."""
+    walk of the status index per status, merged in order, so that a page costs about offset +
+    limit index entries a status. Neither engine merges the ranges of an IN list in index
+    order: it would walk the time index, stepping over every recording of the other statuses
+    (a table row each, for its status), thousands of rows a page for rare statuses. SQLite
+    merges a compound SELECT's arms for its ORDER BY; PostgreSQL merges them (Merge Append)
+    once each arm has its own ORDER BY and LIMIT, and otherwise sorts every match."""
     order = "DESC" if descending else "ASC"
-    hint = " INDEXED BY recordings_by_status" if tx.dialect == "sqlite" else ""
-    arm = (
-        f"SELECT {_key(tx)}, r.invoked_time, r.id FROM recordings r{hint}"
-        f" WHERE {f.where} AND r.status = ?"
-    )
+    arm = f"SELECT {_key(tx)}, r.invoked_time, r.id FROM recordings r{{hint}} WHERE {f.where}"
+    arm += " AND r.status = ?"
     params: list[Any] = []
-    for status in statuses:
-        params += [*f.params, status]
+    if tx.dialect == "sqlite":
+        arms = [arm.format(hint=" INDEXED BY recordings_by_status")] * len(statuses)
+        for status in statuses:
+            params += [*f.params, status]
+    else:
+        each = f"SELECT * FROM ({arm.format(hint='')}"
+        each += f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ?) s"
+        arms = [f"{each}{i}" for i in range(len(statuses))]
+        for status in statuses:
+            params += [*f.params, status, offset + limit]
     keys = (
-        f"SELECT k FROM ({' UNION ALL '.join([arm] * len(statuses))}"
+        f"SELECT k FROM ({' UNION ALL '.join(arms)}"
         f" ORDER BY invoked_time {order}, id {order} LIMIT ? OFFSET ?) u"
     )
     return tx.all(_page_rows(tx, keys, order), [*params, limit, offset])
