@@ -212,3 +212,35 @@ def test_a_search_order_the_store_no_longer_matches_is_not_used(tmp_path: Path) 
         assert [r[0] for r in rows] == want
     finally:
         db.close()
+
+
+def test_a_search_order_outlives_a_status_change_not_a_new_recording(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broad search's order (SQLite) is read again only when its recordings change: a status
+    change keeps it (read once per search, not once per write), a new recording replaces it, and
+    the pages agree with a scan either way."""
+    monkeypatch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+    app_id = new_tenant(database).app_id
+    meeting = add_meeting(database, app_id, "Falcon sync")
+    for i in range(6):
+        add_recording(database, app_id, meeting.id, invoked_time=NOW - i * DAY_MS, status="INVOKED")
+
+    def order() -> object:
+        _list(database, app_id, "falcon")
+        with database.transaction() as tx:
+            return list_meetings._meetings(tx, app_id, ListQuery(search="falcon")).order
+
+    first = order()
+    assert (first is not None) == (database.dialect == "sqlite")
+    third = _scan(database, app_id, "falcon", None)[2]
+    with database.transaction(write=True) as tx:
+        rec = live.get_by_id(tx, third, lock=True)
+        assert rec is not None
+        change = lifecycle.failed(rec, NOW, "gone")
+        assert change is not None and live.transition(tx, rec, change)
+    assert order() is first
+    assert _list(database, app_id, "falcon") == _scan(database, app_id, "falcon", None)
+    add_recording(database, app_id, meeting.id, invoked_time=NOW - 2)
+    assert _list(database, app_id, "falcon") == _scan(database, app_id, "falcon", None)
+    assert database.dialect == "postgres" or order() is not first

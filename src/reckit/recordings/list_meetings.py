@@ -81,6 +81,17 @@ class _Resolved:
         # Their recordings in list order, once a deep page of a broad search needs it.
         self.order: SearchOrder | None = None
 
+    def same_recordings(self, other: _Resolved) -> bool:
+        """Whether ``other`` has the same recordings: the same meetings with as many each,
+        from the same first to the same last. A new recording is the latest of its meeting,
+        retention deletes the earliest, and any delete changes a count."""
+        return (
+            self.ids == other.ids
+            and self.counts == other.counts
+            and self.firsts == other.firsts
+            and self.lasts == other.lasts
+        )
+
     def ids_json(self) -> str:
         if self._ids_json is None:
             self._ids_json = orjson.dumps(self.ids).decode()
@@ -133,6 +144,9 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> _Resolved:
     if cached is not None and cached[0] == version:
         return cached[1]
     found = _Resolved(_read_meetings(tx, app_id, q))
+    if cached is not None and cached[1].order is not None and found.same_recordings(cached[1]):
+        # Only statuses or other fields changed: the search's recordings, in order, did not.
+        found.order = cached[1].order
     if _kept(found):
         with _searches_lock:
             _searches[key] = (version, found)
