@@ -58,7 +58,7 @@ def search_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     """Both ways a search's page is read: merged from its meetings' recordings, and (a broad
     search on SQLite, here any search) sliced from the search's order (search_order.py)."""
     if request.param == "ordered":
-        monkeypatch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+        monkeypatch.setattr(list_meetings, "_ORDER_FROM", 0)
     return str(request.param)
 
 
@@ -201,7 +201,7 @@ def test_a_search_order_the_store_no_longer_matches_is_not_used(tmp_path: Path) 
         q = ListQuery(page_no=2, per_page=4, search="falcon")
         want = _scan(db, app_id, "falcon", None)[4:8]
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+            patch.setattr(list_meetings, "_ORDER_FROM", 0)
             with db.transaction() as tx:
                 assert [r[0] for r in repository.list_page(tx, app_id, q, NOW)[1]] == want
             with db.transaction(write=True) as tx:  # a renumbering, as VACUUM may do
@@ -220,7 +220,7 @@ def test_a_search_order_outlives_a_status_change_not_a_new_recording(
     """A broad search's order (SQLite) is read again only when its recordings change: a status
     change keeps it (read once per search, not once per write), a new recording replaces it, and
     the pages agree with a scan either way."""
-    monkeypatch.setattr(list_meetings, "_GATHER_ALWAYS", 0)
+    monkeypatch.setattr(list_meetings, "_ORDER_FROM", 0)
     app_id = new_tenant(database).app_id
     meeting = add_meeting(database, app_id, "Falcon sync")
     for i in range(6):

@@ -41,6 +41,9 @@ _INLINE_MEETINGS = 64
 # the table row, for its meeting). Up to _GATHER_ALWAYS recordings, gathering is cheap anyway.
 _WALK_COST = 3
 _GATHER_ALWAYS = 5_000
+# A kept search whose page would merge the recordings of more meetings than this is read from
+# the search's order (search_order.py) instead, on SQLite.
+_ORDER_FROM = 64
 
 
 def _like_escape(text: str) -> str:
@@ -253,22 +256,24 @@ def by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, li
         total = count_where(tx, counted)
     if q.per_page == 0 or q.offset >= total:
         return total, []
+    k = q.offset + q.per_page
+    page_meetings, bound = _reaching(resolved, k, q.descending) if only_meetings else ([], None)
+    merged = len(resolved.ids) if bound is None else len(page_meetings)
     if (
         only_meetings
+        and merged > _ORDER_FROM
         and q.search is not None
         and tx.dialect == "sqlite"
-        and recordings > _GATHER_ALWAYS
         and _kept(resolved)
     ):
-        # A broad search, kept in the cache above: its page is a slice of its order.
+        # A broad search, kept in the cache above, whose page would merge many meetings'
+        # recordings: the page is a slice of the search's order instead.
         if resolved.order is None:
             resolved.order = build_order(tx, app_id, resolved.ids_json())
         rows = order_page(tx, resolved.order, q.descending, q.per_page, q.offset)
         if rows is not None:
             return total, rows
         resolved.order = None  # the store no longer matches it: the usual way, below
-    k = q.offset + q.per_page
-    page_meetings, bound = _reaching(resolved, k, q.descending) if only_meetings else ([], None)
     if bound is not None:  # the page's recordings are no older (newer) than this
         f.add("r.invoked_time >= ?" if q.descending else "r.invoked_time <= ?", bound)
     every = bound is None  # the page may hold any of the meetings
