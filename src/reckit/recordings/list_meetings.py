@@ -122,13 +122,17 @@ class _Resolved:
 # data version they were read at (every write to an app's meetings or recordings bumps it, in
 # its own transaction; apps/repository.touch): clients page through one search's results, and
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
-# Bounded by weight: a meeting (about 150 bytes with its orderings) weighs 1, and so do eight
-# recordings (16 bytes each in the search's order, search_order.py, on SQLite): 300,000 is 45
-# MB at most, enough for a dashboard's few dozen words at once (at 100,000, the 15 words of
-# bench/http_mix.py evicted each other); each process keeps its own.
-_SEARCH_CACHE_WEIGHT = 300_000
+# Bounded by bytes, about: a meeting weighs 200 (its ID, three numbers, two orderings and its
+# share of the IDs' JSON, measured with tracemalloc), a recording in a search's order 16
+# (search_order.py, on SQLite, once a page needs it). 64 MiB holds a dashboard's few dozen
+# words at once at 1M recordings (the 15 words of bench/http_mix.py take about 30 MB), and one
+# broad word's meetings at 10M ("review": 205,000 meetings, 40 MB); one search may take it all.
+# Each process keeps its own.
+_SEARCH_CACHE_BYTES = 64 * 2**20
+_MEETING_BYTES = 200
+_ORDER_BYTES = 16
 _searches: LRUCache[tuple[str, str, str, str | None], tuple[int, _Resolved]] = LRUCache(
-    maxsize=_SEARCH_CACHE_WEIGHT, getsizeof=lambda entry: _weight(entry[1])
+    maxsize=_SEARCH_CACHE_BYTES, getsizeof=lambda entry: _weight(entry[1])
 )
 _searches_lock = threading.Lock()
 
@@ -156,13 +160,28 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> _Resolved:
     return found
 
 
-def _weight(resolved: _Resolved) -> int:
-    return len(resolved.ids) + resolved.recordings // 8 + 1
+def _weight(resolved: _Resolved, with_order: bool = False) -> int:
+    ordered = with_order or resolved.order is not None
+    order = _ORDER_BYTES * resolved.recordings if ordered else 0
+    return _MEETING_BYTES * len(resolved.ids) + order + 1
 
 
-def _kept(resolved: _Resolved) -> bool:
-    """Whether the cache keeps this search (one never takes more than half of it)."""
-    return _weight(resolved) <= _SEARCH_CACHE_WEIGHT // 2
+def _kept(resolved: _Resolved, with_order: bool = False) -> bool:
+    """Whether the cache keeps this search (with its order)."""
+    return _weight(resolved, with_order) <= _SEARCH_CACHE_BYTES
+
+
+def _keep_order(tx: Tx, app_id: str, q: ListQuery, resolved: _Resolved) -> SearchOrder:
+    """The search's order, read and weighed into the cache with it."""
+    order = build_order(tx, app_id, resolved.ids_json())
+    resolved.order = order
+    assert q.search is not None
+    key = (tx.store, app_id, q.search.lower(), q.meeting_id)
+    with _searches_lock:
+        entry = _searches.get(key)
+        if entry is not None and entry[1] is resolved:
+            _searches[key] = entry  # weighed again, with the order
+    return order
 
 
 def _read_meetings(tx: Tx, app_id: str, q: ListQuery) -> list[_Meeting]:
@@ -264,13 +283,12 @@ def by_meetings(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, li
         and merged > _ORDER_FROM
         and q.search is not None
         and tx.dialect == "sqlite"
-        and _kept(resolved)
+        and _kept(resolved, with_order=True)
     ):
         # A broad search, kept in the cache above, whose page would merge many meetings'
         # recordings: the page is a slice of the search's order instead.
-        if resolved.order is None:
-            resolved.order = build_order(tx, app_id, resolved.ids_json())
-        rows = order_page(tx, resolved.order, q.descending, q.per_page, q.offset)
+        order = resolved.order or _keep_order(tx, app_id, q, resolved)
+        rows = order_page(tx, order, q.descending, q.per_page, q.offset)
         if rows is not None:
             return total, rows
         resolved.order = None  # the store no longer matches it: the usual way, below
