@@ -1,6 +1,6 @@
 """The list filtered on ``expired``. Alone: the total from ``recording_expiry_counts`` (whole days
-before today) plus an exact count of today's part, and the page from the time index. With a
-status and/or a time window: per day of ``invoked_time``, the recordings that expired before
+before today) plus an exact count of today's part. With a status and/or a time window, and
+for any page: per day of ``invoked_time``, the recordings that expired before
 today from ``recording_expiry_status_counts`` (whole days of the window), plus exact counts of
 those expiring today up to the present (the expiry index) and of the window's partial edge
 days; ``expired=false`` is the day counts minus those. The page starts on the day where the
@@ -23,7 +23,6 @@ from reckit.recordings.list_sql import (
     app_total,
     count_where,
     marks,
-    read_page,
     recording_filter,
 )
 from reckit.recordings.models import ListQuery
@@ -54,8 +53,7 @@ def by_expiry(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int, list
     total = expired if q.expired else app_total(tx, app_id) - expired
     if q.per_page == 0 or q.offset >= total:
         return total, []
-    f = recording_filter(app_id, q, now_ms)
-    return total, read_page(tx, f, q.descending, q.per_page, q.offset, "recordings_by_time")
+    return total, _page(tx, app_id, q, now_ms, _expiry_day_counts(tx, app_id, q, now_ms))
 
 
 def _expiry_day_counts(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> dict[int, int]:
@@ -110,6 +108,13 @@ def by_expiry_days(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int,
     total = sum(per_day.values())
     if q.per_page == 0 or q.offset >= total:
         return total, []
+    return total, _page(tx, app_id, q, now_ms, per_day)
+
+
+def _page(tx: Tx, app_id: str, q: ListQuery, now_ms: int, per_day: dict[int, int]) -> list[Row]:
+    """The page, read from the start of the day where it begins (``per_day``: matching
+    recordings per day of ``invoked_time``): at most a day's recordings are stepped over, not
+    every newer one that has not expired (at 10M, a week of them)."""
     # The day where the page begins, and how many matching recordings come before it.
     skipped = 0
     for day in sorted(per_day, reverse=q.descending):
@@ -122,4 +127,4 @@ def by_expiry_days(tx: Tx, app_id: str, q: ListQuery, now_ms: int) -> tuple[int,
         f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
     else:
         f.add("r.invoked_time >= ?", day * DAY_MS)
-    return total, read_filtered(tx, f, q, q.offset - skipped)
+    return read_filtered(tx, f, q, q.offset - skipped)
