@@ -80,17 +80,32 @@ if ! python -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeou
     echo "NOTE: PostgreSQL is not reachable at $pg_url: its tests will be SKIPPED."
     echo "      Start a server there (or set RECKIT_TEST_POSTGRES_URL) to run them."
 fi
-# Two phases: everything but the tests marked exclusive on RECKIT_TEST_WORKERS processes
-# (pytest-xdist; an idle one takes tests queued for another), then the exclusive ones
-# (real-time media, timed-out leases) alone. Exit code 5 is "no test selected": fine for one
-# phase, not for both.
+# Three phases (the markers are set in tests/conftest.py): everything but the tests marked
+# realtime or exclusive on RECKIT_TEST_WORKERS processes (pytest-xdist; an idle one takes tests
+# queued for another); then the realtime ones (small FFmpeg captures, timeouts and leases run out
+# on purpose: mostly waiting) two at a time, apart from the rest; then the exclusive ones
+# (Chromium, fifty FFmpeg encoders) alone, so that no other test takes their CPU. Exit code 5 is
+# "no test selected": fine for a phase, not for all three; any other failure fails the run.
 workers="${RECKIT_TEST_WORKERS:-2}"
+statuses=()
 echo "== pytest ($workers processes)"
 status=0
-pytest -n "$workers" --dist worksteal -m "not exclusive" --durations=15 "$@" || status=$?
+pytest -n "$workers" --dist worksteal -m "not exclusive and not realtime" --durations=15 "$@" \
+    || status=$?
+statuses+=("$status")
+echo "== pytest (realtime: two at a time)"
+status=0
+pytest -n 2 --dist worksteal -m realtime --durations=10 "$@" || status=$?
+statuses+=("$status")
 echo "== pytest (exclusive: alone)"
-status2=0
-pytest -m exclusive --durations=10 "$@" || status2=$?
-if [ "$status" = 5 ] && [ "$status2" != 5 ]; then status=0; fi
-if [ "$status2" != 5 ] && [ "$status2" != 0 ]; then status=$status2; fi
-exit "$status"
+status=0
+pytest -m exclusive --durations=10 "$@" || status=$?
+statuses+=("$status")
+result=5
+for status in "${statuses[@]}"; do
+    if [ "$status" != 0 ] && [ "$status" != 5 ]; then
+        exit "$status"
+    fi
+    if [ "$status" = 0 ]; then result=0; fi
+done
+exit "$result"

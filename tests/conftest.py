@@ -61,12 +61,20 @@ def _uses_storage_servers(item: pytest.Item) -> bool:
     )
 
 
-# Tests whose outcome depends on having the CPU to themselves: media captured and measured in
-# real time (FFmpeg, Chromium), recorder liveness and leases timed out on purpose. scripts/test.sh
-# runs them alone, after the rest has run on several processes. (The dashboard's browser tests
-# and the SIGTERM hand-in only wait for what they see, with room to spare: they run with the
-# rest.)
+# Tests that need the CPU to themselves: Chromium recording a page (with FFmpeg), and fifty
+# FFmpeg encoders at once. scripts/test.sh runs them alone, last.
 EXCLUSIVE = (
+    "tests/recorder/test_page_recording.py",
+    "tests/recorder/test_recorder_concurrency.py",
+)
+# Tests that mostly wait on real time: small FFmpeg captures (160x120) measured against the time
+# they ran, recorders and `reckit serve` killed and restarted, recorder timeouts and leases run
+# out on purpose. None measures how fast the machine is: a capture is timed from its first frame
+# written, and run two at a time the files were 0.1-0.3 s off the time they ran, where 1 s is
+# allowed. scripts/test.sh runs them two at a time, apart from the rest. (The dashboard's browser
+# tests and the SIGTERM hand-in only wait for what they see, with room to spare: they run with
+# the rest.)
+REALTIME = (
     "tests/recorder/",
     "tests/nodes/test_three_nodes.py",
 )
@@ -76,12 +84,15 @@ TESTS_ROOT = Path(__file__).resolve().parent.parent
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Markers that follow from what a test uses (pyproject.toml lists them all): ``postgres``
     for the PostgreSQL half (the ``engine`` fixture's ``postgres`` parameter, or the server's
-    URL itself), ``emulator`` for the storage servers, ``exclusive`` by place (``EXCLUSIVE``).
-    ``slow`` is set in the test modules."""
+    URL itself), ``emulator`` for the storage servers, ``exclusive`` and ``realtime`` by place
+    (``EXCLUSIVE``, then ``REALTIME``: a test has one of them at most). ``slow`` is set in the
+    test modules."""
     for item in items:
         where = item.path.resolve().relative_to(TESTS_ROOT).as_posix()
         if where.startswith(EXCLUSIVE):
             item.add_marker(pytest.mark.exclusive)
+        elif where.startswith(REALTIME):
+            item.add_marker(pytest.mark.realtime)
         callspec = getattr(item, "callspec", None)
         engine = callspec.params.get("engine") if callspec is not None else None
         if engine == "postgres" or "pg_server_url" in getattr(item, "fixturenames", ()):
