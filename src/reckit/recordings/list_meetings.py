@@ -87,7 +87,7 @@ class _Resolved:
     def same_recordings(self, other: _Resolved) -> bool:
         """Whether ``other`` has the same recordings: the same meetings with as many each,
         from the same first to the same last. A new recording is the latest of its meeting,
-        retention deletes the earliest, and any delete changes a count."""
+        and a deleted one changes its meeting's count."""
         return (
             self.ids == other.ids
             and self.counts == other.counts
