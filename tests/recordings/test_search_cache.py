@@ -12,7 +12,7 @@ import pytest
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.meetings import repository as meetings
-from reckit.recordings import lifecycle, list_days, list_meetings, repository
+from reckit.recordings import lifecycle, list_days, list_meetings, repository, search_order
 from reckit.recordings import live_repository as live
 from reckit.recordings.models import ListQuery
 from reckit.timestamps import DAY_MS
@@ -244,3 +244,26 @@ def test_a_search_order_outlives_a_status_change_not_a_new_recording(
     add_recording(database, app_id, meeting.id, invoked_time=NOW - 2)
     assert _list(database, app_id, "falcon") == _scan(database, app_id, "falcon", None)
     assert database.dialect == "postgres" or order() is not first
+
+
+@pytest.mark.usefixtures("search_path")
+def test_a_page_inside_a_long_run_of_equal_times_matches_a_scan(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recordings that share one invoked time are ordered by ID; where the run around a page
+    is longer than a statement can name, the page is read the usual way. Either way, a scan."""
+    monkeypatch.setattr(search_order, "MAX_ROWIDS", 3)
+    app_id = new_tenant(database).app_id
+    meetings_made = [add_meeting(database, app_id, f"Falcon {i}") for i in range(3)]
+    for i in range(9):
+        when = NOW - DAY_MS if i < 6 else NOW - i
+        add_recording(database, app_id, meetings_made[i % 3].id, invoked_time=when)
+    want = _scan(database, app_id, "falcon", None)
+    for descending in (True, False):
+        ordered = want if descending else want[::-1]
+        for page_no in range(1, 6):
+            q = ListQuery(page_no=page_no, per_page=2, search="falcon", descending=descending)
+            with database.transaction() as tx:
+                total, rows = repository.list_page(tx, app_id, q, NOW)
+            assert total == 9
+            assert [r[0] for r in rows] == ordered[(page_no - 1) * 2 : page_no * 2], q

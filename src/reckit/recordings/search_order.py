@@ -17,6 +17,10 @@ from array import array
 from reckit.db.engine import Row, Tx
 from reckit.recordings.list_sql import LIST_COLUMNS, marks
 
+# A page whose edges fall in longer runs of equal invoked times (a bulk import's shared
+# timestamp, say) is read the usual way: its rowids would not fit one statement.
+MAX_ROWIDS = 1_000
+
 
 class SearchOrder:
     """The recordings' invoked times in ascending order, and their rowids in the same order."""
@@ -42,7 +46,8 @@ def build(tx: Tx, app_id: str, meetings_json: str) -> SearchOrder:
 
 def page(tx: Tx, order: SearchOrder, descending: bool, limit: int, offset: int) -> list[Row] | None:
     """The rows at ``offset`` in the list's order (invoked time, then ID: both descending or
-    both ascending), or None when the store no longer matches the order."""
+    both ascending), or None when the store no longer matches the order (or the page's rows
+    are too many to name, ``MAX_ROWIDS``)."""
     times, n = order.times, len(order.times)
     # Positions [a, b) of the page in the ascending arrays.
     a, b = (n - offset - limit, n - offset) if descending else (offset, offset + limit)
@@ -54,6 +59,8 @@ def page(tx: Tx, order: SearchOrder, descending: bool, limit: int, offset: int) 
     # ones before the page.
     first, last = times[a], times[b - 1]
     wide_a, wide_b = bisect.bisect_left(times, first), bisect.bisect_right(times, last)
+    if wide_b - wide_a > MAX_ROWIDS:
+        return None
     skip = wide_b - b if descending else a - wide_a
     rowids = order.rowids[wide_a:wide_b]
     direction = "DESC" if descending else "ASC"
