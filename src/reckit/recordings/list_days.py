@@ -90,9 +90,9 @@ def by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     if q.per_page == 0 or q.offset >= total:
         return total, []
     # No expiry filter on this path: the clock is unused.
-    f = recording_filter(app_id, replace(q, statuses=None) if _several(q) else q, 0)
+    f = page_filter(app_id, q, 0)
     offset = q.offset
-    if offset >= _DIRECT_OFFSET or _several(q):
+    if offset >= _DIRECT_OFFSET or several_statuses(q):
         day, skipped = landing_day(whole, days.edges, q.descending, offset)
         # Start reading at the boundary of the day where the page begins.
         if skipped:
@@ -104,13 +104,20 @@ def by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     return total, read_filtered(tx, f, q, offset)
 
 
-def _several(q: ListQuery) -> bool:
+def several_statuses(q: ListQuery) -> bool:
+    """Whether ``q`` has more than one status (read by ``read_page_of_statuses``)."""
     return q.statuses is not None and len(q.statuses) > 1
+
+
+def page_filter(app_id: str, q: ListQuery, now_ms: int) -> Filter:
+    """``recording_filter`` for a page that ``read_filtered`` reads: without the statuses when
+    there are several (it reads them one by one)."""
+    return recording_filter(app_id, replace(q, statuses=None) if several_statuses(q) else q, now_ms)
 
 
 def read_filtered(tx: Tx, f: Filter, q: ListQuery, offset: int) -> list[Row]:
     """The page at ``offset`` of ``f`` (without the statuses when ``q`` has several)."""
-    if q.statuses is not None and _several(q):
+    if q.statuses is not None and several_statuses(q):
         return read_page_of_statuses(tx, f, q.statuses, q.descending, q.per_page, offset)
     return read_page(tx, f, q.descending, q.per_page, offset)
 

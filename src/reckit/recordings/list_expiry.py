@@ -8,12 +8,11 @@ offset lands, as on the day-count path (``list_days.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from reckit.db.engine import Row, Tx
 from reckit.recordings.list_days import (
     cached_days,
     day_filter,
+    page_filter,
     read_filtered,
     whole_days,
     window_days,
@@ -23,7 +22,6 @@ from reckit.recordings.list_sql import (
     app_total,
     count_where,
     marks,
-    recording_filter,
 )
 from reckit.recordings.models import ListQuery
 from reckit.timestamps import DAY_MS
@@ -121,8 +119,7 @@ def _page(tx: Tx, app_id: str, q: ListQuery, now_ms: int, per_day: dict[int, int
         if skipped + per_day[day] > q.offset:
             break
         skipped += per_day[day]
-    several = q.statuses is not None and len(q.statuses) > 1
-    f = recording_filter(app_id, replace(q, statuses=None) if several else q, now_ms)
+    f = page_filter(app_id, q, now_ms)
     if q.descending:
         f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
     else:
