@@ -267,3 +267,34 @@ def test_a_page_inside_a_long_run_of_equal_times_matches_a_scan(
                 total, rows = repository.list_page(tx, app_id, q, NOW)
             assert total == 9
             assert [r[0] for r in rows] == ordered[(page_no - 1) * 2 : page_no * 2], q
+
+
+def test_a_status_change_keeps_a_search_resolved_a_new_recording_does_not(
+    database: Database,
+) -> None:
+    """A search's meetings are read again only when a meeting changed (apps.meetings_version):
+    a recording changing status leaves them (at 10M a broad word takes 0.4-1 s to resolve), a
+    new recording changes its meeting's count; the pages agree with a scan throughout."""
+    app_id = new_tenant(database).app_id
+    meeting = add_meeting(database, app_id, "Falcon sync")
+    for i in range(4):
+        add_recording(database, app_id, meeting.id, invoked_time=NOW - i * DAY_MS, status="INVOKED")
+
+    def resolved() -> object:
+        with database.transaction() as tx:
+            return list_meetings._meetings(tx, app_id, ListQuery(search="falcon"))
+
+    first = resolved()
+    newest = _scan(database, app_id, "falcon", None)[0]
+    with database.transaction(write=True) as tx:
+        rec = live.get_by_id(tx, newest, lock=True)
+        assert rec is not None
+        change = lifecycle.failed(rec, NOW, "gone")
+        assert change is not None and live.transition(tx, rec, change)
+    assert resolved() is first
+    assert _list(database, app_id, "falcon", ("ERRORED",)) == _scan(
+        database, app_id, "falcon", ("ERRORED",)
+    )
+    add_recording(database, app_id, meeting.id, invoked_time=NOW - 1)
+    assert resolved() is not first
+    assert _list(database, app_id, "falcon") == _scan(database, app_id, "falcon", None)

@@ -22,10 +22,24 @@ def owner_and_version(tx: Tx, app_id: str) -> tuple[str, int] | None:
     return (str(row[0]), int(row[1])) if row else None
 
 
-def touch(tx: Tx, app_id: str) -> None:
+def meetings_version(tx: Tx, app_id: str) -> int | None:
+    row = tx.one("SELECT meetings_version FROM apps WHERE id = ?", (app_id,))
+    return int(row[0]) if row else None
+
+
+def touch(tx: Tx, app_id: str, *, meetings: bool = True) -> None:
     """Mark the app's listable data changed (see http/page_cache.py); every write to its
-    recordings or meetings calls this in the same transaction."""
-    tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
+    recordings or meetings calls this in the same transaction. ``meetings=False``: the write
+    changed no meeting (a recording's status or fields, not its meeting's count or times), so
+    what a search resolves (recordings/list_meetings.py) is unchanged."""
+    if meetings:
+        tx.run(
+            "UPDATE apps SET data_version = data_version + 1,"
+            " meetings_version = meetings_version + 1 WHERE id = ?",
+            (app_id,),
+        )
+    else:
+        tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
 
 
 def _like_escape(text: str) -> str:

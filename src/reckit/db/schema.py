@@ -436,6 +436,11 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         # empty table. PostgreSQL keeps its column statistics.
         sqlite="ANALYZE recordings_by_time;\nANALYZE recordings_by_status",
     ),
+    Migration(
+        13,
+        "apps.meetings_version: bumped by the writes that change a meeting (a search's answer)",
+        common="ALTER TABLE apps ADD COLUMN meetings_version BIGINT NOT NULL DEFAULT 0",
+    ),
 )
 
 

@@ -119,8 +119,9 @@ class _Resolved:
 
 
 # A search's matching meetings, per app, search text and meeting filter, kept with the app's
-# data version they were read at (every write to an app's meetings or recordings bumps it, in
-# its own transaction; apps/repository.touch): clients page through one search's results, and
+# meetings version they were read at (every write that changes a meeting bumps it, a new
+# recording included, in its own transaction; a status change does not: apps/repository.touch):
+# clients page through one search's results while recordings change status, and
 # resolving a broad word reads thousands of meetings (20,559 for "review" at 1M recordings).
 # Bounded by bytes, about: a meeting weighs 200 (its ID, three numbers, two orderings and its
 # share of the IDs' JSON, measured with tracemalloc), a recording in a search's order 16
@@ -141,10 +142,9 @@ def _meetings(tx: Tx, app_id: str, q: ListQuery) -> _Resolved:
     """``_read_meetings``, for a search through the cache above."""
     if q.search is None:
         return _Resolved(_read_meetings(tx, app_id, q))
-    owner = apps.owner_and_version(tx, app_id)  # in this transaction's snapshot
-    if owner is None:
+    version = apps.meetings_version(tx, app_id)  # in this transaction's snapshot
+    if version is None:
         return _Resolved([])
-    version = owner[1]
     key = (tx.store, app_id, q.search.lower(), q.meeting_id)
     with _searches_lock:
         cached = _searches.get(key)

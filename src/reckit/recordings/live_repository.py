@@ -98,7 +98,8 @@ def transition(tx: Tx, rec: StoredRecording, change: Change, now_ms: int | None 
             status=change.status.value,
             invoked_time=rec.invoked_time,
         )
-    apps.touch(tx, rec.app_id)
+    # A transition changes no meeting: its count and first and last times stay.
+    apps.touch(tx, rec.app_id, meetings=False)
     if change.status.value != rec.status:
         after = get_by_id(tx, rec.id)
         assert after is not None
