@@ -47,6 +47,15 @@ def _list(
     return ids
 
 
+def _fail(db: Database, recording_id: str) -> None:
+    """The recording ends ERRORED through the one writer (a status change, nothing else)."""
+    with db.transaction(write=True) as tx:
+        rec = live.get_by_id(tx, recording_id, lock=True)
+        assert rec is not None
+        change = lifecycle.failed(rec, NOW, "gone")
+        assert change is not None and live.transition(tx, rec, change)
+
+
 def _same(db: Database, app_id: str) -> None:
     for needle in ("falcon", "Falcon sync", "orion"):
         for statuses in (None, ("UPLOADED",)):
@@ -85,14 +94,11 @@ def test_a_cached_search_follows_every_write(database: Database) -> None:
     _same(database, app_id)
     # A status change (the counts the search's meetings carry are unchanged, the answer with
     # a status filter is not).
-    with database.transaction(write=True) as tx:
+    with database.transaction() as tx:
         rows = tx.all(
             "SELECT id FROM recordings WHERE app_id = ? AND status = 'INVOKED'", (app_id,)
         )
-        rec = live.get_by_id(tx, str(rows[0][0]), lock=True)
-        assert rec is not None
-        change = lifecycle.failed(rec, NOW, "gone")
-        assert change is not None and live.transition(tx, rec, change)
+    _fail(database, str(rows[0][0]))
     _same(database, app_id)
 
 
@@ -233,12 +239,7 @@ def test_a_search_order_outlives_a_status_change_not_a_new_recording(
 
     first = order()
     assert (first is not None) == (database.dialect == "sqlite")
-    third = _scan(database, app_id, "falcon", None)[2]
-    with database.transaction(write=True) as tx:
-        rec = live.get_by_id(tx, third, lock=True)
-        assert rec is not None
-        change = lifecycle.failed(rec, NOW, "gone")
-        assert change is not None and live.transition(tx, rec, change)
+    _fail(database, _scan(database, app_id, "falcon", None)[2])
     assert order() is first
     assert _list(database, app_id, "falcon") == _scan(database, app_id, "falcon", None)
     add_recording(database, app_id, meeting.id, invoked_time=NOW - 2)
@@ -285,12 +286,7 @@ def test_a_status_change_keeps_a_search_resolved_a_new_recording_does_not(
             return list_meetings._meetings(tx, app_id, ListQuery(search="falcon"))
 
     first = resolved()
-    newest = _scan(database, app_id, "falcon", None)[0]
-    with database.transaction(write=True) as tx:
-        rec = live.get_by_id(tx, newest, lock=True)
-        assert rec is not None
-        change = lifecycle.failed(rec, NOW, "gone")
-        assert change is not None and live.transition(tx, rec, change)
+    _fail(database, _scan(database, app_id, "falcon", None)[0])
     assert resolved() is first
     assert _list(database, app_id, "falcon", ("ERRORED",)) == _scan(
         database, app_id, "falcon", ("ERRORED",)
