@@ -32,14 +32,8 @@ def touch(tx: Tx, app_id: str, *, meetings: bool = True) -> None:
     recordings or meetings calls this in the same transaction. ``meetings=False``: the write
     changed no meeting (a recording's status or fields, not its meeting's count or times), so
     what a search resolves (recordings/list_meetings.py) is unchanged."""
-    if meetings:
-        tx.run(
-            "UPDATE apps SET data_version = data_version + 1,"
-            " meetings_version = meetings_version + 1 WHERE id = ?",
-            (app_id,),
-        )
-    else:
-        tx.run("UPDATE apps SET data_version = data_version + 1 WHERE id = ?", (app_id,))
+    also = ", meetings_version = meetings_version + 1" if meetings else ""
+    tx.run(f"UPDATE apps SET data_version = data_version + 1{also} WHERE id = ?", (app_id,))
 
 
 def _like_escape(text: str) -> str:
