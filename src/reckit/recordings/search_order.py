@@ -1,12 +1,12 @@
 """A broad search's recordings in list order, kept beside its matching meetings (the search
-cache of ``list_meetings.py``, with the app's data version): every page of the search is then a
+cache of ``list_meetings.py``, with the app's meetings version): every page of the search is then a
 slice of two arrays and a read of that page's rows by rowid, instead of merging the recordings
 of every meeting that can reach the page (a thousand meetings and more for a broad title word
 at page 40). Sixteen bytes a recording: 2.6 MB for "review" at 1M recordings (164,257 of them).
 
-SQLite only: there a rowid is the row's address, and it does not change while the data version
-does not (reckit never runs SQLite's VACUUM, which could renumber them; a page whose rows do not
-come back as expected is answered the usual way instead, see ``page``). PostgreSQL keeps the
+SQLite only: there a rowid is the row's address, and it stays with the row (reckit never runs
+SQLite's VACUUM, which could renumber them; a page whose rows do not come back as expected is
+answered the usual way instead, see ``page``). PostgreSQL keeps the
 merge, in its planner's hands."""
 
 from __future__ import annotations
