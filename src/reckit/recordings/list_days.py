@@ -94,14 +94,19 @@ def by_days(tx: Tx, app_id: str, q: ListQuery) -> tuple[int, list[Row]]:
     offset = q.offset
     if offset >= _DIRECT_OFFSET or several_statuses(q):
         day, skipped = landing_day(whole, days.edges, q.descending, offset)
-        # Start reading at the boundary of the day where the page begins.
         if skipped:
-            if q.descending:
-                f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
-            else:
-                f.add("r.invoked_time >= ?", day * DAY_MS)
+            from_day(f, day, q.descending)
         offset -= skipped
     return total, read_filtered(tx, f, q, offset)
+
+
+def from_day(f: Filter, day: int, descending: bool) -> None:
+    """Start reading at the boundary of ``day``, where the page begins: its end, newest first,
+    or its start, oldest first."""
+    if descending:
+        f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
+    else:
+        f.add("r.invoked_time >= ?", day * DAY_MS)
 
 
 def several_statuses(q: ListQuery) -> bool:

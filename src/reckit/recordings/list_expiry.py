@@ -12,6 +12,7 @@ from reckit.db.engine import Row, Tx
 from reckit.recordings.list_days import (
     cached_days,
     day_filter,
+    from_day,
     page_filter,
     read_filtered,
     whole_days,
@@ -120,8 +121,5 @@ def _page(tx: Tx, app_id: str, q: ListQuery, now_ms: int, per_day: dict[int, int
             break
         skipped += per_day[day]
     f = page_filter(app_id, q, now_ms)
-    if q.descending:
-        f.add("r.invoked_time <= ?", (day + 1) * DAY_MS - 1)
-    else:
-        f.add("r.invoked_time >= ?", day * DAY_MS)
+    from_day(f, day, q.descending)
     return read_filtered(tx, f, q, q.offset - skipped)
