@@ -1,10 +1,11 @@
 """The list filtered on a meeting and/or a search, from the meetings' counts
 (``meetings.recording_count``, ``first_invoked_time``, ``last_invoked_time``): the matching
 meetings are resolved first (a search once, through the title's trigram index, then kept per
-process with the app's data version); with no other filter the total is the sum of their
+process with the app's meetings version); with no other filter the total is the sum of their
 counts, and only the meetings whose first/last times can reach the page are read; the page
 comes either from those meetings' recordings (few of them) or from walking the time index and
-keeping theirs (many of them), whichever reads fewer rows."""
+keeping theirs (many of them), whichever reads fewer rows, or, for a broad search on SQLite,
+from the search's recordings kept in list order (``search_order.py``)."""
 
 from __future__ import annotations
 
