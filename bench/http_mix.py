@@ -13,24 +13,40 @@ nearly every request misses the page cache and runs the list query:
 - ``expired``: ``expired=true`` or ``false`` with UPLOADED or ERRORED, a page among the first
   1,000.
 
-All the servers (``reckit serve`` with 1 and with 2 workers on the SQLite store, and the Prism
-mock) run side by side, idle but for the one measured: wrk over the whole mix at c64, each
-server in turn, ROUNDS times (the median run: req/s, p50, p99; non-2xx of all runs; peak RSS
-of the server's processes); then, for reckit with one worker, each shape alone at c1 (p50,
-p90, p99).
+Each engine of ENGINES has a store of RECORDINGS recordings, seeded once through the reckit CLI
+(``accounts create``, ``apps create``, ``tokens create``, ``reckit seed``) and kept:
+
+- SQLite: bench/.data/http-<RECORDINGS> (shared with http_vs_prism.py);
+- PostgreSQL: the database ``reckit_http_<RECORDINGS>`` on the server of PG_URL, created
+  there, with its data dir (ids.json, secret.key, node.id) in
+  bench/.data/http-<RECORDINGS>-postgres. A later run finds it by that ids.json, the database
+  and its RECORDINGS recordings, and seeds it again (dropping the database) only when one is
+  missing.
+
+Each engine's URLs come from the same generator with the same seed, on its own store's IDs and
+time range. All the servers run side by side, idle but for the one measured: ``reckit serve``
+with each of WORKERS workers on each engine's store, each on a port of its own (the PostgreSQL
+ones with RECKIT_DATABASE_URL, the SQLite ones without; all with ``--no-recorder``: a list
+request needs no recorder), and the Prism mock. wrk runs the whole mix at c64 against each
+server in turn, ROUNDS times (the median run: req/s, p50, p99; non-2xx of all runs; peak RSS of
+the reckit processes, the server and its workers: PostgreSQL's own server processes, which
+serve the PostgreSQL rows, are not counted); then, for reckit with one worker on each engine,
+each shape alone at c1 (p50, p90, p99).
 
     bash -c 'source scripts/setup.sh && python bench/http_mix.py'
-    (wrk and Prism are installed as http_vs_prism.sh installs them.)
+    (wrk and Prism are installed as http_vs_prism.sh installs them; for PostgreSQL, a server
+    at PG_URL that lets its user create databases.)
 
 Before each server's measured run the same mix runs unmeasured for WARMUP (5s): the first
 requests of a fresh process resolve each title word's meetings once (tens of milliseconds each
 for the broad ones) and read the day counts once; the table is the steady state after that.
 
-Settings (environment): RECORDINGS (1000000), DURATION (10s, the mix), SHAPE_DURATION (5s),
-WARMUP (5s; 0s for none), ROUNDS (3), WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per
-shape). The store is seeded once into bench/.data, shared with http_vs_prism.py. Servers and
-wrk share the machine's cores: figures from a busy machine are noisy (the table says the load
-average).
+Settings (environment): RECORDINGS (1000000), ENGINES (sqlite,postgres), PG_URL
+(postgresql://postgres@127.0.0.1:5432/postgres: the server, and the database connected to in
+order to create the benchmark's), DURATION (10s, the mix), SHAPE_DURATION (5s), WARMUP (5s; 0s
+for none), ROUNDS (3), WORKERS (1,2), SEED (1), PER_SHAPE (3000 URLs per shape). Servers and
+wrk share the machine's cores, and PostgreSQL's server runs on them too: figures from a busy
+machine are noisy (the table says the load average).
 """
 
 from __future__ import annotations
@@ -39,6 +55,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -47,13 +64,17 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
+from psycopg import sql
 
 from http_vs_prism import (
     DATA,
     PRISM_PORT,
     RECKIT_PORT,
+    RECORDINGS,
     peak_rss_mb,
     prepare_store,
     prism_document,
@@ -69,6 +90,13 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 WORKERS = [int(w) for w in os.environ.get("WORKERS", "1,2").split(",") if w.strip()]
 SEED = int(os.environ.get("SEED", "1"))
 PER_SHAPE = int(os.environ.get("PER_SHAPE", "3000"))
+ENGINES = [e.strip() for e in os.environ.get("ENGINES", "sqlite,postgres").split(",") if e.strip()]
+PG_URL = os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+# The PostgreSQL store: a database on PG_URL's server, and a data dir of its own beside the
+# SQLite one (its ids.json, and the secret.key its tokens were made with).
+PG_DB = f"reckit_http_{RECORDINGS}"
+PG_DATA = DATA.with_name(f"{DATA.name}-postgres")
 BASE = "/client/v4/accounts/{a}/realtime/kit/{p}/recordings"
 DAY_MS = 86_400_000
 WORDS = (
@@ -101,21 +129,85 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def store_facts(app_id: str) -> tuple[int, int, list[str]]:
-    """(first and last invoked_time, meeting IDs with recordings), read from the file."""
+def pg_store_url() -> str:
+    """PG_URL with the benchmark's database (PG_DB) in place of the one it names."""
+    parts = urlsplit(PG_URL)
+    return urlunsplit(parts._replace(path=f"/{PG_DB}"))
+
+
+def reckit_pg(*args: str, capture: bool = True) -> str:
+    """A reckit command on the PostgreSQL store (RECKIT_DATABASE_URL, PG_DATA)."""
+    out = subprocess.run(
+        ["reckit", *args, "--data-dir", str(PG_DATA)],
+        env={**os.environ, "RECKIT_DATABASE_URL": pg_store_url()},
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+    return out.stdout or ""
+
+
+def pg_seeded(ids: dict[str, str]) -> bool:
+    """Whether PG_DB exists and holds the RECORDINGS recordings of the app in ``ids``."""
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DB,)).fetchone()
+    if found is None:
+        return False
+    try:
+        with psycopg.connect(pg_store_url()) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM recordings WHERE app_id = %s", (ids["app_id"],)
+            ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False
+    return row is not None and row[0] == RECORDINGS
+
+
+def prepare_pg_store() -> dict[str, str]:
+    """As ``http_vs_prism.prepare_store``, on PostgreSQL: the database PG_DB, seeded once
+    through the reckit CLI; its IDs in PG_DATA/ids.json."""
+    ids_file = PG_DATA / "ids.json"
+    if ids_file.exists():
+        ids: dict[str, str] = json.loads(ids_file.read_text())
+        if pg_seeded(ids):
+            return ids
+        print(f"{PG_DB} is missing or not fully seeded: seeding it again", flush=True)
+    shutil.rmtree(PG_DATA, ignore_errors=True)
+    PG_DATA.mkdir(parents=True)
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        name = sql.Identifier(PG_DB)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    reckit_pg("migrate")
+    account = json.loads(reckit_pg("accounts", "create", "--name", "bench", "--json"))
+    account_id = account["account_id"]
+    app = json.loads(reckit_pg("apps", "create", "--account", account_id, "--name", "b", "--json"))
+    token = json.loads(reckit_pg("tokens", "create", "--account", account_id, "--json"))["token"]
+    print(f"seeding {RECORDINGS:,} recordings (once; kept in database {PG_DB})", flush=True)
+    reckit_pg("seed", "--app", app["app_id"], "--recordings", str(RECORDINGS), capture=False)
+    with psycopg.connect(pg_store_url(), autocommit=True) as conn:
+        # Write the load out now, not in a checkpoint in the middle of the measured runs.
+        conn.execute("CHECKPOINT")
+    ids = {"account_id": account_id, "app_id": app["app_id"], "token": token}
+    ids_file.write_text(json.dumps(ids))
+    return ids
+
+
+def store_facts(engine: str, app_id: str) -> tuple[int, int, list[str]]:
+    """(first and last invoked_time, meeting IDs with recordings), read from the SQLite file
+    or through psycopg from the PostgreSQL database."""
+    query_time = "SELECT min(invoked_time), max(invoked_time) FROM recordings WHERE app_id = {}"
+    query_meetings = "SELECT id FROM meetings WHERE app_id = {} AND recording_count > 0 ORDER BY id"
+    if engine == "postgres":
+        with psycopg.connect(pg_store_url()) as pg:
+            row = pg.execute(query_time.format("%s"), (app_id,)).fetchone()
+            meetings = [str(r[0]) for r in pg.execute(query_meetings.format("%s"), (app_id,))]
+        assert row is not None
+        return int(row[0]), int(row[1]), meetings
     conn = sqlite3.connect(f"file:{DATA / 'reckit.sqlite3'}?mode=ro", uri=True)
     try:
-        first, last = conn.execute(
-            "SELECT min(invoked_time), max(invoked_time) FROM recordings WHERE app_id = ?",
-            (app_id,),
-        ).fetchone()
-        meetings = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM meetings WHERE app_id = ? AND recording_count > 0 ORDER BY id",
-                (app_id,),
-            )
-        ]
+        first, last = conn.execute(query_time.format("?"), (app_id,)).fetchone()
+        meetings = [r[0] for r in conn.execute(query_meetings.format("?"), (app_id,))]
     finally:
         conn.close()
     return int(first), int(last), meetings
@@ -245,14 +337,21 @@ def median(runs: list[Run]) -> Run:
     )
 
 
-def serve_reckit_on(port: int, workers: int) -> subprocess.Popen[bytes]:
-    """``reckit serve`` on the benchmark's store, as ``http_vs_prism.serve_reckit``, on
-    ``port``."""
+def serve_reckit_on(engine: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``reckit serve`` on the engine's store, as ``http_vs_prism.serve_reckit``, on ``port``:
+    SQLite without RECKIT_DATABASE_URL, PostgreSQL with it pointing at PG_DB. Without the
+    built-in recorder: a list request needs none, its polls would load the server measured,
+    and only one recorder may hold a data dir's capture directory (the servers of one engine
+    share their data dir, and any other ``reckit serve`` on it would keep them from starting)."""
     env = {**os.environ}
     env.pop("RECKIT_DATABASE_URL", None)
+    data = DATA
+    if engine == "postgres":
+        env["RECKIT_DATABASE_URL"] = pg_store_url()
+        data = PG_DATA
     args = ["reckit", "serve", "--port", str(port), "--no-access-log", "--workers", str(workers)]
     return subprocess.Popen(
-        [*args, "--data-dir", str(DATA)],
+        [*args, "--no-recorder", "--data-dir", str(data)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -276,65 +375,121 @@ class Measured:
     shapes: dict[str, Run]
 
 
-def main() -> None:
-    ids = prepare_store()
-    reckit("migrate")  # a one-time cost after an upgrade: not inside the measured server
-    token = ids["token"]
-    auth = {"Authorization": f"Bearer {token}"}
+@dataclass
+class Store:
+    """One engine's store, and the URLs sent to it."""
+
+    engine: str
+    token: str
+    base: str  # the list path, with the store's account and app
+    mix: Path  # wrk's script of the whole mix
+    shapes: dict[str, Path]  # one per shape
+    urls: int
+
+
+def open_store(engine: str, tmp: Path) -> Store:
+    """The engine's store, seeded once and migrated, and its wrk scripts: the same generator,
+    the same seed, on the store's own IDs, time range and meetings."""
+    if engine == "postgres":
+        ids = prepare_pg_store()
+        reckit_pg("migrate")  # a one-time cost after an upgrade: not inside the measured server
+    else:
+        ids = prepare_store()
+        reckit("migrate")
     base = BASE.format(a=ids["account_id"], p=ids["app_id"])
-    facts = store_facts(ids["app_id"])
+    facts = store_facts(engine, ids["app_id"])
     rng = random.Random(SEED)
     by_shape = {s: shape_paths(s, rng, base, facts, PER_SHAPE) for s in SHAPES}
     mix = [p for paths in by_shape.values() for p in paths]
     rng.shuffle(mix)
+    return Store(
+        engine,
+        ids["token"],
+        base,
+        lua_script(mix, tmp / f"{engine}-mix.lua"),
+        {s: lua_script(paths, tmp / f"{engine}-{s}.lua") for s, paths in by_shape.items()},
+        len(mix),
+    )
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    store: Store
+    workers: int  # 0: the Prism mock
+
+
+def main() -> None:
+    if not ENGINES or not set(ENGINES) <= set(LABELS):
+        raise SystemExit(f"ENGINES: a comma-separated subset of {','.join(LABELS)}")
+    DATA.mkdir(parents=True, exist_ok=True)  # Prism's document is written there
     tmp = Path(tempfile.mkdtemp(prefix="reckit-mix-"))
-    mix_lua = lua_script(mix, tmp / "mix.lua")
-    shape_lua = {s: lua_script(paths, tmp / f"{s}.lua") for s, paths in by_shape.items()}
+    stores = [open_store(engine, tmp) for engine in ENGINES]
 
     results: dict[str, Measured] = {}
     load_before = os.getloadavg()[0]  # the machine's other work, for reading the figures
     # Every server runs from the start; the measured runs take turns, ROUNDS times, so that
     # the machine's other work weighs on each alike (the median run of each is shown).
-    servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
+    servers: dict[str, Server] = {}
     try:
-        for i, workers in enumerate(WORKERS):
-            name = f"reckit, {workers} worker{'s' if workers > 1 else ''}"
-            servers[name] = (RECKIT_PORT + i, serve_reckit_on(RECKIT_PORT + i, workers))
-        for port, _ in servers.values():
-            wait_for(f"http://127.0.0.1:{port}{base}?per_page=25", auth)
-        first_port = next(iter(servers.values()))[0]
-        example = httpx.get(f"http://127.0.0.1:{first_port}{base}?per_page=25", headers=auth)
+        port = RECKIT_PORT
+        for store in stores:
+            for workers in WORKERS:
+                name = (
+                    f"reckit, {LABELS[store.engine]}, {workers} worker{'s' if workers > 1 else ''}"
+                )
+                process = serve_reckit_on(store.engine, port, workers)
+                servers[name] = Server(port, process, store, workers)
+                port += 1
+        for server in servers.values():
+            auth = {"Authorization": f"Bearer {server.store.token}"}
+            wait_for(f"http://127.0.0.1:{server.port}{server.store.base}?per_page=25", auth)
+        first = next(iter(servers.values()))
+        auth = {"Authorization": f"Bearer {first.store.token}"}
+        example = httpx.get(
+            f"http://127.0.0.1:{first.port}{first.store.base}?per_page=25", headers=auth
+        )
+        # Prism answers any account and app alike: it gets the first store's mix.
         prism = start_prism(prism_document(example.json()))
-        servers["Prism mock"] = (PRISM_PORT, prism)
-        wait_for(f"http://127.0.0.1:{PRISM_PORT}{base}?per_page=25", auth)
-        for name, (port, _) in servers.items():
+        servers["Prism mock"] = Server(PRISM_PORT, prism, first.store, 0)
+        wait_for(f"http://127.0.0.1:{PRISM_PORT}{first.store.base}?per_page=25", auth)
+        for name, server in servers.items():
             print(f"{name}: warm-up", file=sys.stderr, flush=True)
-            warm_up(port, token, mix_lua)
+            warm_up(server.port, server.store.token, server.store.mix)
         runs: dict[str, list[Run]] = {name: [] for name in servers}
         for round_no in range(ROUNDS):
-            for name, (port, _) in servers.items():
+            for name, server in servers.items():
                 print(f"round {round_no + 1}: {name}, mix at c64", file=sys.stderr, flush=True)
-                runs[name].append(wrk(port, token, 64, mix_lua, DURATION))
-        for name, (port, process) in servers.items():
+                runs[name].append(
+                    wrk(server.port, server.store.token, 64, server.store.mix, DURATION)
+                )
+        for name, server in servers.items():
             shapes: dict[str, Run] = {}
-            if name == "reckit, 1 worker":
+            if server.workers == 1:
+                print(f"{name}: each shape at c1", file=sys.stderr, flush=True)
                 for s in SHAPES:
                     print(f"  {s} at c1 ({SHAPE_DURATION})", file=sys.stderr, flush=True)
-                    shapes[s] = wrk(port, token, 1, shape_lua[s], SHAPE_DURATION)
-            results[name] = Measured(median(runs[name]), peak_rss_mb(process.pid), shapes)
+                    shapes[s] = wrk(
+                        server.port, server.store.token, 1, server.store.shapes[s], SHAPE_DURATION
+                    )
+            # Peak RSS of the reckit processes (or Prism's node process), not of PostgreSQL's.
+            results[name] = Measured(median(runs[name]), peak_rss_mb(server.process.pid), shapes)
             print(f"  {results[name]}", file=sys.stderr, flush=True)
     finally:
-        for name, (_, process) in servers.items():
+        for name, server in servers.items():
             if name == "Prism mock":
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
+                os.killpg(server.process.pid, signal.SIGTERM)
+                server.process.wait(30)
             else:
-                stop(process)
+                stop(server.process)
 
+    where = {"sqlite": f"SQLite ({DATA.name})", "postgres": f"PostgreSQL ({PG_DB})"}
     print(
-        f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {len(mix):,} URLs, seed {SEED}), "
-        f"{facts and DATA.name}, SQLite; wrk -t2 -c64 -d{DURATION}, median of {ROUNDS} taken "
-        f"in turns, after {WARMUP} of warm-up; "
+        f"\nList endpoint, varied mix ({len(SHAPES)} shapes, {stores[0].urls:,} URLs per "
+        f"engine, seed {SEED}), {RECORDINGS:,} recordings on "
+        f"{' and '.join(where[s.engine] for s in stores)}; wrk -t2 -c64 -d{DURATION}, median "
+        f"of {ROUNDS} taken in turns, after {WARMUP} of warm-up; "
         f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
     )
     print("| server | req/s | p50 ms | p99 ms | non-2xx | socket errors | peak RSS MB |")
@@ -353,6 +508,10 @@ def main() -> None:
             for name, m in results.items()
             if name != "Prism mock"
         )
+    )
+    print(
+        "Peak RSS: the reckit server's processes (parent and workers), each one's peak added "
+        "up; PostgreSQL's own server processes are not counted."
     )
     for name, m in results.items():
         if not m.shapes:
