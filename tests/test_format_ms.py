@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reckit.timestamps import DAY_MS, format_ms
+from reckit import timestamps
+from reckit.timestamps import DAY_MS, HOUR_MS, format_ms
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -32,3 +34,13 @@ def test_format_ms_edges() -> None:
     assert format_ms(0) == "1970-01-01T00:00:00.000Z"
     assert format_ms(-1) == "1969-12-31T23:59:59.999Z"
     assert format_ms(1_790_000_000_004) == "2026-09-21T14:13:20.004Z"
+
+
+def test_the_hours_kept_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timestamps, "HOURS_KEPT", 3)
+    monkeypatch.setattr(timestamps, "_hours", {})
+    for hour in range(10):
+        ms = 1_790_000_000_004 + hour * HOUR_MS
+        assert format_ms(ms) == _reference(ms)
+        assert len(timestamps._hours) <= 3
+    assert format_ms(1_790_000_000_004) == "2026-09-21T14:13:20.004Z"  # made again
