@@ -13,6 +13,8 @@ from reckit.http.querystring import decode_component
 
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 PREFIX = ("client", "v4")
+# Paths resolved before, with what they resolved to; cleared whole when it holds this many.
+RESOLVED_KEPT = 4_096
 
 
 @dataclass
@@ -48,9 +50,12 @@ class Match:
 class Router:
     def __init__(self) -> None:
         self._routes: list[_Route] = []
+        # A client polls the same few paths: each is decoded and matched once, then looked up.
+        self._resolved: dict[tuple[str, bytes], Match | None] = {}
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         parts = tuple(p for p in path.split("/") if p)
+        self._resolved.clear()
         for route in self._routes:
             if route.parts == parts:
                 route.methods[method] = handler
@@ -62,6 +67,20 @@ class Router:
 
     def resolve(self, method: str, raw_path: bytes) -> Match | None:
         raw = raw_path.split(b"?", 1)[0]
+        key = (method, raw)
+        try:
+            found = self._resolved[key]
+        except KeyError:
+            found = self._resolve(method, raw)
+            if len(self._resolved) >= RESOLVED_KEPT:
+                self._resolved.clear()
+            self._resolved[key] = found
+        if found is None:
+            return None
+        # The caller's own parameters: a route may not change another request's.
+        return Match(found.handler, dict(found.params), found.allowed, found.template)
+
+    def _resolve(self, method: str, raw: bytes) -> Match | None:
         segments = [decode_component(s, "path") for s in raw.split(b"/")[1:]]
         if segments and segments[-1] == "":
             segments.pop()  # one trailing slash
