@@ -62,13 +62,28 @@ def add_expiry(f: Filter, expired: bool | None, now_ms: int) -> None:
 def _page_rows(tx: Tx, keys: str, order: str) -> str:
     """The page's rows with their meeting, joined to ``keys`` (a subquery of the page's row
     keys, ``k``). On SQLite the key is the rowid, which every index holds: the row is then one
-    lookup, not one in the ID index and another in the table."""
+    lookup, not one in the ID index and another in the table; and the rows are put in order
+    here (``_in_order``), not by a sorter that copies every column of the page."""
     join = "r.rowid" if tx.dialect == "sqlite" else "r.id"
-    return (
+    rows = (
         f"SELECT {LIST_COLUMNS} FROM ({keys}) p"
         f" JOIN recordings r ON {join} = p.k JOIN meetings m ON m.id = r.meeting_id"
-        f" ORDER BY r.invoked_time {order}, r.id {order}"
     )
+    if tx.dialect == "sqlite":
+        return rows
+    return f"{rows} ORDER BY r.invoked_time {order}, r.id {order}"
+
+
+# Where a list row (LIST_COLUMNS) holds the recording's ID and invoked time.
+_ID, _INVOKED = 0, 5
+
+
+def _in_order(tx: Tx, rows: list[Row], descending: bool) -> list[Row]:
+    """``rows`` of ``_page_rows`` in the list's order: newest first (or oldest), ties by ID.
+    SQLite compares text as its UTF-8 bytes, which is the order of Python's strings."""
+    if tx.dialect != "sqlite":
+        return rows
+    return sorted(rows, key=lambda r: (r[_INVOKED], r[_ID]), reverse=descending)
 
 
 def _key(tx: Tx) -> str:
@@ -86,7 +101,9 @@ def read_page(
         f"SELECT {_key(tx)} FROM recordings r{hint} WHERE {f.where}"
         f" ORDER BY r.invoked_time {order}, r.id {order} LIMIT ? OFFSET ?"
     )
-    return tx.all(_page_rows(tx, keys, order), [*f.params, limit, offset])
+    return _in_order(
+        tx, tx.all(_page_rows(tx, keys, order), [*f.params, limit, offset]), descending
+    )
 
 
 def read_page_of_statuses(
@@ -117,7 +134,8 @@ def read_page_of_statuses(
         f"SELECT k FROM ({' UNION ALL '.join(arms)}"
         f" ORDER BY invoked_time {order}, id {order} LIMIT ? OFFSET ?) u"
     )
-    return tx.all(_page_rows(tx, keys, order), [*params, limit, offset])
+    rows = tx.all(_page_rows(tx, keys, order), [*params, limit, offset])
+    return _in_order(tx, rows, descending)
 
 
 def count_where(tx: Tx, f: Filter) -> int:
