@@ -168,6 +168,25 @@ def cached_days(tx: Tx, app_id: str, sql: str, params: list[Any]) -> DayList:
     return found
 
 
+# Running sums of a cached day list's counts (newest first or oldest first), made once per list:
+# (the counts they were made from, the sums), by the counts' identity. Cleared whole past
+# _SUMS_KEPT; holding the counts keeps their identity from being reused meanwhile.
+_SUMS_KEPT = 64
+_sums: dict[tuple[int, bool], tuple[array[int], list[int]]] = {}
+
+
+def _running_sums(counts: array[int], descending: bool) -> list[int]:
+    key = (id(counts), descending)
+    kept = _sums.get(key)
+    if kept is not None and kept[0] is counts:
+        return kept[1]
+    sums = list(accumulate(counts[::-1] if descending else counts))
+    if len(_sums) >= _SUMS_KEPT:
+        _sums.clear()
+    _sums[key] = (counts, sums)
+    return sums
+
+
 def landing_day(
     whole: DayList, edges: dict[int, int], descending: bool, offset: int
 ) -> tuple[int, int]:
@@ -185,7 +204,7 @@ def landing_day(
             return day, before
         before += edges[day]
     if days:
-        sums = list(accumulate(counts[::-1] if descending else counts))
+        sums = _running_sums(counts, descending)
         i = bisect.bisect_right(sums, offset - before)
         if i < len(sums):
             return days[len(days) - 1 - i if descending else i], before + (sums[i - 1] if i else 0)
