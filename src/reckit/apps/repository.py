@@ -18,8 +18,17 @@ def insert(tx: Tx, app: App, account_id: str) -> None:
 
 
 def owner_and_version(tx: Tx, app_id: str) -> tuple[str, int] | None:
+    """The app's account and data version; read once per read-only transaction (a list request
+    needs them to authorize and again for its cached counts)."""
+    key = ("owner_and_version", app_id)
+    if tx.seen is not None and key in tx.seen:
+        seen: tuple[str, int] | None = tx.seen[key]
+        return seen
     row = tx.one("SELECT account_id, data_version FROM apps WHERE id = ?", (app_id,))
-    return (str(row[0]), int(row[1])) if row else None
+    found = (str(row[0]), int(row[1])) if row else None
+    if tx.seen is not None:
+        tx.seen[key] = found
+    return found
 
 
 def meetings_version(tx: Tx, app_id: str) -> int | None:

@@ -32,6 +32,9 @@ class Tx(Protocol):
     dialect: Dialect
     # The database's URL: what a cache of its data kept across transactions is keyed by.
     store: str
+    # In a read-only transaction (its snapshot never changes), what was read once and may be
+    # read from here again: ``None`` in a transaction that may write.
+    seen: dict[Any, Any] | None
 
     def all(self, sql: str, params: Params = ()) -> list[Row]: ...
     def one(self, sql: str, params: Params = ()) -> Row | None: ...
@@ -61,9 +64,10 @@ def _to_psycopg(sql: str) -> str:
 class _SqliteTx:
     dialect: Dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection, store: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, store: str, *, write: bool) -> None:
         self._c = conn
         self.store = store
+        self.seen: dict[Any, Any] | None = None if write else {}
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self._c.execute(sql, params).fetchall()
@@ -103,9 +107,10 @@ class _SqliteTx:
 class _PgTx:
     dialect: Dialect = "postgres"
 
-    def __init__(self, conn: psycopg.Connection[Row], store: str) -> None:
+    def __init__(self, conn: psycopg.Connection[Row], store: str, *, write: bool) -> None:
         self._c = conn
         self.store = store
+        self.seen: dict[Any, Any] | None = None if write else {}
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self._c.execute(_to_psycopg(sql), params, prepare=True).fetchall()
@@ -271,7 +276,7 @@ class Database:
                 pg.isolation_level = None if write else self._repeatable_read
                 pg.read_only = None if write else True
                 with pg.transaction():
-                    yield _PgTx(pg, self.url)
+                    yield _PgTx(pg, self.url, write=write)
             return
         conn = self._sqlite()
         # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
@@ -285,7 +290,7 @@ class Database:
         if write:
             self._waited(asked)
         try:
-            yield _SqliteTx(conn, self.url)
+            yield _SqliteTx(conn, self.url, write=write)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
