@@ -175,7 +175,9 @@ _SUMS_KEPT = 64
 _sums: dict[tuple[int, bool], tuple[array[int], list[int]]] = {}
 
 
-def _running_sums(counts: array[int], descending: bool) -> list[int]:
+def running_sums(counts: array[int], descending: bool) -> list[int]:
+    """The running sums of ``counts``, from its end when ``descending``; made once for a
+    list that is kept (cached day counts)."""
     key = (id(counts), descending)
     kept = _sums.get(key)
     if kept is not None and kept[0] is counts:
@@ -204,7 +206,7 @@ def landing_day(
             return day, before
         before += edges[day]
     if days:
-        sums = _running_sums(counts, descending)
+        sums = running_sums(counts, descending)
         i = bisect.bisect_right(sums, offset - before)
         if i < len(sums):
             return days[len(days) - 1 - i if descending else i], before + (sums[i - 1] if i else 0)

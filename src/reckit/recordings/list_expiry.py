@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from itertools import accumulate
 from typing import Any, TypeAlias
 
 from cachetools import LRUCache
@@ -25,6 +24,7 @@ from reckit.recordings.list_days import (
     from_day,
     page_filter,
     read_filtered,
+    running_sums,
     whole_days,
     window_days,
 )
@@ -180,12 +180,10 @@ def _page(tx: Tx, app_id: str, q: ListQuery, now_ms: int, days: ExpiryDays) -> l
 
 def _landing(days: ExpiryDays, descending: bool, offset: int) -> tuple[int, int]:
     """(the day where the recording at ``offset`` lies, how many come before that day in the
-    list's order); past the last day, that day and all of them."""
+    list's order); ``offset`` is below the total (past it: the last day)."""
     ordered, counts = days
-    if descending:
-        ordered, counts = ordered[::-1], counts[::-1]
-    sums = array("q", accumulate(counts))
-    i = bisect.bisect_right(sums, offset)
-    if i >= len(sums):
-        return (ordered[-1] if ordered else 0), (sums[-1] if sums else 0)
-    return ordered[i], (sums[i - 1] if i else 0)
+    if not ordered:
+        return 0, 0
+    sums = running_sums(counts, descending)
+    i = min(bisect.bisect_right(sums, offset), len(sums) - 1)
+    return ordered[len(ordered) - 1 - i if descending else i], (sums[i - 1] if i else 0)
