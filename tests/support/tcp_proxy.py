@@ -8,6 +8,7 @@ import contextlib
 import random
 import socket
 import threading
+import time
 
 # Below Linux's ephemeral range (32768-60999): between a cut and the next start, no outgoing
 # connection of this or another test process can be given the port.
@@ -45,14 +46,20 @@ class Proxy:
         self.mode = mode
         if self._listener is not None:
             return
-        listener = socket.socket()
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
-            listener.listen(64)
-        except OSError:
-            listener.close()
-            raise
+        deadline = time.monotonic() + 5
+        while True:
+            listener = socket.socket()
+            try:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                listener.bind(("127.0.0.1", self.port))
+                listener.listen(64)
+                break
+            except OSError:
+                listener.close()
+                # The port may be released a moment after a cut (a connection still closing).
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
@@ -98,6 +105,11 @@ class Proxy:
     def cut(self) -> None:
         """Stop listening and close every connection."""
         if self._listener is not None:
+            # shutdown first: it wakes the thread blocked in accept(), which would otherwise
+            # keep the socket listening past close() until a connection came, and a start()
+            # soon after would find the port still in use.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
