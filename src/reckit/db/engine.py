@@ -230,6 +230,11 @@ class Database:
             self._local = threading.local()
             self._all_sqlite: list[sqlite3.Connection] = []
             self._lock = threading.Lock()
+            # Connections inside a transaction now, and those of them ``close`` left to their
+            # thread to close when the transaction ends (closing a connection another thread
+            # is using can crash the process).
+            self._busy: set[sqlite3.Connection] = set()
+            self._orphans: set[sqlite3.Connection] = set()
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
@@ -279,22 +284,37 @@ class Database:
                     yield _PgTx(pg, self.url, write=write)
             return
         conn = self._sqlite()
-        # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
+        with self._lock:
+            self._busy.add(conn)
         try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.OperationalError as exc:
-            if write and _is_busy(exc):
-                self._stalled(asked)
-                raise StoreBusy() from exc  # waited busy_timeout for the write lock
-            raise
-        if write:
-            self._waited(asked)
-        try:
-            yield _SqliteTx(conn, self.url, write=write)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            # A write takes the lock at BEGIN so that two writers never deadlock upgrading.
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as exc:
+                if write and _is_busy(exc):
+                    self._stalled(asked)
+                    raise StoreBusy() from exc  # waited busy_timeout for the write lock
+                raise
+            if write:
+                self._waited(asked)
+            try:
+                yield _SqliteTx(conn, self.url, write=write)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            self._release(conn)
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        """The end of a transaction on ``conn``: closed now if ``close`` ran meanwhile."""
+        with self._lock:
+            self._busy.discard(conn)
+            orphaned = conn in self._orphans
+            self._orphans.discard(conn)
+        if orphaned:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def _waited(self, asked_ms: int) -> None:
         if self.stall_listeners and _epoch_ms() - asked_ms >= STALL_MS:
@@ -349,6 +369,11 @@ class Database:
             return
         with self._lock:
             for conn in self._all_sqlite:
+                if conn in self._busy:
+                    # A thread is inside a transaction on it (a delivery attempt ending at
+                    # shutdown, say): that thread closes it when the transaction ends.
+                    self._orphans.add(conn)
+                    continue
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("PRAGMA optimize")
                     conn.close()
