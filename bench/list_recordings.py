@@ -73,7 +73,7 @@ def _queries(store: Store) -> list[tuple[str, ListQuery, bool]]:
     """(name, query, counts towards the targets)."""
     with store.db.transaction() as tx:
         _, first = repository.list_page(tx, store.app_id, ListQuery(per_page=1), store.now_ms)
-    meeting_id = str(first[0][14])  # m.id (list_sql.LIST_COLUMNS)
+    meeting_id = str(json.loads(first[0][2])["meeting"]["id"])  # the item (list_sql.LIST_COLUMNS)
     # A 30-day window whose edges are not day-aligned, ending two weeks ago.
     end = store.now_ms - 14 * DAY_MS - 5 * HOUR_MS - 1_234
     start = end - 30 * DAY_MS

@@ -37,23 +37,28 @@ def _all(db: Database, app_id: str, **kw: object) -> tuple[int, list[tuple[objec
 
 def test_seeded_data_is_realistic(database: Database) -> None:
     app_id = _seeded(database, 4000)
-    total, rows = _all(database, app_id)
-    assert total == len(rows) == 4000
-    # Columns as in list_sql.LIST_COLUMNS.
-    statuses = Counter(r[9] for r in rows)
+    total, listed = _all(database, app_id)
+    assert total == len(listed) == 4000
+    with database.transaction() as tx:
+        rows = tx.all(
+            "SELECT download_url, download_url_expiry, invoked_time, started_time, status,"
+            " stopped_time FROM recordings WHERE app_id = ?",
+            (app_id,),
+        )
+    statuses = Counter(r[4] for r in rows)
     assert set(statuses) == set(STATUSES)
     assert statuses["UPLOADED"] > total * 0.8
     for r in rows:
-        invoked, started, stopped, expiry = r[5], r[8], r[10], r[3]
-        assert NOW - 731 * DAY_MS <= int(invoked) <= NOW  # type: ignore[call-overload]
+        invoked, started, stopped, expiry = r[2], r[3], r[5], r[1]
+        assert NOW - 731 * DAY_MS <= int(invoked) <= NOW
         for t in (started, stopped):
-            assert t is None or int(invoked) <= int(t) <= NOW  # type: ignore[call-overload]
+            assert t is None or int(invoked) <= int(t) <= NOW
         if started is not None and stopped is not None:
-            assert int(started) <= int(stopped)  # type: ignore[call-overload]
-        if r[9] in ("INVOKED", "RECORDING", "PAUSED", "UPLOADING"):
-            assert int(invoked) >= NOW - DAY_MS  # type: ignore[call-overload]
+            assert int(started) <= int(stopped)
+        if r[4] in ("INVOKED", "RECORDING", "PAUSED", "UPLOADING"):
+            assert int(invoked) >= NOW - DAY_MS
         if expiry is not None:
-            assert r[9] == "UPLOADED" and r[2] is not None
+            assert r[4] == "UPLOADED" and r[0] is not None
     expired, _ = _all(database, app_id, expired=True)
     live, _ = _all(database, app_id, expired=False)
     assert 0 < expired < total and expired + live == total

@@ -36,6 +36,7 @@ import orjson
 from reckit.crypto import _derive
 from reckit.db import schema
 from reckit.db.engine import Tx
+from reckit.meetings import render as meeting_render
 from reckit.meetings import repository as meetings
 from reckit.meetings.models import NewMeeting
 from reckit.recordings import counts
@@ -338,6 +339,21 @@ def _recording_batches(
             yield make(plan, meeting_ids, rng, chunk, _uuids(id_rng, 2 * len(chunk)))
 
 
+# The plan's meetings as the rows of their recordings need them: IDs, and list parts in the
+# same order (meetings/render.py ``list_part``).
+Meetings = tuple[list[str], list[str]]
+
+
+def _listed_batches(
+    plan: SeedPlan, listed: Meetings, rng: random.Random, size: int
+) -> Iterator[list[Row]]:
+    """``_recording_batches``, each row with its list item (the rows ``seed`` writes)."""
+    ids, parts = listed
+    by_id = dict(zip(ids, parts, strict=True))
+    for batch in _recording_batches(plan, ids, rng, size):
+        yield recordings.with_listings(batch, by_id)
+
+
 def make_recordings(
     plan: SeedPlan, meeting_ids: list[str], rng: random.Random
 ) -> Iterator[NewRecording]:
@@ -357,11 +373,11 @@ _FRAME = struct.Struct("<Q")  # the byte length of each marshalled batch; 0 ends
 def _generator_main() -> None:
     """Entry point of the generator process (see ``_generated``): reads its plan from stdin,
     writes the same batches as in-process generation, marshalled, to stdout."""
-    plan, meeting_ids, state, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
+    plan, listed, state, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
     rng = random.Random()
     rng.setstate(state)
     out = sys.stdout.buffer
-    for batch in _recording_batches(plan, meeting_ids, rng, size):
+    for batch in _listed_batches(plan, listed, rng, size):
         data = marshal.dumps(batch)
         out.write(_FRAME.pack(len(data)) + data)
     out.write(_FRAME.pack(0))
@@ -376,20 +392,20 @@ _CHILD = (
 
 @contextlib.contextmanager
 def _generated(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
+    plan: SeedPlan, listed: Meetings, rng: random.Random
 ) -> Iterator[Iterator[list[Row]]]:
     """The plan's recording batches. A big plan's are made by a child Python process while this
     one writes, so that the row making and the database work share two cores (a thread would
     not: both hold the GIL most of the time). Same rows, same order, either way."""
     if plan.recordings < BULK_THRESHOLD or not sys.executable:
-        yield _recording_batches(plan, meeting_ids, rng, BATCH)
+        yield _listed_batches(plan, listed, rng, BATCH)
         return
     try:
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
     except OSError:  # no child processes here: make the rows in this one
-        yield _recording_batches(plan, meeting_ids, rng, BATCH)
+        yield _listed_batches(plan, listed, rng, BATCH)
         return
     stdin, stdout = child.stdin, child.stdout
     assert stdin is not None and stdout is not None
@@ -400,7 +416,7 @@ def _generated(
         # Sent only now, so that the child's start-up overlaps whatever the caller did first.
         with stdin:
             pickle.dump(sys.path, stdin)
-            pickle.dump((plan, meeting_ids, rng.getstate(), BATCH), stdin)
+            pickle.dump((plan, listed, rng.getstate(), BATCH), stdin)
         while True:
             head = stdout.read(_FRAME.size)
             if len(head) < _FRAME.size:
@@ -427,7 +443,8 @@ def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: Non
     rng = random.Random(plan.seed)
     ms = make_meetings(plan, rng)
     # The recordings' rows are made from here on (in another process, for a big plan).
-    with tx.bulk_load(), _generated(plan, [m.id for m in ms], rng) as batches:
+    listed = ([m.id for m in ms], [meeting_render.list_part(m) for m in ms])
+    with tx.bulk_load(), _generated(plan, listed, rng) as batches:
         meetings.insert_many(tx, ms)
         # Dropping the recordings' indexes and building them again from the loaded table beats
         # growing them row by row, unless the table already holds more than this load adds.

@@ -18,6 +18,8 @@ from reckit.config import (
 from reckit.db.engine import Database
 from reckit.db.schema import migrate
 from reckit.errors import NotFound, ReckitError
+from reckit.meetings import repository as meetings
+from reckit.recordings import repository as recordings
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console()
@@ -82,6 +84,7 @@ def open_store(
         raise click.ClickException(str(exc)) from None
     try:
         migrate(db)
+        fill_listings(db)
         yield settings, db
     except NotFound as exc:
         # What the command line named is not in this store: perhaps not the server's store.
@@ -92,6 +95,32 @@ def open_store(
         raise click.ClickException(exc.message) from None
     finally:
         db.close()
+
+
+_FILL_BATCH = 5_000
+
+
+def fill_listings(db: Database) -> None:
+    """Store the list item of every recording and meeting without one (migration 14: written
+    before it, or by a node that predates it), a batch per transaction, with a progress bar.
+    Nothing to do (the usual case) costs two lookups in partial indexes."""
+    with db.transaction() as tx:
+        todo = recordings.unlisted(tx) + meetings.unlisted(tx)
+    if todo == 0:
+        return
+    from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeElapsedColumn())
+    # A few rows (left by a node that predates the items) are filled without a word.
+    with Progress(*columns, console=err, transient=False, disable=todo < _FILL_BATCH) as progress:
+        task = progress.add_task("Storing list items (once, after an upgrade)", total=todo)
+        for fill in (meetings.fill_listings, recordings.fill_listings):
+            while True:
+                with db.transaction(write=True) as tx:
+                    done = fill(tx, _FILL_BATCH)
+                if done == 0:
+                    break
+                progress.advance(task, done)
 
 
 def emit(as_json: bool, data: dict[str, Any], human: str) -> None:

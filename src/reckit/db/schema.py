@@ -441,6 +441,19 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
         "apps.meetings_version: bumped by the writes that change a meeting (a search's answer)",
         common="ALTER TABLE apps ADD COLUMN meetings_version BIGINT NOT NULL DEFAULT 0",
     ),
+    Migration(
+        14,
+        "list items stored rendered: recordings.listing, meetings.listing (recordings/render.py)",
+        # The rows written before are filled in by the next command that opens the store
+        # (cli/common.py, batch by batch: rendering is Python's), found by these indexes; until
+        # then a list renders them from their columns.
+        # SQLite's index holds the rowid after the app: a batch in table order.
+        common="ALTER TABLE recordings ADD COLUMN listing TEXT;\n"
+        "ALTER TABLE meetings ADD COLUMN listing TEXT;\n"
+        "CREATE INDEX meetings_unlisted ON meetings (id) WHERE listing IS NULL",
+        sqlite="CREATE INDEX recordings_unlisted ON recordings (app_id) WHERE listing IS NULL",
+        postgres="CREATE INDEX recordings_unlisted ON recordings (id) WHERE listing IS NULL",
+    ),
 )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reckit.meetings.models import Meeting
+import orjson
+
+from reckit.meetings.models import Meeting, NewMeeting
 from reckit.recording_options import SECRET_STORAGE_FIELDS
 from reckit.timestamps import format_ms
 
@@ -39,3 +41,22 @@ def meeting(m: Meeting, *, ai_config: bool = True) -> dict[str, Any]:
     if ai_config and m.ai_config is not None:
         out["ai_config"] = m.ai_config
     return out
+
+
+def list_part(m: Meeting | NewMeeting) -> str:
+    """The ``meeting`` of a recordings list item (recordings/render.py), as JSON text: not the
+    meetings API's own object (no ``transcribe_on_end``, no configs)."""
+    meeting: dict[str, Any] = {
+        "id": m.id,
+        "created_at": format_ms(m.created_at),
+        "updated_at": format_ms(m.updated_at),
+        "live_stream_on_start": bool(m.live_stream_on_start),
+        "persist_chat": bool(m.persist_chat),
+        "record_on_start": bool(m.record_on_start),
+        "session_keep_alive_time_in_secs": m.session_keep_alive_time_in_secs,
+        "status": m.status,
+        "summarize_on_end": bool(m.summarize_on_end),
+    }
+    if m.title is not None:
+        meeting["title"] = m.title
+    return orjson.dumps(meeting).decode()

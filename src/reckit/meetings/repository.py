@@ -11,6 +11,7 @@ import orjson
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
 from reckit.db.schema import PG_TITLE_INDEX
+from reckit.meetings import render
 from reckit.meetings.models import Meeting, MeetingQuery, NewMeeting
 
 _COLUMNS = (
@@ -50,6 +51,14 @@ def _values(m: NewMeeting) -> tuple[Any, ...]:
     )
 
 
+# Inserted with every meeting: its part of a recordings list item (recordings/render.py).
+_INSERTED = (*_COLUMNS, "listing")
+
+
+def _inserted(m: NewMeeting) -> tuple[Any, ...]:
+    return (*_values(m), render.list_part(m))
+
+
 _BULK = 10_000
 
 
@@ -68,7 +77,7 @@ def insert_many(tx: Tx, meetings: Sequence[NewMeeting]) -> None:
     if tx.dialect == "postgres":
         if bulk:  # one bulk build instead of a GIN insert per row
             tx.script("DROP INDEX IF EXISTS meetings_title_trgm")
-        tx.bulk_insert("meetings", _COLUMNS, [_values(m) for m in meetings])
+        tx.bulk_insert("meetings", _INSERTED, [_inserted(m) for m in meetings])
         if bulk:
             tx.script(PG_TITLE_INDEX)
         return
@@ -76,7 +85,7 @@ def insert_many(tx: Tx, meetings: Sequence[NewMeeting]) -> None:
     # takes max + 1, and this transaction holds the write lock): index just those titles.
     row = tx.one("SELECT coalesce(max(seq), 0) FROM meetings")
     before = int(row[0]) if row else 0
-    tx.bulk_insert("meetings", _COLUMNS, [_values(m) for m in meetings])
+    tx.bulk_insert("meetings", _INSERTED, [_inserted(m) for m in meetings])
     tx.run(
         "INSERT INTO meetings_title (rowid, title) SELECT seq, title FROM meetings"
         " WHERE seq > ? AND title IS NOT NULL",
@@ -148,12 +157,89 @@ def update(tx: Tx, app_id: str, meeting_id: str, columns: dict[str, Any], now_ms
         )
         if row is not None:
             _reindex_title(tx, int(row[0]), row[1], columns["title"])
+    before = tx.one(
+        "SELECT listing FROM meetings WHERE app_id = ? AND id = ?", (app_id, meeting_id)
+    )
     sets = [f"{name} = ?" for name in columns] + ["updated_at = ?"]
     tx.run(
         f"UPDATE meetings SET {', '.join(sets)} WHERE app_id = ? AND id = ?",
         (*columns.values(), now_ms, app_id, meeting_id),
     )
+    after = get(tx, app_id, meeting_id)
+    if after is not None:
+        part = render.list_part(after)
+        tx.run(
+            "UPDATE meetings SET listing = ? WHERE app_id = ? AND id = ?",
+            (part, app_id, meeting_id),
+        )
+        _relist_recordings(tx, app_id, meeting_id, before[0] if before else None, part)
     apps.touch(tx, app_id)
+
+
+def _relist_recordings(tx: Tx, app_id: str, meeting_id: str, old: str | None, new: str) -> None:
+    """Every recording of the meeting shows its new part. A stored list item ends with its
+    meeting's part and the item's closing brace (recordings/render.py ``list_item``): that tail
+    is replaced as text, without rendering the recordings again. An item that does not end with
+    the old part (none should) is dropped, and so rendered from its columns until the next start
+    fills it in (cli/common.py)."""
+    if old == new:
+        return
+    new_tail = new + "}"
+    if old is not None:
+        old_tail = old + "}"
+        tx.run(
+            _RELIST[tx.dialect],
+            (len(old_tail), new_tail, app_id, meeting_id, len(old_tail), old_tail),
+        )
+    tx.run(_UNLIST[tx.dialect], (app_id, meeting_id, len(new_tail), new_tail))
+
+
+# _relist_recordings' SQL: the tail of an item cut off by its length and put back in place, on
+# each engine (both count characters).
+_RELIST = {
+    "sqlite": "UPDATE recordings SET listing = substr(listing, 1, length(listing) - ?) || ?"
+    " WHERE app_id = ? AND meeting_id = ? AND substr(listing, -?) = ?",
+    "postgres": "UPDATE recordings SET listing = left(listing, -CAST(? AS integer)) || ?"
+    " WHERE app_id = ? AND meeting_id = ? AND right(listing, CAST(? AS integer)) = ?",
+}
+_UNLIST = {
+    "sqlite": "UPDATE recordings SET listing = NULL"
+    " WHERE app_id = ? AND meeting_id = ? AND substr(listing, -?) <> ?",
+    "postgres": "UPDATE recordings SET listing = NULL"
+    " WHERE app_id = ? AND meeting_id = ? AND right(listing, CAST(? AS integer)) <> ?",
+}
+
+
+def list_parts(tx: Tx, meeting_ids: Sequence[str]) -> dict[str, str]:
+    """The list part (``render.list_part``) of each of ``meeting_ids`` that exists: stored, or
+    rendered from its columns where a node that predates it left it out."""
+    parts: dict[str, str] = {}
+    ids = list(dict.fromkeys(meeting_ids))
+    listed = _READ.replace("SELECT ", "SELECT listing, ", 1)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = tx.all(f"{listed} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+        for row in rows:
+            parts[str(row[1])] = (
+                row[0] if row[0] is not None else render.list_part(_meeting(row[1:]))
+            )
+    return parts
+
+
+def unlisted(tx: Tx) -> int:
+    """How many meetings have no stored list part (``meetings_unlisted``, a partial index)."""
+    row = tx.one("SELECT count(*) FROM meetings WHERE listing IS NULL")
+    return int(row[0]) if row else 0
+
+
+def fill_listings(tx: Tx, limit: int) -> int:
+    """Store the list part of up to ``limit`` meetings without one; how many were."""
+    rows = tx.all(f"{_READ} WHERE listing IS NULL ORDER BY id LIMIT ?", (limit,))
+    tx.many(
+        "UPDATE meetings SET listing = ? WHERE id = ?",
+        [(render.list_part(m), m.id) for m in map(_meeting, rows)],
+    )
+    return len(rows)
 
 
 def _reindex_title(tx: Tx, seq: int, old: str | None, new: str | None) -> None:

@@ -9,16 +9,10 @@ from typing import Any
 from reckit.db.engine import Row, Tx
 from reckit.recordings.models import ListQuery
 
-# The columns of a list row (render.py reads them in this order).
-LIST_COLUMNS = (
-    "r.id, r.audio_download_url, r.download_url, r.download_url_expiry, r.file_size,"
-    " r.invoked_time, r.output_file_name, r.session_id, r.started_time, r.status,"
-    " r.stopped_time, r.recording_duration, r.storage_config,"
-    " CASE WHEN r.kind = 'track' THEN r.files END,"
-    " m.id, m.created_at, m.updated_at, m.title, m.status, m.record_on_start,"
-    " m.live_stream_on_start, m.persist_chat, m.session_keep_alive_time_in_secs,"
-    " m.summarize_on_end"
-)
+# The columns of a list row: the recording's ID and invoked time (its place in the list) and its
+# list item, stored rendered (recordings/render.py ``list_item``; NULL where a node that
+# predates them wrote the row: service.py renders it then).
+LIST_COLUMNS = "r.id, r.invoked_time, r.listing"
 
 
 @dataclass
@@ -60,22 +54,19 @@ def add_expiry(f: Filter, expired: bool | None, now_ms: int) -> None:
 
 
 def _page_rows(tx: Tx, keys: str, order: str) -> str:
-    """The page's rows with their meeting, joined to ``keys`` (a subquery of the page's row
-    keys, ``k``). On SQLite the key is the rowid, which every index holds: the row is then one
-    lookup, not one in the ID index and another in the table; and the rows are put in order
-    here (``_in_order``), not by a sorter that copies every column of the page."""
+    """The page's rows, joined to ``keys`` (a subquery of the page's row keys, ``k``). On
+    SQLite the key is the rowid, which every index holds: the row is then one lookup, not one
+    in the ID index and another in the table; and the rows are put in order here
+    (``_in_order``), not by a sorter that copies every column of the page."""
     join = "r.rowid" if tx.dialect == "sqlite" else "r.id"
-    rows = (
-        f"SELECT {LIST_COLUMNS} FROM ({keys}) p"
-        f" JOIN recordings r ON {join} = p.k JOIN meetings m ON m.id = r.meeting_id"
-    )
+    rows = f"SELECT {LIST_COLUMNS} FROM ({keys}) p JOIN recordings r ON {join} = p.k"
     if tx.dialect == "sqlite":
         return rows
     return f"{rows} ORDER BY r.invoked_time {order}, r.id {order}"
 
 
 # Where a list row (LIST_COLUMNS) holds the recording's ID and invoked time.
-_ID, _INVOKED = 0, 5
+_ID, _INVOKED = 0, 1
 
 
 def _in_order(tx: Tx, rows: list[Row], descending: bool) -> list[Row]:

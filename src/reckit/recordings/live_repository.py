@@ -9,7 +9,8 @@ import time
 
 from reckit.apps import repository as apps
 from reckit.db.engine import Row, Tx
-from reckit.recordings import counts
+from reckit.meetings import repository as meetings
+from reckit.recordings import counts, render
 from reckit.recordings.lifecycle import Change
 from reckit.recordings.models import ACTIVE, StoredRecording
 from reckit.webhooks import events as webhook_events
@@ -44,6 +45,19 @@ def get(tx: Tx, app_id: str, recording_id: str, *, lock: bool = False) -> Stored
 def get_by_id(tx: Tx, recording_id: str, *, lock: bool = False) -> StoredRecording | None:
     sql = f"{_SELECT} WHERE r.id = ?" + (_lock(tx) if lock else "")
     return _one(tx.one(sql, (recording_id,)))
+
+
+def unlisted(tx: Tx, limit: int) -> list[tuple[object, StoredRecording]]:
+    """Up to ``limit`` recordings without a stored list item, each with its row key (SQLite:
+    the rowid, in table order through the partial index ``recordings_unlisted``, so that a
+    batch reads and rewrites neighbouring pages; PostgreSQL: the ID)."""
+    key, order = ("rowid", "r.app_id, r.rowid") if tx.dialect == "sqlite" else ("id", "r.id")
+    rows = tx.all(
+        f"{_SELECT.replace('SELECT ', f'SELECT r.{key}, ', 1)} WHERE r.listing IS NULL"
+        f" ORDER BY {order} LIMIT ?",
+        (limit,),
+    )
+    return [(row[0], rec) for row in rows if (rec := _one(row[1:])) is not None]
 
 
 def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecording]:
@@ -98,11 +112,18 @@ def transition(tx: Tx, rec: StoredRecording, change: Change, now_ms: int | None 
             status=change.status.value,
             invoked_time=rec.invoked_time,
         )
+    # The list item shows what the row holds now (recordings/render.py); read back, not
+    # merged from ``rec``, so that it shows every column as written.
+    after = get_by_id(tx, rec.id)
+    assert after is not None
+    part = meetings.list_parts(tx, [rec.meeting_id])[rec.meeting_id]
+    tx.run(
+        "UPDATE recordings SET listing = ? WHERE id = ?",
+        (render.list_item(after, after.files, part), rec.id),
+    )
     # A transition changes no meeting: its count and first and last times stay.
     apps.touch(tx, rec.app_id, meetings=False)
     if change.status.value != rec.status:
-        after = get_by_id(tx, rec.id)
-        assert after is not None
         when = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         webhook_events.recording_status(tx, after, when)
     return True

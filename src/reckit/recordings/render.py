@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from reckit.db.engine import Row
 from reckit.recording_options import SECRET_STORAGE_FIELDS
 from reckit.recordings.models import StoredRecording
 from reckit.timestamps import format_ms
@@ -24,66 +23,72 @@ def storage_config(text: str | None) -> dict[str, Any] | None:
     return {k: v for k, v in config.items() if k not in SECRET_STORAGE_FIELDS}
 
 
-def list_item(row: Row) -> dict[str, Any]:
-    (
-        rid,
-        audio_url,
-        url,
-        expiry,
-        size,
-        invoked,
-        name,
-        session,
-        started,
-        status,
-        stopped,
-        duration,
-        storage,
-        track_files,
-        mid,
-        m_created,
-        m_updated,
-        title,
-        m_status,
-        ros,
-        lsos,
-        persist,
-        keep,
-        summarize,
-    ) = row
+# A list item is stored with its row, rendered, its meeting's part included (``listing``:
+# migration 14): a page is then read as text, neither joined to its meetings nor turned into
+# Python values and rendered again for every request. Whatever writes a listed column writes the
+# listing in the same transaction: a recording's (recordings/repository.py, live_repository.py)
+# or its meeting's (meetings/repository.py, which keeps the meeting's part in
+# ``meetings.listing``: meetings/render.py ``list_part``).
+
+
+class Listed(Protocol):
+    """What a list item shows of a recording: a ``StoredRecording``, a ``NewRecording``, or a
+    row of ``recordings.COLUMNS`` as a named tuple (the seeder's bulk rows)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def invoked_time(self) -> int: ...
+    @property
+    def started_time(self) -> int | None: ...
+    @property
+    def stopped_time(self) -> int | None: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def output_file_name(self) -> str: ...
+    @property
+    def file_size(self) -> int | None: ...
+    @property
+    def recording_duration(self) -> int | None: ...
+    @property
+    def download_url(self) -> str | None: ...
+    @property
+    def audio_download_url(self) -> str | None: ...
+    @property
+    def download_url_expiry(self) -> int | None: ...
+    @property
+    def storage_config(self) -> str | None: ...
+
+
+def list_item(r: Listed, files: str | None, meeting: str) -> str:
+    """The list item of ``r`` (wire-spec §2.1; decisions.md, List recordings) as JSON text.
+    ``files``: a track recording's files (``StoredRecording.files``); ``meeting``: its
+    meeting's part (``meetings.listing``)."""
     item: dict[str, Any] = {
-        "id": rid,
-        "audio_download_url": audio_url,
-        "download_url": url,
-        "download_url_expiry": _ts(expiry),
-        "file_size": size,
-        "invoked_time": format_ms(invoked),
-        "output_file_name": name,
-        "session_id": session,
-        "started_time": _ts(started),
-        "status": status,
-        "stopped_time": _ts(stopped),
+        "id": r.id,
+        "audio_download_url": r.audio_download_url,
+        "download_url": r.download_url,
+        "download_url_expiry": _ts(r.download_url_expiry),
+        "file_size": r.file_size,
+        "invoked_time": format_ms(r.invoked_time),
+        "output_file_name": r.output_file_name,
+        "session_id": r.session_id,
+        "started_time": _ts(r.started_time),
+        "status": r.status,
+        "stopped_time": _ts(r.stopped_time),
     }
-    if duration is not None:
-        item["recording_duration"] = duration
-    item["storage_config"] = storage_config(storage)
-    if track_files is not None:
-        item["tracks"] = tracks(track_files)
-    meeting: dict[str, Any] = {
-        "id": mid,
-        "created_at": format_ms(m_created),
-        "updated_at": format_ms(m_updated),
-        "live_stream_on_start": bool(lsos),
-        "persist_chat": bool(persist),
-        "record_on_start": bool(ros),
-        "session_keep_alive_time_in_secs": keep,
-        "status": m_status,
-        "summarize_on_end": bool(summarize),
-    }
-    if title is not None:
-        meeting["title"] = title
-    item["meeting"] = meeting
-    return item
+    if r.recording_duration is not None:
+        item["recording_duration"] = r.recording_duration
+    item["storage_config"] = storage_config(r.storage_config)
+    if r.kind == "track" and files is not None:
+        item["tracks"] = tracks(files)
+    item["meeting"] = orjson.Fragment(meeting)
+    return orjson.dumps(item).decode()
 
 
 def tracks(files_json: str) -> list[dict[str, Any]]:

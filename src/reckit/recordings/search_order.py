@@ -66,7 +66,6 @@ def page(tx: Tx, order: SearchOrder, descending: bool, limit: int, offset: int) 
     direction = "DESC" if descending else "ASC"
     rows = tx.all(
         f"SELECT {LIST_COLUMNS}, r.invoked_time FROM recordings r"
-        " JOIN meetings m ON m.id = r.meeting_id"
         f" WHERE r.rowid IN ({marks(len(rowids))})"
         f" ORDER BY r.invoked_time {direction}, r.id {direction} LIMIT ? OFFSET ?",
         [*rowids, b - a, skip],

@@ -15,6 +15,7 @@ from reckit.crypto import SecretBox
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_uuid
+from reckit.meetings import repository as meetings_repo
 from reckit.meetings import service as meetings
 from reckit.meetings.service import Meeting
 from reckit.paging import Page
@@ -26,10 +27,20 @@ from reckit.sessions import repository as sessions
 from reckit.webhooks import events as webhook_events
 
 
-def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page[dict[str, Any]]:
+def list_recordings(tx: Tx, clock: Clock, app_id: str, q: ListQuery) -> Page[str]:
+    """The page, each item as JSON text: stored with its row (list_sql.LIST_COLUMNS)."""
     total, rows = repository.list_page(tx, app_id, q, clock.now_ms())
-    items = [render.list_item(r) for r in rows]
+    items = [item if item is not None else _rendered_now(tx, rid) for rid, _, item in rows]
     return Page.at(items, total, q.offset)
+
+
+def _rendered_now(tx: Tx, recording_id: str) -> str:
+    """The list item of a recording stored without one (written by a node that predates
+    them, or a meeting's part that could not be replaced): rendered from its columns."""
+    rec = live.get_by_id(tx, recording_id)
+    assert rec is not None  # the page was read in this transaction
+    part = meetings_repo.list_parts(tx, [rec.meeting_id])[rec.meeting_id]
+    return render.list_item(rec, rec.files, part)
 
 
 # --- the lifecycle, as the public API drives it -------------------------------------------

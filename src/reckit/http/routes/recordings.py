@@ -135,7 +135,7 @@ class _Routes:
             parse_query(query, ctx.settings.max_query_bytes), ctx.settings.max_per_page
         )
         page = list_recordings(tx, ctx.clock, app_id, q)
-        return envelopes.body(page.items, page.paging()), q.expired is None
+        return envelopes.body_of_items(page.items, page.paging()), q.expired is None
 
 
 def _version(grant: Grant) -> int:
