@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+from reckit.cli.common import fill_listings
 from reckit.clock import ManualClock
 from reckit.db.engine import Database
 from reckit.meetings import render as meeting_render
@@ -57,14 +58,6 @@ def _stored_as_rendered(db: Database, app_id: str) -> None:
         stored = tx.all("SELECT id, listing FROM recordings WHERE app_id = ?", (app_id,))
     assert missing is not None and int(missing[0]) == 0
     assert {str(i): item for i, item in stored} == want
-
-
-def _fill(db: Database, batch: int = 1000) -> None:
-    for fill in (meetings.fill_listings, repository.fill_listings):
-        while True:
-            with db.transaction(write=True) as tx:
-                if fill(tx, batch) == 0:
-                    break
 
 
 def _apply(db: Database, recording_id: str, make: object) -> StoredRecording:
@@ -150,7 +143,7 @@ def test_rows_without_listings_are_rendered_and_the_migration_fills_them(
     assert _listed(database, tenant.app_id) == want
     with database.transaction() as tx:
         assert repository.unlisted(tx) >= 40 and meetings.unlisted(tx) >= 5
-    _fill(database, 7)
+    fill_listings(database, batch=7)  # as the next command that opens the store does
     with database.transaction() as tx:
         assert repository.unlisted(tx) == 0 and meetings.unlisted(tx) == 0
     _stored_as_rendered(database, tenant.app_id)
@@ -181,5 +174,6 @@ def test_a_meeting_change_drops_an_item_it_cannot_mend(database: Database) -> No
     listed = _listed(database, tenant.app_id)
     assert listed == _from_columns(database, tenant.app_id)
     assert {orjson.loads(i)["meeting"]["title"] for i in listed.values()} == {"Mended"}
-    _fill(database)  # the store is shared: leave nothing for another test's command to fill
+    # The store is shared: leave nothing for another test's command to fill.
+    fill_listings(database)
     _stored_as_rendered(database, tenant.app_id)

@@ -100,10 +100,10 @@ def open_store(
 _FILL_BATCH = 5_000
 
 
-def fill_listings(db: Database) -> None:
+def fill_listings(db: Database, batch: int = _FILL_BATCH) -> None:
     """Store the list item of every recording and meeting without one (migration 14: written
-    before it, or by a node that predates it), a batch per transaction, with a progress bar.
-    Nothing to do (the usual case) costs two lookups in partial indexes."""
+    before it, or by a node that predates it), ``batch`` rows per transaction, with a progress
+    bar. Nothing to do (the usual case) costs two lookups in partial indexes."""
     with db.transaction() as tx:
         todo = recordings.unlisted(tx) + meetings.unlisted(tx)
     if todo == 0:
@@ -117,7 +117,7 @@ def fill_listings(db: Database) -> None:
         for fill in (meetings.fill_listings, recordings.fill_listings):
             while True:
                 with db.transaction(write=True) as tx:
-                    done = fill(tx, _FILL_BATCH)
+                    done = fill(tx, batch)
                 if done == 0:
                     break
                 progress.advance(task, done)

@@ -9,6 +9,7 @@ import orjson
 from reckit.recording_options import SECRET_STORAGE_FIELDS
 from reckit.recordings.models import StoredRecording
 from reckit.timestamps import format_ms
+from reckit.webhooks.events import RecordingFields
 
 
 def _ts(ms: int | None) -> str | None:
@@ -31,36 +32,15 @@ def storage_config(text: str | None) -> dict[str, Any] | None:
 # ``meetings.listing``: meetings/render.py ``list_part``).
 
 
-class Listed(Protocol):
+class Listed(RecordingFields, Protocol):
     """What a list item shows of a recording: a ``StoredRecording``, a ``NewRecording``, or a
-    row of ``recordings.COLUMNS`` as a named tuple (the seeder's bulk rows)."""
+    row of ``recordings.COLUMNS`` as a named tuple (the seeder's bulk rows). Its event's fields
+    (webhooks/events.py) and these."""
 
-    @property
-    def id(self) -> str: ...
     @property
     def kind(self) -> str: ...
     @property
-    def status(self) -> str: ...
-    @property
     def invoked_time(self) -> int: ...
-    @property
-    def started_time(self) -> int | None: ...
-    @property
-    def stopped_time(self) -> int | None: ...
-    @property
-    def session_id(self) -> str | None: ...
-    @property
-    def output_file_name(self) -> str: ...
-    @property
-    def file_size(self) -> int | None: ...
-    @property
-    def recording_duration(self) -> int | None: ...
-    @property
-    def download_url(self) -> str | None: ...
-    @property
-    def audio_download_url(self) -> str | None: ...
-    @property
-    def download_url_expiry(self) -> int | None: ...
     @property
     def storage_config(self) -> str | None: ...
 
@@ -69,21 +49,7 @@ def list_item(r: Listed, files: str | None, meeting: str) -> str:
     """The list item of ``r`` (wire-spec §2.1; decisions.md, List recordings) as JSON text.
     ``files``: a track recording's files (``StoredRecording.files``); ``meeting``: its
     meeting's part (``meetings.listing``)."""
-    item: dict[str, Any] = {
-        "id": r.id,
-        "audio_download_url": r.audio_download_url,
-        "download_url": r.download_url,
-        "download_url_expiry": _ts(r.download_url_expiry),
-        "file_size": r.file_size,
-        "invoked_time": format_ms(r.invoked_time),
-        "output_file_name": r.output_file_name,
-        "session_id": r.session_id,
-        "started_time": _ts(r.started_time),
-        "status": r.status,
-        "stopped_time": _ts(r.stopped_time),
-    }
-    if r.recording_duration is not None:
-        item["recording_duration"] = r.recording_duration
+    item = recording(r)
     item["storage_config"] = storage_config(r.storage_config)
     if r.kind == "track" and files is not None:
         item["tracks"] = tracks(files)
@@ -118,7 +84,7 @@ def _json(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def recording(r: StoredRecording) -> dict[str, Any]:
+def recording(r: Listed) -> dict[str, Any]:
     """The base object (wire-spec §2.1): the 11 required keys, ``recording_duration`` once
     known (§7 item 15)."""
     out: dict[str, Any] = {
