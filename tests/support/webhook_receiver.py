@@ -39,7 +39,13 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-request (a node killed while sending): as any
+                    # HTTP server, no request was received, and the sender had no answer.
+                    self.close_connection = True
+                    return
                 with receiver.arrived:
                     code = receiver.script.pop(0) if receiver.script else 200
                     receiver.received.append(
