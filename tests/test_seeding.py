@@ -6,6 +6,7 @@ import random
 import secrets
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def test_same_seed_same_data() -> None:
     for _ in range(2):
         rng = random.Random(plan.seed)
         meetings = make_meetings(plan, rng)
-        runs.append((meetings, list(make_recordings(plan, [m.id for m in meetings], rng))))
+        runs.append((meetings, list(make_recordings(plan, [m.id for m in meetings]))))
     assert runs[0] == runs[1]
     other = SeedPlan("a" * 32, 500, 60, 10, NOW, "http://127.0.0.1", KEY)
     rng = random.Random(other.seed)
@@ -151,8 +152,9 @@ def test_seeded_counts_match_a_scan(database: Database, monkeypatch: pytest.Monk
         with database.transaction(write=True) as tx:
             seed(tx, plan)
     bulk = new_tenant(database)
-    # The bulk path: rows from a generator process, indexes dropped and built again.
+    # The bulk path: rows from generator processes, indexes dropped and built again.
     monkeypatch.setattr(seeding, "BULK_THRESHOLD", 500)
+    monkeypatch.setattr(seeding, "CHUNK", 100)
     with database.transaction(write=True) as tx:
         seed(tx, SeedPlan(bulk.app_id, 900, 100, 6, NOW, "http://127.0.0.1", KEY))
     day = "invoked_time / 86400000"
@@ -195,6 +197,61 @@ def test_seeded_counts_match_a_scan(database: Database, monkeypatch: pytest.Monk
     assert _all(database, app_id)[0] == 2000 and _all(database, bulk.app_id)[0] == 900
 
 
+def test_a_load_checks_its_meetings_in_bulk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load (load_journal) does not look foreign keys up row by row on SQLite: a recording
+    whose meeting is not the app's still fails the seed, and nothing of it is kept. The
+    connection checks foreign keys again afterwards."""
+    from reckit import seeding
+
+    db = Database(f"sqlite:///{tmp_path / 'refs.sqlite3'}")
+    migrate(db)
+    made = seeding._listed_rows
+
+    def one_stray(*args: object) -> Iterator[list[tuple[object, ...]]]:
+        for i, rows in enumerate(made(*args)):  # type: ignore[arg-type]
+            yield [(*rows[0][:2], "f" * 36, *rows[0][3:]), *rows[1:]] if i == 0 else rows
+
+    try:
+        tenant = new_tenant(db)
+        monkeypatch.setattr(seeding, "_listed_rows", one_stray)
+        with (
+            pytest.raises(RuntimeError, match="meetings that are not the app's"),
+            db.load_journal(),
+            db.transaction(write=True) as tx,
+        ):
+            seed(tx, SeedPlan(tenant.app_id, 300, 30, 1, NOW, "http://127.0.0.1", KEY))
+        assert _all(db, tenant.app_id)[0] == 0
+        with db.transaction() as tx:
+            assert tx.one("PRAGMA foreign_keys") == (1,)
+    finally:
+        db.close()
+
+
+def test_generator_processes_make_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big plan's rows come from several child processes, each making every n-th chunk:
+    together they give the rows in-process generation gives, in the same order."""
+    from reckit import seeding
+    from reckit.meetings import render as meeting_render
+
+    monkeypatch.setattr(seeding, "CHUNK", 150)
+    plan = SeedPlan("b" * 32, 1000, 90, 7, NOW, "http://127.0.0.1", KEY)
+    ms = make_meetings(plan, random.Random(plan.seed))
+    listed = ([m.id for m in ms], [meeting_render.list_part(m) for m in ms])
+    with seeding._generated(plan, listed) as rows:
+        in_process = [r for chunk in rows for r in chunk]
+    monkeypatch.setattr(seeding, "BULK_THRESHOLD", 500)
+    monkeypatch.setattr(seeding, "_cores", lambda: 3)
+    with seeding._generated(plan, listed) as rows:
+        chunks = list(rows)
+    assert len(chunks) == 8  # 7 chunks of past recordings, one of in-progress ones
+    assert [r for chunk in chunks for r in chunk] == in_process
+    assert len(in_process) == 1000 and len({r[0] for r in in_process}) == 1000
+    times = [r[5] for r in in_process]
+    assert times == sorted(times)
+
+
 def test_seeded_links_verify() -> None:
     """Seeded download links are signed as delivery/links.py signs them."""
     from reckit.crypto import SecretBox
@@ -203,8 +260,7 @@ def test_seeded_links_verify() -> None:
     plan = SeedPlan("a" * 32, 300, 40, 2, NOW, "http://127.0.0.1:8787/", KEY)
     links = Links(plan.public_url, SecretBox(KEY))
     checked = 0
-    rng = random.Random(2)
-    for r in make_recordings(plan, [m.id for m in make_meetings(plan, rng)], rng):
+    for r in make_recordings(plan, [m.id for m in make_meetings(plan, random.Random(2))]):
         for url in (r.download_url, r.audio_download_url):
             if url is None:
                 continue

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import marshal
 import math
+import os
 import pickle
 import random
 import struct
@@ -29,7 +30,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -210,15 +211,38 @@ _LIVE = ("INVOKED", "RECORDING", "PAUSED", "UPLOADING")
 Row = tuple[Any, ...]
 
 
-def _invoked_times(plan: SeedPlan, rng: random.Random) -> tuple[list[int], list[int]]:
-    """(past, recent): invoked times in ascending order. In-progress recordings exist only in
-    the last few hours, at least one of each status; the rest are older than that."""
-    now, rand = plan.now_ms, rng.random
+@dataclass(frozen=True)
+class _Chunk:
+    """Up to ``CHUNK`` recordings made together, from random streams of their own (so that
+    chunks can be made in any order, by several processes, and come out the same): ``count``
+    invoked times drawn in [lo, hi), sorted."""
+
+    index: int
+    live: bool
+    count: int
+    lo: int
+    hi: int
+
+
+def _chunks(plan: SeedPlan) -> list[_Chunk]:
+    """The plan's recordings in chunks, oldest first. In-progress recordings exist only in the
+    last few hours, at least one of each status; the rest are older than that, spread evenly
+    over the span (each chunk takes its share of the span, so the store's time-ordered indexes
+    grow at their end)."""
     live = min(plan.recordings, max(4, plan.recordings // 2000))
-    # Drawn in time order, so the store's time-ordered indexes grow at their end.
-    past = sorted(now - _RECENT_MS - int(rand() * _SPAN_MS) for _ in range(plan.recordings - live))
-    recent = sorted([now - int(rand() * _RECENT_MS) for _ in range(live)])
-    return past, recent
+    out: list[_Chunk] = []
+    recent_from = plan.now_ms - _RECENT_MS + 1
+    spans = (
+        (False, plan.recordings - live, recent_from - _SPAN_MS, recent_from),
+        (True, live, recent_from, plan.now_ms + 1),
+    )
+    for is_live, total, lo, hi in spans:
+        for start in range(0, total, CHUNK):
+            end = min(total, start + CHUNK)
+            at = lo + (hi - lo) * start // total
+            until = lo + (hi - lo) * end // total
+            out.append(_Chunk(len(out), is_live, end - start, at, until))
+    return out
 
 
 # Links are signed as delivery/links.py signs them (``Links.url``: an HMAC-SHA256 of the key and
@@ -328,15 +352,13 @@ def _live_rows(
     return rows
 
 
-def _recording_batches(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random, size: int
-) -> Iterator[list[Row]]:
-    past, recent = _invoked_times(plan, rng)
-    id_rng = _id_rng(plan, "recordings")
-    for make, times in ((_past_rows, past), (_live_rows, recent)):
-        for start in range(0, len(times), size):
-            chunk = times[start : start + size]
-            yield make(plan, meeting_ids, rng, chunk, _uuids(id_rng, 2 * len(chunk)))
+def _chunk_rows(plan: SeedPlan, meeting_ids: list[str], chunk: _Chunk) -> list[Row]:
+    rng = random.Random(f"{plan.seed}:recordings:{chunk.index}")
+    rand, width = rng.random, chunk.hi - chunk.lo
+    times = sorted(chunk.lo + int(rand() * width) for _ in range(chunk.count))
+    ids = _uuids(_id_rng(plan, f"recordings:{chunk.index}"), 2 * chunk.count)
+    make = _live_rows if chunk.live else _past_rows
+    return make(plan, meeting_ids, rng, times, ids)
 
 
 # The plan's meetings as the rows of their recordings need them: IDs, and list parts in the
@@ -344,43 +366,42 @@ def _recording_batches(
 Meetings = tuple[list[str], list[str]]
 
 
-def _listed_batches(
-    plan: SeedPlan, listed: Meetings, rng: random.Random, size: int
-) -> Iterator[list[Row]]:
-    """``_recording_batches``, each row with its list item (the rows ``seed`` writes)."""
+def _listed_rows(plan: SeedPlan, listed: Meetings, chunks: list[_Chunk]) -> Iterator[list[Row]]:
+    """The rows ``seed`` writes: each chunk's, each row with its list item."""
     ids, parts = listed
     by_id = dict(zip(ids, parts, strict=True))
-    for batch in _recording_batches(plan, ids, rng, size):
-        yield recordings.with_listings(batch, by_id)
+    for chunk in chunks:
+        yield recordings.with_listings(_chunk_rows(plan, ids, chunk), by_id)
 
 
-def make_recordings(
-    plan: SeedPlan, meeting_ids: list[str], rng: random.Random
-) -> Iterator[NewRecording]:
+def make_recordings(plan: SeedPlan, meeting_ids: list[str]) -> Iterator[NewRecording]:
     """The plan's recordings, oldest first (the same data ``seed`` writes)."""
-    for batch in _recording_batches(plan, meeting_ids, rng, BATCH):
-        for row in batch:
+    for chunk in _chunks(plan):
+        for row in _chunk_rows(plan, meeting_ids, chunk):
             yield NewRecording(**dict(zip(recordings.COLUMNS, row, strict=True)))
 
 
-BATCH = 20_000
+CHUNK = 20_000
 BULK_THRESHOLD = 100_000
+# Generator processes for a big plan, at most: one per core, since this process (the writer)
+# needs one too, and beyond four the writer is the limit anyway.
+MAX_GENERATORS = 4
 
 
-_FRAME = struct.Struct("<Q")  # the byte length of each marshalled batch; 0 ends the stream
+_FRAME = struct.Struct("<Q")  # the byte length of each marshalled chunk's rows
 
 
 def _generator_main() -> None:
-    """Entry point of the generator process (see ``_generated``): reads its plan from stdin,
-    writes the same batches as in-process generation, marshalled, to stdout."""
-    plan, listed, state, size = pickle.load(sys.stdin.buffer)  # noqa: S301 -- our parent
-    rng = random.Random()
-    rng.setstate(state)
+    """Entry point of a generator process (see ``_generated``): reads the plan and its own
+    chunks from stdin, writes their rows, marshalled, to stdout."""
+    # From our parent, on a private pipe.
+    plan, listed = pickle.load(sys.stdin.buffer)  # noqa: S301
+    own = pickle.load(sys.stdin.buffer)  # noqa: S301
     out = sys.stdout.buffer
-    for batch in _listed_batches(plan, listed, rng, size):
-        data = marshal.dumps(batch)
-        out.write(_FRAME.pack(len(data)) + data)
-    out.write(_FRAME.pack(0))
+    for rows in _listed_rows(plan, listed, own):
+        data = marshal.dumps(rows)
+        out.write(_FRAME.pack(len(data)))
+        out.write(data)
     out.flush()
 
 
@@ -390,61 +411,88 @@ _CHILD = (
 )
 
 
-@contextlib.contextmanager
-def _generated(
-    plan: SeedPlan, listed: Meetings, rng: random.Random
-) -> Iterator[Iterator[list[Row]]]:
-    """The plan's recording batches. A big plan's are made by a child Python process while this
-    one writes, so that the row making and the database work share two cores (a thread would
-    not: both hold the GIL most of the time). Same rows, same order, either way."""
-    if plan.recordings < BULK_THRESHOLD or not sys.executable:
-        yield _listed_batches(plan, listed, rng, BATCH)
-        return
+def _cores() -> int:
     try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-    except OSError:  # no child processes here: make the rows in this one
-        yield _listed_batches(plan, listed, rng, BATCH)
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _start_generators(n: int) -> list[subprocess.Popen[bytes]]:
+    """n generator processes, or none where processes cannot be started."""
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(n):
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                )
+            )
+    except OSError:
+        _stop(children)
+        return []
+    return children
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def _read_exactly(pipe: IO[bytes], size: int) -> bytes:
+    data = pipe.read(size)
+    if len(data) < size:
+        raise RuntimeError("a seed generator process stopped early (see above)")
+    return data
+
+
+@contextlib.contextmanager
+def _generated(plan: SeedPlan, listed: Meetings) -> Iterator[Iterator[list[Row]]]:
+    """The rows of the plan's chunks, in order. A big plan's are made by child Python
+    processes while this one writes, so that the row making and the database work share the
+    cores (threads would not: all hold the GIL most of the time). Child j makes every n-th
+    chunk from the j-th, and this one reads them in turn: the same rows, in the same order, as
+    in-process generation."""
+    chunks = _chunks(plan)
+    n = min(len(chunks), max(1, _cores()), MAX_GENERATORS)
+    small = plan.recordings < BULK_THRESHOLD or not sys.executable
+    children = [] if small else _start_generators(n)
+    if not children:  # a small plan, or no child processes here: make the rows in this one
+        yield _listed_rows(plan, listed, chunks)
         return
-    stdin, stdout = child.stdin, child.stdout
-    assert stdin is not None and stdout is not None
-    done = False
 
     def receive() -> Iterator[list[Row]]:
-        nonlocal done
-        # Sent only now, so that the child's start-up overlaps whatever the caller did first.
-        with stdin:
-            pickle.dump(sys.path, stdin)
-            pickle.dump((plan, listed, rng.getstate(), BATCH), stdin)
-        while True:
-            head = stdout.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                raise RuntimeError("the seed generator process stopped early (see above)")
-            (size,) = _FRAME.unpack(head)
-            if size == 0:
-                done = True
-                return
-            yield marshal.loads(stdout.read(size))  # noqa: S302 -- our child, a private pipe
+        # Sent only now, so that the children's start-up overlaps whatever the caller did first.
+        shared = pickle.dumps((plan, listed), protocol=pickle.HIGHEST_PROTOCOL)
+        for j, child in enumerate(children):
+            assert child.stdin is not None
+            with child.stdin as stdin:
+                pickle.dump(sys.path, stdin)
+                stdin.write(shared)
+                pickle.dump(chunks[j::n], stdin)
+        for k in range(len(chunks)):
+            stdout = children[k % n].stdout
+            assert stdout is not None
+            (size,) = _FRAME.unpack(_read_exactly(stdout, _FRAME.size))
+            yield marshal.loads(_read_exactly(stdout, size))  # noqa: S302 -- our child's
 
     try:
         yield receive()
     finally:
-        if not done:
-            child.kill()
-        child.wait()
-        stdout.close()
-        if not stdin.closed:
-            stdin.close()
+        _stop(children)
 
 
 def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: None) -> None:
     """Insert the plan's meetings and recordings in the caller's transaction."""
-    rng = random.Random(plan.seed)
-    ms = make_meetings(plan, rng)
-    # The recordings' rows are made from here on (in another process, for a big plan).
+    ms = make_meetings(plan, random.Random(plan.seed))
+    # The recordings' rows are made from here on (in other processes, for a big plan).
     listed = ([m.id for m in ms], [meeting_render.list_part(m) for m in ms])
-    with tx.bulk_load(), _generated(plan, listed, rng) as batches:
+    with tx.bulk_load(), _generated(plan, listed) as batches:
         meetings.insert_many(tx, ms)
         # Dropping the recordings' indexes and building them again from the loaded table beats
         # growing them row by row, unless the table already holds more than this load adds.
@@ -457,5 +505,7 @@ def seed(tx: Tx, plan: SeedPlan, progress: Callable[[int], None] = lambda n: Non
         if bulk:
             schema.create_recording_indexes(tx)
         counts.rebuild(tx, plan.app_id)
+        if counts.without_meeting(tx, plan.app_id):
+            raise RuntimeError("seeded recordings refer to meetings that are not the app's")
         if bulk:
             schema.analyze_after_load(tx)

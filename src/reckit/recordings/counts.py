@@ -127,3 +127,15 @@ def rebuild(tx: Tx, app_id: str) -> None:
         " WHERE meetings.app_id = ? AND meetings.id = c.meeting_id",
         (app_id, app_id),
     )
+
+
+def without_meeting(tx: Tx, app_id: str) -> int:
+    """After ``rebuild``: how many of the app's recordings refer to no meeting of the app. A bulk
+    load whose foreign keys were not looked up row by row (db/engine.py ``load_journal``)
+    checks them with this, in one pass over the counts."""
+    row = tx.one(
+        "SELECT (SELECT coalesce(sum(n), 0) FROM recording_day_counts WHERE app_id = ?)"
+        " - (SELECT coalesce(sum(recording_count), 0) FROM meetings WHERE app_id = ?)",
+        (app_id, app_id),
+    )
+    return int(row[0]) if row else 0
