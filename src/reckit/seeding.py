@@ -11,7 +11,8 @@ same data in an app (IDs also depend on the app, so that two apps can take the s
 A million recordings are a lot of Python objects, so the bulk path makes rows as plain tuples in
 the store's column order (``recordings.COLUMNS``), draws random UUIDs a batch at a time, signs
 links with plain SHA-256 calls, and leaves ``NewRecording`` to ``make_recordings`` (the small,
-readable interface).
+readable interface). Recordings are made in chunks, each from random streams of its own, so that
+a big plan's chunks are made by several processes at once and still come out the same.
 """
 
 from __future__ import annotations
