@@ -26,9 +26,14 @@ def owner_and_version(tx: Tx, app_id: str) -> tuple[str, int] | None:
         return seen
     row = tx.one("SELECT account_id, data_version FROM apps WHERE id = ?", (app_id,))
     found = (str(row[0]), int(row[1])) if row else None
-    if tx.seen is not None:
-        tx.seen[key] = found
+    remember_owner_and_version(tx, app_id, found)
     return found
+
+
+def remember_owner_and_version(tx: Tx, app_id: str, found: tuple[str, int] | None) -> None:
+    """What ``owner_and_version`` would read, read by another query of this transaction."""
+    if tx.seen is not None:
+        tx.seen[("owner_and_version", app_id)] = found
 
 
 def meetings_version(tx: Tx, app_id: str) -> int | None:

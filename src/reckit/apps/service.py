@@ -22,10 +22,12 @@ def create_app(tx: Tx, clock: Clock, account_id: str, name: str) -> App:
     return app
 
 
-def require_app(tx: Tx, account_id: str, app_id: str) -> int:
+def require_app(tx: Tx, account_id: str, app_id: str, found: tuple[str, int] | None) -> int:
     """The app's data version, if it exists and belongs to the account; otherwise 404 without
-    saying which (wire-spec §7 item 36)."""
-    found = repository.owner_and_version(tx, app_id)
+    saying which (wire-spec §7 item 36). ``found``: the app's (account, data version) as read
+    in this transaction (auth/tokens.py ``authenticate_under_app``), kept for the rest of it as
+    ``repository.owner_and_version`` keeps what it reads."""
+    repository.remember_owner_and_version(tx, app_id, found)
     if found is None or found[0] != account_id:
         raise NotFound(f"App {app_id} not found")
     return found[1]

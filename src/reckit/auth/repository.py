@@ -22,6 +22,18 @@ def active_by_hash(tx: Tx, token_hash: str) -> Row | None:
     )
 
 
+def active_by_hash_with_app(tx: Tx, token_hash: str, app_id: str) -> Row | None:
+    """``active_by_hash``, and in the same read the app's (account_id, data_version), NULLs
+    when there is no such app: a request under an app needs both (http/context.py), and on
+    PostgreSQL each statement is a round trip."""
+    return tx.one(
+        "SELECT t.token_hash, t.account_id, t.permission, a.account_id, a.data_version"
+        " FROM api_tokens t LEFT JOIN apps a ON a.id = ?"
+        " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+        (app_id, token_hash),
+    )
+
+
 def list_all(tx: Tx, account_id: str | None) -> list[Row]:
     sql = "SELECT id, account_id, permission, name, created_at, revoked_at FROM api_tokens"
     if account_id is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from reckit.accounts import repository as accounts
 from reckit.auth import repository
 from reckit.clock import Clock
-from reckit.db.engine import Tx
+from reckit.db.engine import Row, Tx
 from reckit.errors import BadRequest, MalformedAuth, NotFound, Unauthenticated
 from reckit.ids import new_hex_id
 
@@ -78,11 +78,25 @@ def parse_authorization(header: str | None) -> str:
     return token
 
 
-def authenticate(tx: Tx, token: str) -> Principal:
-    digest = _hash(token)
-    row = repository.active_by_hash(tx, digest)
+def _principal(row: Row | None, digest: str) -> Principal:
     # The lookup is by hash, so timing reveals nothing of the token; compare anyway, in constant
     # time, so that a collation or index quirk can never let a near-match through.
     if row is None or not hmac.compare_digest(str(row[0]), digest):
         raise Unauthenticated()
     return Principal(account_id=str(row[1]), permission=str(row[2]))
+
+
+def authenticate(tx: Tx, token: str) -> Principal:
+    digest = _hash(token)
+    return _principal(repository.active_by_hash(tx, digest), digest)
+
+
+def authenticate_under_app(
+    tx: Tx, token: str, app_id: str
+) -> tuple[Principal, tuple[str, int] | None]:
+    """``authenticate``, and the app's (account, data version) or None, read together."""
+    digest = _hash(token)
+    row = repository.active_by_hash_with_app(tx, digest, app_id)
+    principal = _principal(row, digest)
+    assert row is not None
+    return principal, None if row[3] is None else (str(row[3]), int(row[4]))

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from reckit.apps.service import require_app
-from reckit.auth.tokens import authenticate, parse_authorization
+from reckit.auth.tokens import authenticate, authenticate_under_app, parse_authorization
 from reckit.capture.liveness import Stalls
 from reckit.capture.tokens import authenticate_recorder
 from reckit.clock import Clock, SystemClock
@@ -113,19 +113,22 @@ def authorize(tx: Tx, token: str, params: dict[str, str]) -> Grant:
     docstring)."""
     if "account_id" not in params:
         return Grant(authenticate_recorder(tx, token))
-    principal = authenticate(tx, token)
     account_id = params["account_id"]
     app_id = params.get("app_id")
     if app_id is None:
+        principal = authenticate(tx, token)
         if len(account_id) > MAX_ACCOUNT_ID:
             raise BadRequest.field("account_id", f"must be at most {MAX_ACCOUNT_ID} characters")
         if principal.account_id != account_id:
             raise Forbidden()
         return Grant(account_id)
+    # The token and the app in one read (a round trip fewer on PostgreSQL); the checks still
+    # go in the order of the module docstring.
+    principal, app = authenticate_under_app(tx, token, app_id)
     _check_ids(account_id, app_id)
     if principal.account_id != account_id:
         raise Forbidden()
-    return Grant(app_id, require_app(tx, account_id, app_id))
+    return Grant(app_id, require_app(tx, account_id, app_id, app))
 
 
 def token_of(request: Request) -> str:
