@@ -460,7 +460,7 @@ def _generated(plan: SeedPlan, listed: Meetings) -> Iterator[Iterator[list[Row]]
     chunk from the j-th, and this one reads them in turn: the same rows, in the same order, as
     in-process generation."""
     chunks = _chunks(plan)
-    n = min(len(chunks), max(1, _cores()), MAX_GENERATORS)
+    n = min(len(chunks), _cores(), MAX_GENERATORS)
     small = plan.recordings < BULK_THRESHOLD or not sys.executable
     children = [] if small else _start_generators(n)
     if not children:  # a small plan, or no child processes here: make the rows in this one

@@ -39,15 +39,7 @@ def body(data: Any, paging: dict[str, int] | None = None) -> bytes:
 
 def body_of_items(items: list[str], paging: dict[str, int]) -> bytes:
     """``body`` of a list whose items are JSON text already (recordings/service.py)."""
-    return b"".join(
-        (
-            b'{"success":true,"data":[',
-            ",".join(items).encode(),
-            b'],"paging":',
-            orjson.dumps(paging),
-            b"}",
-        )
-    )
+    return body(orjson.Fragment(f"[{','.join(items)}]"), paging)
 
 
 def ok(data: Any, status: int = 200, paging: dict[str, int] | None = None) -> Response:

@@ -60,6 +60,12 @@ def unlisted(tx: Tx, limit: int) -> list[tuple[object, StoredRecording]]:
     return [(row[0], rec) for row in rows if (rec := _one(row[1:])) is not None]
 
 
+def list_item(tx: Tx, rec: StoredRecording) -> str:
+    """``rec``'s list item rendered from its columns, with its meeting's part."""
+    part = meetings.list_parts(tx, [rec.meeting_id])[rec.meeting_id]
+    return render.list_item(rec, rec.files, part)
+
+
 def active_for_meeting(tx: Tx, app_id: str, meeting_id: str) -> list[StoredRecording]:
     """INVOKED, RECORDING or PAUSED recordings of the meeting, newest first."""
     return _many(
@@ -116,11 +122,7 @@ def transition(tx: Tx, rec: StoredRecording, change: Change, now_ms: int | None 
     # merged from ``rec``, so that it shows every column as written.
     after = get_by_id(tx, rec.id)
     assert after is not None
-    part = meetings.list_parts(tx, [rec.meeting_id])[rec.meeting_id]
-    tx.run(
-        "UPDATE recordings SET listing = ? WHERE id = ?",
-        (render.list_item(after, after.files, part), rec.id),
-    )
+    tx.run("UPDATE recordings SET listing = ? WHERE id = ?", (list_item(tx, after), rec.id))
     # A transition changes no meeting: its count and first and last times stay.
     apps.touch(tx, rec.app_id, meetings=False)
     if change.status.value != rec.status:

@@ -15,7 +15,6 @@ from reckit.crypto import SecretBox
 from reckit.db.engine import Tx
 from reckit.errors import BadRequest, NotFound
 from reckit.ids import new_uuid
-from reckit.meetings import repository as meetings_repo
 from reckit.meetings import service as meetings
 from reckit.meetings.service import Meeting
 from reckit.paging import Page
@@ -39,8 +38,7 @@ def _rendered_now(tx: Tx, recording_id: str) -> str:
     them, or a meeting's part that could not be replaced): rendered from its columns."""
     rec = live.get_by_id(tx, recording_id)
     assert rec is not None  # the page was read in this transaction
-    part = meetings_repo.list_parts(tx, [rec.meeting_id])[rec.meeting_id]
-    return render.list_item(rec, rec.files, part)
+    return live.list_item(tx, rec)
 
 
 # --- the lifecycle, as the public API drives it -------------------------------------------
